@@ -1,0 +1,37 @@
+"""The metric catalog: every family kafka-vitals exposes, declared once.
+
+Exporter, renderer, dashboards, alerts, docs and tests import names from here. Each module holds
+the families of one source: `admin` (Kafka Admin API), `jmx` (broker and client JMX), `lessons`
+(dead letters, headroom, rebalance hygiene, lag status), `own` (the exporter's health).
+"""
+
+from __future__ import annotations
+
+from exporter.catalog import admin, jmx, own
+from exporter.catalog.model import Metric, MetricType, Source
+
+ALL: tuple[Metric, ...] = (*admin.ALL, *jmx.ALL, *own.ALL)
+BY_NAME: dict[str, Metric] = {m.name: m for m in ALL}
+if len(BY_NAME) != len(ALL):  # pragma: no cover - a programming error caught at import
+    raise RuntimeError("duplicate metric name in the catalog")
+
+
+def exposed_names(metric: Metric) -> tuple[str, ...]:
+    """Every sample name the family can put on /metrics (a summary adds _sum and _count)."""
+    if metric.type == "summary":
+        return (metric.name, f"{metric.name}_sum", f"{metric.name}_count")
+    return (metric.name,)
+
+
+def lookup(sample_name: str) -> Metric | None:
+    """The family a sample name (as written in PromQL) belongs to, or None."""
+    if sample_name in BY_NAME:
+        return BY_NAME[sample_name]
+    for suffix in ("_sum", "_count", "_bucket"):
+        base = sample_name.removesuffix(suffix)
+        if base != sample_name and base in BY_NAME and BY_NAME[base].type == "summary":
+            return BY_NAME[base]
+    return None
+
+
+__all__ = ["ALL", "BY_NAME", "Metric", "MetricType", "Source", "exposed_names", "lookup"]

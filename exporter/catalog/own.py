@@ -1,0 +1,105 @@
+"""The exporter's own health: is each source answering, how long polls take, how old the data is.
+
+kafka-vitals polls Kafka and JMX in the background on a fixed interval and serves the last complete
+snapshot: lag in seconds needs a history of polls, each JMX query starts a JVM, and two Prometheus
+replicas must not double the load on the cluster. These families say how fresh that snapshot is.
+"""
+
+from __future__ import annotations
+
+from exporter.catalog.model import Metric
+
+UP = Metric(
+    "kafka_vitals_up",
+    "gauge",
+    "1 if the source answered in the last poll, else 0. source is admin or jmx; target names the "
+    "JMX target (empty for the Admin API).",
+    ("source", "target"),
+    "own",
+)
+POLL_DURATION = Metric(
+    "kafka_vitals_poll_duration_seconds",
+    "gauge",
+    "Wall time of each stage of the last poll cycle (stage=cycle for the whole cycle). Polling "
+    "runs in the background; a scrape never waits on Kafka or JMX.",
+    ("stage",),
+    "own",
+    unit="s",
+)
+POLL_ERRORS = Metric(
+    "kafka_vitals_poll_errors_total",
+    "counter",
+    "Failed poll stages. A failed stage drops its own series from the snapshot; the rest is kept.",
+    ("stage",),
+    "own",
+)
+LAST_POLL_SUCCESS = Metric(
+    "kafka_vitals_last_poll_success_timestamp_seconds",
+    "gauge",
+    "Unix time at which the last poll cycle finished with every stage successful.",
+    (),
+    "own",
+    unit="dateTimeAsIso",
+)
+LAST_POLL = Metric(
+    "kafka_vitals_last_poll_timestamp_seconds",
+    "gauge",
+    "Unix time at which the snapshot being served was taken.",
+    (),
+    "own",
+    unit="dateTimeAsIso",
+)
+POLL_INTERVAL = Metric(
+    "kafka_vitals_poll_interval_seconds",
+    "gauge",
+    "Configured time between poll cycles.",
+    (),
+    "own",
+    unit="s",
+)
+SERIES = Metric(
+    "kafka_vitals_series",
+    "gauge",
+    "Series in the snapshot being served, per metric family.",
+    ("family",),
+    "own",
+)
+SERIES_DROPPED = Metric(
+    "kafka_vitals_series_dropped_total",
+    "counter",
+    "Series left out because a family exceeded the configured series cap.",
+    ("family",),
+    "own",
+)
+LAG_CLAMPED = Metric(
+    "kafka_vitals_lag_clamped_total",
+    "counter",
+    "Partitions whose committed offset was above the log-end offset read after it (lag clamped "
+    "to 0).",
+    (),
+    "own",
+)
+JMX_DURATION = Metric(
+    "kafka_vitals_jmx_query_duration_seconds",
+    "gauge",
+    "Wall time of the last JMX query of the target, including the JVM start.",
+    ("target",),
+    "own",
+    unit="s",
+)
+JMX_ERRORS = Metric(
+    "kafka_vitals_jmx_errors_total",
+    "counter",
+    "Failed JMX queries of the target (refused, timed out, or unreadable answer).",
+    ("target", "reason"),
+    "own",
+)
+BUILD_INFO = Metric(
+    "kafka_vitals_build_info",
+    "info",
+    "Version of kafka-vitals and of the libraries it talks through. Value is always 1.",
+    ("version", "python_version", "librdkafka_version"),
+    "own",
+)
+
+ALL: tuple[Metric, ...] = tuple(v for v in globals().values() if isinstance(v, Metric))

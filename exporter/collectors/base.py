@@ -1,0 +1,53 @@
+"""What a collector is: a named, switchable translator from one cycle's source data to samples.
+
+Collectors never do I/O. The poller fetches from the sources, wraps what it got in `CycleData`,
+and calls every enabled collector in turn with a fresh `SnapshotBuilder`. A collector that keeps
+history between cycles (lag in seconds, rebalances observed, lag status) keeps it on its own
+instance; the poller creates each collector once for the life of the process.
+
+Adding a collector: one new file in this package with a class decorated `@register`, listed in
+`exporter.collectors.__init__`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from exporter.snapshot import SnapshotBuilder
+from exporter.sources.admin_model import ClusterView
+
+if TYPE_CHECKING:
+    from exporter.config import Config
+
+
+@dataclass(frozen=True, slots=True)
+class CycleData:
+    """The inputs of one cycle. A source that failed this cycle is None / missing."""
+
+    now: float
+    cluster: ClusterView | None = None
+    jmx: Mapping[str, object] = field(default_factory=dict)
+    """JMX readings by target name (the JMX source defines the reading type); failed targets
+    are missing."""
+
+
+class Collector(Protocol):
+    name: ClassVar[str]
+    """The switch name: `collectors.<name>` in the config."""
+
+    def collect(self, data: CycleData, out: SnapshotBuilder) -> None: ...
+
+
+CollectorFactory = Callable[["Config"], Collector]
+REGISTRY: dict[str, CollectorFactory] = {}
+
+
+def register(factory: CollectorFactory) -> CollectorFactory:
+    """Class decorator: make a collector known under its `name`."""
+    name: str = factory.name  # type: ignore[attr-defined]
+    if name in REGISTRY:
+        raise RuntimeError(f"collector {name} registered twice")
+    REGISTRY[name] = factory
+    return factory

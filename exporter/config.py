@@ -1,0 +1,161 @@
+"""Typed, frozen configuration of kafka-vitals, with every default in this one file.
+
+The YAML file (`--config`), environment variables and command-line flags are read by
+`exporter.config_load`, which builds these dataclasses and validates them strictly: unknown keys
+are rejected and every problem is reported at once with its key path.
+
+Every key `a.b` can also be set by the environment variable `KAFKA_VITALS_A_B` (upper case, dots
+become underscores). Secrets are `Secret` values: they come from the file, an environment variable,
+or a `*_file` key naming a file that holds them, and never appear in a repr, log line or label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret string that never shows itself in repr/str."""
+
+    value: str = field(default="", repr=False)
+
+    def __str__(self) -> str:
+        return "<secret>" if self.value else ""
+
+    def __repr__(self) -> str:
+        return "Secret(<hidden>)" if self.value else "Secret('')"
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+LagGranularity = Literal["partition", "topic"]
+JmxRole = Literal["broker", "client"]
+LogLevel = Literal["debug", "info", "warn", "error"]
+LogFormat = Literal["logfmt", "json"]
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaConfig:
+    """How to reach the cluster's Admin API."""
+
+    bootstrap_servers: str = ""
+    """Comma-separated host:port list. Required."""
+    client_id: str = "kafka-vitals"
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = ""
+    sasl_username: str = ""
+    sasl_password: Secret = Secret()
+    sasl_password_file: str = ""
+    """A file whose content (trailing newline stripped) is the SASL password."""
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_key_password: Secret = Secret()
+    tls_key_password_file: str = ""
+    tls_verify_hostname: bool = True
+    request_timeout_seconds: float = 10.0
+    """Deadline of each Admin API request."""
+    extra_properties: Mapping[str, str] = field(default_factory=_empty)
+    """Any other librdkafka properties, passed as they are (e.g. `socket.keepalive.enable`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FiltersConfig:
+    """Which groups and topics are exported, in every family (lag included).
+
+    A name is kept when it matches at least one allow regex (all, when the list is empty) and no
+    deny regex. Regexes are anchored at both ends (Python `re.fullmatch`).
+    """
+
+    group_allow: tuple[str, ...] = ()
+    group_deny: tuple[str, ...] = ()
+    topic_allow: tuple[str, ...] = ()
+    topic_deny: tuple[str, ...] = ()
+    include_internal_topics: bool = False
+    """Export `__consumer_offsets` and other internal topics too."""
+
+
+@dataclass(frozen=True, slots=True)
+class PollConfig:
+    """The background poll cycle."""
+
+    interval_seconds: float = 30.0
+    stage_timeout_seconds: float = 20.0
+    """Deadline of each poll stage; a stage past it fails alone and drops its own series."""
+    offsets_in_flight: int = 32
+    """Committed-offset requests in flight at once (one group per request)."""
+    describe_batch_size: int = 200
+    """Groups per describe request."""
+    topic_config_ttl_seconds: float = 600.0
+    """How long topic configs (min.insync.replicas) are cached."""
+    lag_granularity: LagGranularity = "partition"
+    """`topic` drops the per-partition lag families and keeps the per-topic sums and maxima."""
+    series_cap: int = 500_000
+    """Largest number of series per family; beyond it series are dropped and counted. 0: no cap."""
+    lag_history_points: int = 60
+    """Log-end offset points kept per partition for lag in seconds."""
+    lag_max_extrapolation_seconds: float = 600.0
+    """Cap on lag in seconds beyond the oldest point of the history."""
+
+
+@dataclass(frozen=True, slots=True)
+class JmxTarget:
+    """One JVM to read over JMX."""
+
+    url: str
+    """`service:jmx:rmi:///jndi/rmi://host:port/jmxrmi`, or just `host:port`."""
+    role: JmxRole
+    name: str = ""
+    """The `target` label; defaults to host:port."""
+    username: str = ""
+    password: Secret = Secret()
+    password_file: str = ""
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class JmxConfig:
+    targets: tuple[JmxTarget, ...] = ()
+    max_concurrency: int = 4
+    """JMX queries in flight at once (each starts a JVM)."""
+    discover_brokers_port: int = 0
+    """If set, add every broker from the cluster metadata as a target on this JMX port."""
+    java: str = "java"
+    """The java executable jmxquery runs."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    listen_address: str = ":9340"
+    telemetry_path: str = "/metrics"
+    config_file: str = ""
+    """Optional web config file (TLS and basic auth), in the Prometheus exporter-toolkit format."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: LogLevel = "info"
+    format: LogFormat = "logfmt"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    filters: FiltersConfig = field(default_factory=FiltersConfig)
+    poll: PollConfig = field(default_factory=PollConfig)
+    jmx: JmxConfig = field(default_factory=JmxConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    collectors: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
+    """Switch collectors on or off by name; every collector is on unless set false here."""

@@ -1,0 +1,90 @@
+"""Plain dataclasses for what one Admin API poll learns about the cluster.
+
+The admin source fills these; collectors read them. Nothing here does I/O or knows Prometheus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    id: int
+    host: str
+    port: int
+    rack: str = ""
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionMeta:
+    topic: str
+    partition: int
+    leader: int
+    """Broker id of the leader, -1 when there is none (offline)."""
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMeta:
+    name: str
+    partitions: tuple[PartitionMeta, ...]
+    internal: bool = False
+    min_insync_replicas: int | None = None
+    """From the topic config (cached); None until known."""
+
+
+@dataclass(frozen=True, slots=True)
+class Offsets:
+    """Log-start and log-end offset of one partition (-1 where the broker gave none)."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    member_id: str
+    client_id: str
+    host: str
+    group_instance_id: str | None
+    assignment: tuple[TopicPartition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDescription:
+    group_id: str
+    state: str
+    """Kafka's name for the state: Stable, PreparingRebalance, CompletingRebalance, Empty, Dead,
+    Assigning, Reconciling, or Unknown."""
+    type: str
+    """classic, consumer, or unknown."""
+    assignor: str
+    coordinator: int
+    simple: bool
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """What the Admin API stages of one cycle learned. A stage that failed leaves its part None."""
+
+    taken_at: float
+    brokers: tuple[Broker, ...] | None = None
+    controller_id: int | None = None
+    topics: Mapping[str, TopicMeta] | None = None
+    groups: Mapping[str, GroupDescription] | None = None
+    """Described groups that pass the group filter, by id."""
+    committed: Mapping[str, Mapping[TopicPartition, int]] | None = None
+    """Committed offsets by group id; only partitions with a committed offset (>= 0)."""
+    offsets: Mapping[TopicPartition, Offsets] | None = None
+    """Log-start and log-end offsets, read after the committed offsets."""
+    failed_stages: tuple[str, ...] = field(default=())
