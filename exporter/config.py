@@ -149,6 +149,30 @@ class LogConfig:
     format: LogFormat = "logfmt"
 
 
+def _empty_counts() -> Mapping[str, int]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class LessonsConfig:
+    """Signals learned from production: dead letters, partition headroom, lag status."""
+
+    dead_letter_patterns: tuple[str, ...] = ()
+    """Extra regexes (full match) that recognise dead-letter or retry topics, each with a named
+    group `source` for the source topic, e.g. `(?P<source>.+)_deadletter`. Added to the built-in
+    `<topic>.DLT`, `<topic>-dlt`, `<topic>.RETRY-N` and `<topic>-retry-N`."""
+    replay_groups: Mapping[str, str] = field(default_factory=_empty)
+    """Dead-letter topic -> the consumer group that replays it; its depth is then measured from
+    that group's committed offsets instead of from the log start."""
+    planned_consumers_by_group: Mapping[str, int] = field(default_factory=_empty_counts)
+    """Consumer group -> the number of consumers it is planned to scale to."""
+    planned_consumers_by_topic: Mapping[str, int] = field(default_factory=_empty_counts)
+    """Topic -> the number of consumers any group reading it is planned to scale to (a group's
+    own plan wins)."""
+    lag_status_window: int = 10
+    """Polls of committed and log-end offsets kept per partition to judge lag status."""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
@@ -157,5 +181,6 @@ class Config:
     jmx: JmxConfig = field(default_factory=JmxConfig)
     web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    lessons: LessonsConfig = field(default_factory=LessonsConfig)
     collectors: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     """Switch collectors on or off by name; every collector is on unless set false here."""
