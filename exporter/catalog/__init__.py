@@ -7,10 +7,10 @@ the families of one source: `admin` (Kafka Admin API), `jmx` (broker and client 
 
 from __future__ import annotations
 
-from exporter.catalog import admin, jmx, own
+from exporter.catalog import admin, jmx, lessons, own
 from exporter.catalog.model import Metric, MetricType, Source
 
-ALL: tuple[Metric, ...] = (*admin.ALL, *jmx.ALL, *own.ALL)
+ALL: tuple[Metric, ...] = (*admin.ALL, *jmx.ALL, *lessons.ALL, *own.ALL)
 BY_NAME: dict[str, Metric] = {m.name: m for m in ALL}
 if len(BY_NAME) != len(ALL):  # pragma: no cover - a programming error caught at import
     raise RuntimeError("duplicate metric name in the catalog")
