@@ -120,8 +120,23 @@ class JmxTarget:
     """The `target` label; defaults to host:port."""
     username: str = ""
     password: Secret = Secret()
+    """Passed to the query JVM in a private argument file, never on its command line. Prefer
+    JMX without a password, bound to loopback inside the pod."""
     password_file: str = ""
+    """A file whose content (trailing newline stripped) is the password; read at every poll."""
     timeout_seconds: float = 10.0
+    """Hard deadline of one poll of this target, JVM start included; the JVM is killed past it."""
+
+
+JMX_JAVA_OPTIONS: tuple[str, ...] = (
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    "-Xshare:auto",
+    "-Xss512k",
+    "-Xmx64m",
+    "-XX:-UsePerfData",
+)
+"""JVM flags of each query JVM: fast start and a small footprint (see docs/benchmarks.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +146,12 @@ class JmxConfig:
     """JMX queries in flight at once (each starts a JVM)."""
     discover_brokers_port: int = 0
     """If set, add every broker from the cluster metadata as a target on this JMX port."""
+    discover_timeout_seconds: float = 10.0
+    """Deadline of one poll of a discovered broker."""
     java: str = "java"
-    """The java executable jmxquery runs."""
+    """The java executable that runs the jmxquery jar."""
+    java_options: tuple[str, ...] = JMX_JAVA_OPTIONS
+    """JVM flags of each query JVM."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +177,12 @@ class LessonsConfig:
     """Signals learned from production: dead letters, partition headroom, lag status."""
 
     dead_letter_patterns: tuple[str, ...] = ()
-    """Extra regexes (full match) that recognise dead-letter or retry topics, each with a named
-    group `source` for the source topic, e.g. `(?P<source>.+)_deadletter`. Added to the built-in
-    `<topic>.DLT`, `<topic>-dlt`, `<topic>.RETRY-N` and `<topic>-retry-N`."""
+    """Extra regexes (full match) that recognise dead-letter topics, each with a named group
+    `source` for the source topic, e.g. `(?P<source>.+)_deadletter`. Added to the built-in
+    `<topic>.DLT` and `<topic>-dlt`."""
+    retry_topic_patterns: tuple[str, ...] = ()
+    """Extra regexes for retry topics, as above. Added to the built-in `<topic>.RETRY-N` and
+    `<topic>-retry-N`."""
     replay_groups: Mapping[str, str] = field(default_factory=_empty)
     """Dead-letter topic -> the consumer group that replays it; its depth is then measured from
     that group's committed offsets instead of from the log start."""

@@ -85,8 +85,9 @@ GROUP_PARTITION_HEADROOM = Metric(
 GROUP_REBALANCING_SECONDS = Metric(
     "kafka_consumergroup_rebalancing_seconds_total",
     "counter",
-    "Seconds the group was observed not Stable while it has members (PreparingRebalance, "
-    "CompletingRebalance, Assigning, Reconciling): each poll interval counts in full when both "
+    "Seconds the group was observed not Stable but rebalancing (PreparingRebalance, "
+    "CompletingRebalance, Assigning or Reconciling; Empty, Dead and Unknown do not count): each "
+    "poll interval counts in full when both "
     "its ends saw the group rebalancing, half when one did (interval capped at twice the poll "
     "interval). Rebalances shorter than a poll interval and seen by no poll are missed.",
     _G,

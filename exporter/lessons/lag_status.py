@@ -1,0 +1,188 @@
+"""Burrow-style lag status: OK, WARN, STALL, STOP, REWIND or UNKNOWN, without a lag threshold.
+
+For every (group, topic, partition) with a committed offset we keep a bounded window of the last
+N polls' (committed offset, log-end offset) points. Each rule below is a small named predicate
+over that window; `partition_status` applies them in a fixed order and `group_status` takes the
+worst partition. The window restarts when the log-end offset goes backwards (the topic was
+recreated or truncated): that is not a consumer rewinding.
+
+Rules, in the order they are applied to a partition's window:
+1. REWIND  the committed offset went back between two polls of the window.
+2. OK      the last poll shows no lag.
+3. UNKNOWN fewer polls than the window size: not enough evidence yet.
+4. STOP    the committed offset did not move, lag > 0 at every poll, and no member of the group
+           owns the partition (the consumers are gone).
+5. STALL   the same, but a member owns the partition (or ownership is not known): the
+           consumer is there and stuck.
+6. WARN    the committed offset moved, lag > 0 at every poll, and lag never shrank and grew
+           overall: the consumer commits but falls behind.
+7. OK      anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Literal
+
+from exporter.sources.admin_model import Offsets, TopicPartition
+
+Status = Literal["OK", "UNKNOWN", "REWIND", "WARN", "STOP", "STALL"]
+SEVERITY: tuple[Status, ...] = ("OK", "UNKNOWN", "REWIND", "WARN", "STOP", "STALL")
+"""Statuses from best to worst; a group shows its worst partition's status."""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One poll's view of a partition for a group."""
+
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.committed)
+
+
+Window = tuple[Point, ...]
+
+
+def append(window: Window, point: Point, size: int) -> Window:
+    """The window with `point` added, at most `size` long; restarted if the log end went back."""
+    if window and point.end < window[-1].end:
+        return (point,)
+    return (*window, point)[-max(1, size) :]
+
+
+# --- the rules: each a predicate over one partition's window --------------------------------
+
+
+def rewound(window: Window) -> bool:
+    """The committed offset went backwards between two consecutive polls."""
+    return any(b.committed < a.committed for a, b in pairwise(window))
+
+
+def caught_up(window: Window) -> bool:
+    """The latest poll shows no lag."""
+    return bool(window) and window[-1].lag == 0
+
+
+def complete(window: Window, size: int) -> bool:
+    """The window holds as many polls as it should to judge a trend."""
+    return len(window) >= size
+
+
+def committed_still(window: Window) -> bool:
+    """The committed offset is the same at every poll of the window."""
+    return all(p.committed == window[0].committed for p in window)
+
+
+def always_lagging(window: Window) -> bool:
+    """Every poll of the window shows lag > 0."""
+    return bool(window) and all(p.lag > 0 for p in window)
+
+
+def lag_growing(window: Window) -> bool:
+    """Lag never shrank from one poll to the next, and is larger at the end than at the start."""
+    steps_up = all(b.lag >= a.lag for a, b in pairwise(window))
+    return steps_up and len(window) > 1 and window[-1].lag > window[0].lag
+
+
+def stopped(window: Window, owned: bool | None) -> bool:
+    """No progress while lagging, and no member owns the partition."""
+    return owned is False and committed_still(window) and always_lagging(window)
+
+
+def stalled(window: Window, owned: bool | None) -> bool:
+    """No progress while lagging, with a member owning the partition (or ownership unknown)."""
+    return owned is not False and committed_still(window) and always_lagging(window)
+
+
+def falling_behind(window: Window) -> bool:
+    """The group commits (the offset moves) but lag grows at every poll."""
+    return not committed_still(window) and always_lagging(window) and lag_growing(window)
+
+
+def partition_status(window: Window, owned: bool | None, size: int) -> Status:
+    """The status of one partition; `owned`: does a member own it (None: not known)."""
+    if not window:
+        return "UNKNOWN"
+    if rewound(window):
+        return "REWIND"
+    if caught_up(window):
+        return "OK"
+    if not complete(window, size):
+        return "UNKNOWN"
+    if stopped(window, owned):
+        return "STOP"
+    if stalled(window, owned):
+        return "STALL"
+    if falling_behind(window):
+        return "WARN"
+    return "OK"
+
+
+def group_status(statuses: Iterable[Status]) -> Status | None:
+    """The worst of the partitions' statuses, or None for a group without partitions."""
+    worst = -1
+    for s in statuses:
+        worst = max(worst, SEVERITY.index(s))
+    return SEVERITY[worst] if worst >= 0 else None
+
+
+# --- history kept between polls ------------------------------------------------------------
+
+Key = tuple[str, str, int]
+"""(group, topic, partition)"""
+
+
+@dataclass(slots=True)
+class LagStatusTracker:
+    """The windows of every (group, topic, partition), updated once per poll."""
+
+    size: int
+    windows: dict[Key, Window] = field(default_factory=dict)
+
+    def update(
+        self,
+        committed: Mapping[str, Mapping[TopicPartition, int]],
+        offsets: Mapping[TopicPartition, Offsets],
+        owners: Mapping[str, frozenset[TopicPartition]] | None,
+    ) -> dict[Key, Status]:
+        """Add this poll's points and judge every partition that has a committed offset.
+
+        `owners`: the partitions each described group's members own; None when the groups could
+        not be described this poll. Keys no longer committed are forgotten. A partition whose
+        log-end offset is missing this poll keeps its window and gets no status.
+        """
+        seen: set[Key] = set()
+        result: dict[Key, Status] = {}
+        for group, parts in committed.items():
+            owned_parts = None if owners is None else owners.get(group)
+            for tp, offset in parts.items():
+                key = (group, tp[0], tp[1])
+                seen.add(key)
+                off = offsets.get(tp)
+                if off is None or off.end < 0 or offset < 0:
+                    continue
+                window = append(self.windows.get(key, ()), Point(offset, off.end), self.size)
+                self.windows[key] = window
+                owned = None if owned_parts is None else tp in owned_parts
+                result[key] = partition_status(window, owned, self.size)
+        for key in self.windows.keys() - seen:
+            del self.windows[key]
+        return result
+
+
+def group_statuses(partitions: Mapping[Key, Status]) -> dict[str, Status]:
+    """Each group's status from its partitions' statuses."""
+    by_group: dict[str, list[Status]] = {}
+    for (group, _topic, _partition), status in partitions.items():
+        by_group.setdefault(group, []).append(status)
+    result: dict[str, Status] = {}
+    for group, statuses in by_group.items():
+        worst = group_status(statuses)
+        if worst is not None:
+            result[group] = worst
+    return result
