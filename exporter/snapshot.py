@@ -1,8 +1,8 @@
 """The immutable result of one poll cycle, and the builder collectors write into.
 
-A poll cycle builds a `Snapshot` with a `SnapshotBuilder`; the poller swaps it in atomically once the
-cycle is complete. The renderer turns it into exposition bytes once; scrapes only copy those bytes.
-Label values are kept in the order of the family's catalog labels.
+A poll cycle builds a `Snapshot` with a `SnapshotBuilder`; the poller swaps it in atomically once
+the cycle is complete. The renderer turns it into exposition bytes once; scrapes only copy those
+bytes. Label values are kept in the order of the family's catalog labels.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ LabelValues = tuple[str, ...]
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One series' value. `suffix` is "" for plain samples, "_sum" / "_count" in summaries."""
+    """One series' value. `suffix` is "" for plain samples, "_sum" / "_count" in summaries.
+
+    A summary's quantile sample (suffix "") carries one label value more than the catalog lists:
+    the last one is the `quantile` ("0.99"). Its `_sum` and `_count` samples carry exactly the
+    catalog labels.
+    """
 
     labels: LabelValues
     value: float
@@ -56,10 +61,10 @@ class SnapshotBuilder:
     dropped: dict[str, int] = field(default_factory=dict)
 
     def add(self, metric: Metric, labels: LabelValues, value: float, suffix: str = "") -> None:
-        if len(labels) != len(metric.labels):
-            raise ValueError(
-                f"{metric.name}: got {len(labels)} label values for labels {metric.labels}"
-            )
+        quantile = metric.type == "summary" and suffix == ""
+        if len(labels) != len(metric.labels) + quantile:
+            expected = (*metric.labels, "quantile") if quantile else metric.labels
+            raise ValueError(f"{metric.name}: got {len(labels)} label values for labels {expected}")
         bucket = self._families.setdefault(metric, [])
         if self.series_cap and len(bucket) >= self.series_cap:
             self.dropped[metric.name] = self.dropped.get(metric.name, 0) + 1
