@@ -71,6 +71,14 @@ SERIES_DROPPED = Metric(
     ("family",),
     "own",
 )
+SERIES_DUPLICATE = Metric(
+    "kafka_vitals_series_duplicate_total",
+    "counter",
+    "Series left out when rendering because an earlier series of the family had the same labels "
+    "(a bug in a collector; the first one is served so the scrape stays valid).",
+    ("family",),
+    "own",
+)
 LAG_CLAMPED = Metric(
     "kafka_vitals_lag_clamped_total",
     "counter",
