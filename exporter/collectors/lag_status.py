@@ -1,0 +1,52 @@
+"""Collector `lag_status`: Burrow-style OK/WARN/STALL/STOP/REWIND/UNKNOWN per partition and group.
+
+Keeps a bounded window of (committed, log-end) points per (group, topic, partition) between polls
+(`lessons.lag_status_window` polls) and judges it with the rules of `exporter.lessons.lag_status`.
+A partition's owner is only trusted from a settled group (Stable or Empty); while a group
+rebalances, ownership counts as unknown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from exporter.catalog import lessons as cat
+from exporter.collectors.base import CycleData, register
+from exporter.lessons import headroom as hr
+from exporter.lessons import lag_status as ls
+from exporter.snapshot import SnapshotBuilder
+from exporter.sources.admin_model import ClusterView, TopicPartition
+
+if TYPE_CHECKING:
+    from exporter.config import Config
+
+
+def owners(view: ClusterView) -> dict[str, frozenset[TopicPartition]] | None:
+    """The partitions each settled group's members own; None when groups are not known."""
+    if view.groups is None:
+        return None
+    return {
+        group_id: frozenset(tp for m in group.members for tp in m.assignment)
+        for group_id, group in view.groups.items()
+        if hr.settled(group)
+    }
+
+
+@register
+class LagStatusCollector:
+    name: ClassVar[str] = "lag_status"
+
+    def __init__(self, config: Config) -> None:
+        self._tracker = ls.LagStatusTracker(size=config.lessons.lag_status_window)
+        self._per_partition = config.poll.lag_granularity == "partition"
+
+    def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
+        view = data.cluster
+        if view is None or view.committed is None or view.offsets is None:
+            return
+        statuses = self._tracker.update(view.committed, view.offsets, owners(view))
+        if self._per_partition:
+            for (group, topic, partition), status in sorted(statuses.items()):
+                out.add(cat.PARTITION_STATUS, (group, topic, str(partition), status), 1)
+        for group, status in sorted(ls.group_statuses(statuses).items()):
+            out.add(cat.GROUP_STATUS, (group, status), 1)
