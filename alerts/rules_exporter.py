@@ -1,0 +1,94 @@
+"""Alerts on the exporter itself: not scraped, a source failing, data too old, a family missing.
+
+Without these, a dead or blind exporter looks exactly like a healthy, quiet cluster.
+"""
+
+from __future__ import annotations
+
+from alerts.model import Alert, Group
+from alerts.promql import by, label, num, on, sel
+from alerts.thresholds import Thresholds
+from exporter.catalog import BY_NAME, own
+
+PROMETHEUS_UP = "up"
+"""Prometheus' own per-target series (1 if the last scrape worked); not a kafka-vitals family."""
+
+
+def _alerts(t: Thresholds) -> tuple[Alert, ...]:
+    s, c = t.common.selector, t.common.cluster_label
+    ed, sd, ds, fa = t.exporter_down, t.source_down, t.data_stale, t.family_absent
+    up_selector = f"{PROMETHEUS_UP}{{{s}}}" if s.strip() else PROMETHEUS_UP
+    admin_up = sel(own.UP, s, 'source="admin"')
+    missing = "\n  or ".join(
+        f'label_replace(max {by(c, "instance")} ({admin_up}) == 1, "family", "{name}", "", "")\n'
+        f"    unless {on(c, 'instance')} max {by(c, 'instance')} ({sel(BY_NAME[name], s)})"
+        for name in fa.families
+    )
+    return (
+        Alert(
+            name="KafkaVitalsExporterDown",
+            expr=f"{up_selector} == 0",
+            for_=ed.for_,
+            keep_firing_for=ed.keep_firing_for,
+            severity=ed.severity,
+            summary="Prometheus cannot scrape kafka-vitals.",
+            description=(
+                f"Scrapes of kafka-vitals at {label('instance')} fail: Kafka is not watched "
+                "and no other Kafka alert can fire meanwhile."
+            ),
+            section="exporter_down",
+            source="Prometheus",
+        ),
+        Alert(
+            name="KafkaVitalsSourceDown",
+            expr=f"{sel(own.UP, s)} == 0",
+            for_=sd.for_,
+            keep_firing_for=sd.keep_firing_for,
+            severity=sd.severity,
+            summary="A source of kafka-vitals (Admin API or a JMX target) is failing.",
+            description=(
+                f"kafka-vitals at {label('instance')} cannot read source {label('source')} "
+                f"{label('target')}; its series are missing meanwhile."
+            ),
+            section="source_down",
+            source="exporter",
+        ),
+        Alert(
+            name="KafkaVitalsDataStale",
+            expr=(
+                f"time() - {sel(own.LAST_POLL_SUCCESS, s)}\n"
+                f"  > {num(ds.intervals)} * {sel(own.POLL_INTERVAL, s)}"
+            ),
+            for_=ds.for_,
+            keep_firing_for=ds.keep_firing_for,
+            severity=ds.severity,
+            summary=(
+                f"kafka-vitals has not completed a fully successful poll for {num(ds.intervals)} "
+                "intervals."
+            ),
+            description=(
+                f"The last fully successful poll of kafka-vitals at {label('instance')} was "
+                "{{ $value | humanizeDuration }} ago; the data it serves is old or partial."
+            ),
+            section="data_stale",
+            source="exporter",
+        ),
+        Alert(
+            name="KafkaVitalsMetricAbsent",
+            expr=missing,
+            for_=fa.for_,
+            keep_firing_for=fa.keep_firing_for,
+            severity=fa.severity,
+            summary="A key metric family is missing although the Admin API answers.",
+            description=(
+                f"kafka-vitals at {label('instance')} reports the Admin API up but serves no "
+                f"{label('family')} series; alerts built on it cannot fire."
+            ),
+            section="family_absent",
+            source="exporter",
+        ),
+    )
+
+
+def groups(t: Thresholds) -> tuple[Group, ...]:
+    return (Group("exporter", _alerts(t)),)
