@@ -1,0 +1,1 @@
+"""Test harness: real Kafka, Prometheus and Alertmanager for the kafka-vitals tests."""

@@ -1,0 +1,56 @@
+"""The harness command line: `kafka up` starts a detached cluster that `kafka down` removes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import jars
+from tests.harness.clients import partitions
+from tests.harness.procs import pid_alive, port_open
+
+pytestmark = pytest.mark.kafka
+
+
+def harness(args: list[str], state: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KAFKA_VITALS_STATE": str(state)}
+    return subprocess.run(
+        [sys.executable, "-m", "tests.harness", *args],
+        cwd=jars.REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_kafka_up_status_down(tmp_path: Path) -> None:
+    state = tmp_path / "cluster.json"
+    up = harness(["kafka", "up", "--brokers", "1"], state)
+    try:
+        assert up.returncode == 0, up.stderr
+        bootstrap = re.search(r"^bootstrap.servers=(\S+)$", up.stdout, re.M)
+        jmx_port = re.search(r"jmx port (\d+)", up.stdout)
+        assert bootstrap and jmx_port, up.stdout
+        assert port_open(int(jmx_port[1]))
+        assert partitions(bootstrap[1]) == []  # serves metadata, no topics yet
+        again = harness(["kafka", "up"], state)
+        assert again.returncode == 1
+        assert "already running" in again.stderr
+        assert harness(["kafka", "status"], state).returncode == 0
+    finally:
+        down = harness(["kafka", "down"], state)
+    assert down.returncode == 0, down.stderr
+    assert "cluster stopped" in down.stdout
+    assert not state.exists()
+    pids = [int(p) for p in re.findall(r'"pid": (\d+)', up.stdout)]  # not printed: use ports
+    assert all(not pid_alive(p) for p in pids)
+    assert not port_open(int(jmx_port[1]))
+    assert harness(["kafka", "status"], state).returncode == 1
+
+
+def test_unknown_command_exits_non_zero(tmp_path: Path) -> None:
+    result = harness(["nonsense"], tmp_path / "s.json")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
