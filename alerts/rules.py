@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alerts import rules_cluster, rules_consumers, rules_exporter
+from alerts import rules_cluster, rules_consumers, rules_exporter, rules_lessons
 from alerts.model import Alert, Group
 from alerts.thresholds import Thresholds
 
@@ -21,6 +21,7 @@ BUILDERS: tuple[Builder, ...] = (
     rules_consumers.groups,
     rules_cluster.groups,
     rules_exporter.groups,
+    rules_lessons.groups,
 )
 
 
