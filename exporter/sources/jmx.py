@@ -1,0 +1,359 @@
+"""The JMX source: broker and Java-client MBeans read through the jmxquery jar, on hard deadlines.
+
+One poll runs the jar once per target (one JVM, every query of the target's role in one `-q`),
+targets side by side in a bounded pool. We start the JVM ourselves instead of calling
+`JMXConnection.query`, which on timeout logs and returns an empty list: here each JVM runs in its
+own process group and is killed at the target's deadline, so a hung or dead target costs one pool
+slot for at most its timeout and never delays the others or a scrape (scrapes only read the last
+snapshot). The jar's arguments go through a private argument file (`java @file`), so a JMX password
+never appears on a command line. Failures are counted per target and reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import jmxquery
+
+from exporter.config import JmxConfig, JmxTarget, Secret
+from exporter.sources.admin_model import ClusterView
+from exporter.sources.jmx_model import (
+    QUERIES_BY_ROLE,
+    AnswerError,
+    TargetResult,
+    classify,
+    one_line,
+    parse_answer,
+    query_string,
+)
+
+log = logging.getLogger(__name__)
+
+JAR_PATH = Path(jmxquery.JAR_PATH)
+"""The query jar that jmxquery ships."""
+
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+_URL_HOST_PORT = re.compile(r"rmi://(\[[^\]]+\]|[^/:]+):(\d+)/")
+_KILL_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTarget:
+    """A target ready to poll: full service URL and the name its series carry."""
+
+    name: str
+    url: str
+    role: str
+    timeout_seconds: float
+    username: str = ""
+    password: Secret = field(default_factory=Secret)
+    password_file: str = ""
+
+
+def service_url(url: str) -> str:
+    """The JMX service URL for `url`, which is either one already or `host:port`."""
+    if url.startswith("service:jmx:"):
+        return url
+    m = _HOST_PORT.match(url)
+    if m is None:
+        raise ValueError(f"not a JMX service URL or host:port: {url!r}")
+    return f"service:jmx:rmi:///jndi/rmi://{m.group(1)}:{m.group(2)}/jmxrmi"
+
+
+def default_name(url: str) -> str:
+    """host:port of a JMX service URL (the default `target` label), or the URL itself."""
+    m = _URL_HOST_PORT.search(url)
+    return f"{m.group(1)}:{m.group(2)}" if m else url
+
+
+def resolve(target: JmxTarget) -> ResolvedTarget:
+    url = service_url(target.url)
+    return ResolvedTarget(
+        name=target.name or default_name(url),
+        url=url,
+        role=target.role,
+        timeout_seconds=target.timeout_seconds,
+        username=target.username,
+        password=target.password,
+        password_file=target.password_file,
+    )
+
+
+def config_problems(cfg: JmxConfig) -> list[str]:
+    """Every problem of the `jmx` section, each naming its key path; empty when all is well."""
+    problems: list[str] = []
+    names: dict[str, int] = {}
+    for i, t in enumerate(cfg.targets):
+        where = f"jmx.targets[{i}]"
+        try:
+            service_url(t.url)
+        except ValueError as exc:
+            problems.append(f"{where}.url: {exc}")
+        if t.role not in QUERIES_BY_ROLE:
+            problems.append(f"{where}.role: must be broker or client, got {t.role!r}")
+        if not t.timeout_seconds > 0:
+            problems.append(f"{where}.timeout_seconds: must be > 0")
+        if (t.password or t.password_file) and not t.username:
+            problems.append(f"{where}.username: required when a password is set")
+        if t.password and t.password_file:
+            problems.append(f"{where}: set password or password_file, not both")
+        name = t.name or (default_name(service_url(t.url)) if _valid_url(t.url) else t.url)
+        if name in names:
+            problems.append(
+                f"{where}.name: target {name!r} already used by jmx.targets[{names[name]}]"
+            )
+        names.setdefault(name, i)
+    if cfg.max_concurrency < 1:
+        problems.append("jmx.max_concurrency: must be >= 1")
+    if not 0 <= cfg.discover_brokers_port <= 65535:
+        problems.append("jmx.discover_brokers_port: must be a TCP port (0 disables discovery)")
+    if not cfg.discover_timeout_seconds > 0:
+        problems.append("jmx.discover_timeout_seconds: must be > 0")
+    return problems
+
+
+def _valid_url(url: str) -> bool:
+    try:
+        service_url(url)
+    except ValueError:
+        return False
+    return True
+
+
+def argfile_text(args: list[str]) -> str:
+    """The `java @file` form of `args`: one double-quoted, escaped argument per line."""
+    out = []
+    for arg in args:
+        escaped = (
+            arg.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+        )
+        out.append(f'"{escaped}"')
+    return "\n".join(out) + "\n"
+
+
+class JmxSource:
+    """Polls every configured (and discovered) JMX target once per cycle.
+
+    Lives for the life of the process: it keeps the error counters and the last broker list seen
+    in the cluster metadata (so discovered brokers stay polled through an Admin API outage).
+    """
+
+    name = "jmx"
+
+    def __init__(self, cfg: JmxConfig, *, jar: Path = JAR_PATH) -> None:
+        problems = config_problems(cfg)
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._cfg = cfg
+        self._jar = jar
+        self._static = tuple(resolve(t) for t in cfg.targets)
+        self._broker_hosts: tuple[str, ...] = ()
+        self._errors: dict[str, dict[str, int]] = {}
+        self._last_ok: dict[str, bool] = {}
+        self._lock = threading.Lock()
+        self._tmpdir: Path | None = None
+
+    # --- targets ---------------------------------------------------------------------------
+    def targets(self, cluster: ClusterView | None = None) -> tuple[ResolvedTarget, ...]:
+        """Configured targets plus, with discovery on, one per broker in the metadata."""
+        port = self._cfg.discover_brokers_port
+        if not port:
+            return self._static
+        if cluster is not None and cluster.brokers is not None:
+            self._broker_hosts = tuple(sorted({b.host for b in cluster.brokers}))
+        seen = {t.url for t in self._static} | {t.name for t in self._static}
+        found: list[ResolvedTarget] = []
+        for host in self._broker_hosts:
+            hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            url = service_url(hostport)
+            if url in seen or hostport in seen:
+                continue
+            seen.add(url)
+            found.append(
+                ResolvedTarget(hostport, url, "broker", self._cfg.discover_timeout_seconds)
+            )
+        return (*self._static, *found)
+
+    # --- polling ---------------------------------------------------------------------------
+    def poll(
+        self, cluster: ClusterView | None = None, timeout: float | None = None
+    ) -> dict[str, TargetResult]:
+        """Poll every target once, at most `max_concurrency` at a time; results by target name.
+
+        With `timeout`, nothing runs past it: each JVM's deadline is cut to what is left, and
+        targets that could not start in time fail with reason `timeout`.
+        """
+        targets = self.targets(cluster)
+        if not targets:
+            return {}
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pool = ThreadPoolExecutor(
+            max_workers=min(self._cfg.max_concurrency, len(targets)),
+            thread_name_prefix="jmx",
+        )
+        futures: dict[Future[TargetResult], ResolvedTarget] = {
+            pool.submit(self.poll_target, t, deadline): t for t in targets
+        }
+        wait_for = None if deadline is None else deadline - time.monotonic() + _KILL_GRACE_SECONDS
+        done, _ = wait_futures(futures, timeout=wait_for)
+        pool.shutdown(wait=False, cancel_futures=True)
+        results: dict[str, TargetResult] = {}
+        for fut, target in futures.items():
+            if fut in done and fut.exception() is None:
+                results[target.name] = fut.result()
+            else:
+                why = (
+                    "no pool slot before the deadline" if fut not in done else str(fut.exception())
+                )
+                results[target.name] = self._failed(target, 0.0, "timeout", why)
+        return results
+
+    def poll_target(self, target: ResolvedTarget, deadline: float | None = None) -> TargetResult:
+        """Run one query JVM against `target` and read its answer; never raises."""
+        started = time.monotonic()
+        budget = target.timeout_seconds
+        if deadline is not None:
+            budget = min(budget, deadline - started)
+        if budget <= 0:
+            return self._failed(target, 0.0, "timeout", "poll deadline passed before the query")
+        try:
+            password = self._password(target)
+        except OSError as exc:
+            detail = f"cannot read password_file {target.password_file}: {exc.strerror}"
+            return self._failed(target, 0.0, "config", detail)
+        try:
+            rc, out, err = self._run(target, password, budget)
+            values = parse_answer(rc, out, err)
+        except AnswerError as exc:
+            return self._failed(target, time.monotonic() - started, exc.reason, exc.detail)
+        except Exception as exc:  # a bug here must cost one target, never the cycle
+            log.exception("jmx poll crashed target=%s", target.name)
+            return self._failed(target, time.monotonic() - started, "error", one_line(str(exc)))
+        duration = time.monotonic() - started
+        with self._lock:
+            was_ok = self._last_ok.get(target.name)
+            self._last_ok[target.name] = True
+            errors = MappingProxyType(dict(self._errors.get(target.name, {})))
+        if was_ok is False:
+            log.info("jmx target recovered target=%s", target.name)
+        log.debug("jmx poll target=%s values=%d seconds=%.3f", target.name, len(values), duration)
+        return TargetResult(target.name, target.role, True, duration, values, errors_total=errors)
+
+    def _failed(
+        self, target: ResolvedTarget, duration: float, reason: str, detail: str
+    ) -> TargetResult:
+        with self._lock:
+            counts = self._errors.setdefault(target.name, {})
+            counts[reason] = counts.get(reason, 0) + 1
+            was_ok = self._last_ok.get(target.name, True)
+            self._last_ok[target.name] = False
+            errors = MappingProxyType(dict(counts))
+        logger = log.warning if was_ok else log.debug
+        logger("jmx poll failed target=%s reason=%s detail=%s", target.name, reason, detail)
+        return TargetResult(
+            target.name, target.role, False, duration, reason=reason, detail=detail,
+            errors_total=errors,
+        )  # fmt: skip
+
+    @staticmethod
+    def _password(target: ResolvedTarget) -> str:
+        if target.password:
+            return target.password.value
+        if target.password_file:
+            return Path(target.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+        return ""
+
+    # --- the JVM ---------------------------------------------------------------------------
+    def _workdir(self) -> Path:
+        with self._lock:
+            if self._tmpdir is None or not self._tmpdir.is_dir():
+                self._tmpdir = Path(tempfile.mkdtemp(prefix="kafka-vitals-jmx-"))
+            return self._tmpdir
+
+    def _run(self, target: ResolvedTarget, password: str, budget: float) -> tuple[int, str, str]:
+        """Run the jar for `target`; (exit status, stdout, stderr), or AnswerError on timeout."""
+        rmi_ms = str(int(max(1.0, budget - 1.0) * 1000))
+        args = ["-jar", str(self._jar), "-url", target.url, "-json"]
+        if target.username:
+            args += ["-u", target.username, "-p", password]
+        args += ["-q", query_string(QUERIES_BY_ROLE[target.role])]
+        fd, argpath = tempfile.mkstemp(prefix="q-", suffix=".args", dir=self._workdir())
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(argfile_text(args))
+            cmd = [
+                self._cfg.java,
+                *self._cfg.java_options,
+                f"-Dsun.rmi.transport.tcp.responseTimeout={rmi_ms}",
+                f"-Dsun.rmi.transport.proxy.connectTimeout={rmi_ms}",
+                f"@{argpath}",
+            ]
+            return _run_with_deadline(cmd, budget)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(argpath)
+
+    def close(self) -> None:
+        """Remove the private argument-file directory."""
+        with self._lock:
+            if self._tmpdir is not None:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
+                self._tmpdir = None
+
+
+def _run_with_deadline(cmd: list[str], budget: float) -> tuple[int, str, str]:
+    """Run `cmd` in its own process group; kill the group when `budget` seconds have passed."""
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise AnswerError("java", f"cannot run {cmd[0]}: {exc.strerror}") from exc
+    try:
+        out, err = proc.communicate(timeout=budget)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            proc.communicate(timeout=_KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            log.warning("jmx query process did not die pid=%d", proc.pid)
+        raise AnswerError("timeout", f"no answer within {budget:.1f}s, query JVM killed") from None
+    text_out = out.decode("utf-8", "replace")
+    text_err = err.decode("utf-8", "replace")
+    if proc.returncode != 0 and not text_out.strip() and classify(text_err) == "error":
+        raise AnswerError(
+            "java", f"query JVM exited {proc.returncode}: {one_line(text_err) or 'no output'}"
+        )
+    return proc.returncode, text_out, text_err
+
+
+__all__ = [
+    "JAR_PATH",
+    "JmxSource",
+    "ResolvedTarget",
+    "TargetResult",
+    "argfile_text",
+    "config_problems",
+    "default_name",
+    "resolve",
+    "service_url",
+]
