@@ -1,0 +1,141 @@
+"""Deadlines, stage outcomes and a bounded window of in-flight futures, shared by the sources.
+
+Every source call in kafka-vitals has a deadline. A poll cycle is made of stages; each stage is
+timed and either succeeds or fails alone, and reports a `StageOutcome` that the poller turns into
+`kafka_vitals_poll_duration_seconds{stage}` and `kafka_vitals_poll_errors_total{stage}`.
+`gather_windowed` submits requests through a window of at most N in flight (never one at a time,
+never unbounded) and waits on their futures until the deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StageOutcome:
+    """How one stage of a poll cycle went."""
+
+    stage: str
+    seconds: float
+    error: str = ""
+    """Empty when the stage succeeded; else a one-line reason."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A point on the monotonic clock after which a stage gives up."""
+
+    at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + max(0.0, seconds))
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def request_timeout(self, cap: float) -> float:
+        """The timeout for one request: the smaller of `cap` and what is left (at least 0.1 s)."""
+        return max(0.1, min(cap, self.remaining()))
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason for an exception from a client library (a KafkaError's name and text)."""
+    if exc.args and hasattr(exc.args[0], "name") and hasattr(exc.args[0], "str"):
+        err = exc.args[0]
+        try:
+            return f"{err.name()}: {err.str()}"
+        except Exception:  # pragma: no cover - a KafkaError-like object that misbehaves
+            pass
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass(slots=True)
+class Gathered(Generic[K]):
+    """What a windowed run of requests returned, by key."""
+
+    results: dict[K, Any] = field(default_factory=dict)
+    errors: dict[K, str] = field(default_factory=dict)
+    unfinished: int = 0
+    """Keys whose request was not answered (or not even sent) before the deadline."""
+
+
+def gather_windowed(
+    items: Iterable[T],
+    submit: Callable[[T], Mapping[K, Future[Any]]],
+    window: int,
+    deadline: Deadline,
+) -> Gathered[K]:
+    """Submit one request per item, at most `window` requests in flight, until the deadline.
+
+    `submit` sends one request and returns its futures by key (a request may answer for several
+    keys, e.g. a batch of groups). A request counts as in flight until all its futures are done.
+    """
+    out: Gathered[K] = Gathered()
+    source = iter(items)
+    pending: dict[Future[Any], tuple[int, K]] = {}
+    open_futures: dict[int, int] = {}
+    request_no = 0
+    exhausted = False
+    while True:
+        while not exhausted and len(open_futures) < max(1, window):
+            item = next(source, None)
+            if item is None:
+                exhausted = True
+                break
+            try:
+                futures = submit(item)
+            except Exception as exc:  # a request rejected before it was sent
+                out.errors[_key_of(item)] = describe_error(exc)
+                continue
+            if not futures:
+                continue
+            request_no += 1
+            open_futures[request_no] = len(futures)
+            for key, fut in futures.items():
+                pending[fut] = (request_no, key)
+        if not pending:
+            break
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            break
+        done, _ = wait(list(pending), timeout=remaining, return_when=FIRST_COMPLETED)
+        if not done:
+            break
+        for fut in done:
+            req, key = pending.pop(fut)
+            try:
+                out.results[key] = fut.result(timeout=0)
+            except Exception as exc:
+                out.errors[key] = describe_error(exc)
+            open_futures[req] -= 1
+            if open_futures[req] == 0:
+                del open_futures[req]
+    out.unfinished = len(pending) + sum(1 for _ in source)
+    return out
+
+
+def _key_of(item: Any) -> Any:
+    """The error key for an item whose request could not be sent (its first key if a batch)."""
+    if isinstance(item, tuple) and item:
+        return item[0]
+    return item
