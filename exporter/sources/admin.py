@@ -1,0 +1,360 @@
+"""The Kafka Admin API source: one AdminClient for the life of the process, one request plan.
+
+One `fetch()` runs the stages of a poll cycle, in this order, each timed, each with a deadline
+(`poll.stage_timeout_seconds` for the stage, `kafka.request_timeout_seconds` for each request),
+each able to fail alone:
+
+1. `metadata`: `list_topics` (brokers, topics, partitions, leader, replicas, ISR) and
+   `describe_cluster` (broker racks). If it fails the cluster is unreachable: the other stages are
+   skipped and `fetch()` reports the source down.
+2. `groups`: `list_consumer_groups` once (de-duplicated, filtered), then
+   `describe_consumer_groups` in batches of `poll.describe_batch_size`. Simple groups (no members,
+   committed offsets only) are listed and described like the others.
+3. `committed`: `list_consumer_group_offsets`, one group per request (librdkafka takes one), through
+   a window of `poll.offsets_in_flight` requests in flight. Only offsets >= 0 on partitions that
+   exist in this cycle's metadata are kept, so offsets left on a deleted topic are ignored.
+4. `offsets`: log-end and log-start offsets with one `list_offsets` call per spec
+   (`OffsetSpec.latest()`, `OffsetSpec.earliest()`) for every exported partition, read after the
+   committed offsets so that lag can only be overstated.
+5. `topic_configs`: `describe_configs` for `min.insync.replicas`, cached for
+   `poll.topic_config_ttl_seconds`.
+
+Topic and group filters apply before any request that depends on them. The source never joins a
+group, commits, or creates anything: it only reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, wait
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    OffsetSpec,
+    ResourceType,
+)
+
+from exporter.config import Config
+from exporter.sources.admin_convert import (
+    RdkafkaLog,
+    broker_from,
+    client_properties,
+    group_from,
+)
+from exporter.sources.admin_model import (
+    Broker,
+    ClusterView,
+    GroupDescription,
+    Offsets,
+    PartitionMeta,
+    TopicMeta,
+)
+from exporter.sources.admin_model import TopicPartition as TP
+from exporter.sources.filters import Filters, is_internal_topic
+from exporter.sources.stages import Deadline, StageOutcome, describe_error, gather_windowed
+
+log = logging.getLogger(__name__)
+
+STAGES = ("metadata", "groups", "committed", "offsets", "topic_configs")
+MIN_ISR = "min.insync.replicas"
+R = TypeVar("R")
+LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminResult:
+    """One fetch: the view (None when the cluster was unreachable) and how each stage went."""
+
+    view: ClusterView | None
+    stages: tuple[StageOutcome, ...]
+
+    @property
+    def up(self) -> bool:
+        return self.view is not None
+
+
+class _StageFailed(Exception):
+    """A stage failed but produced a partial result that is still worth keeping."""
+
+    def __init__(self, reason: str, partial: object) -> None:
+        super().__init__(reason)
+        self.partial = partial
+
+
+class AdminSource:
+    """Reads the cluster through one AdminClient; see the module docstring for the plan."""
+
+    def __init__(self, config: Config, *, client: AdminClient | None = None) -> None:
+        self._kafka = config.kafka
+        self._poll = config.poll
+        self._filters = Filters.from_config(config.filters)
+        if client is None:
+            props = client_properties(config.kafka)
+            props["logger"] = RdkafkaLog(logging.getLogger("exporter.librdkafka"))
+            try:
+                client = AdminClient(props)
+            except (KafkaException, ValueError, TypeError) as exc:
+                raise ValueError(f"kafka: invalid client setting: {describe_error(exc)}") from None
+        self._client = client
+        self._min_isr: dict[str, tuple[int | None, float]] = {}
+        """Topic -> (min.insync.replicas, monotonic time read)."""
+
+    def close(self) -> None:
+        """Serve pending log lines; the client is freed with the object."""
+        with contextlib.suppress(Exception):
+            self._client.poll(0)
+
+    # ---- one cycle -------------------------------------------------------------------------
+
+    def fetch(self) -> AdminResult:
+        outcomes: list[StageOutcome] = []
+        started = time.time()
+
+        def run(stage: str, fn: Callable[[Deadline], R]) -> R | None:
+            t0 = time.monotonic()
+            error = ""
+            value: Any = None
+            try:
+                value = fn(Deadline.after(self._poll.stage_timeout_seconds))
+            except _StageFailed as exc:
+                error, value = str(exc), exc.partial
+            except Exception as exc:
+                error = describe_error(exc)
+            seconds = time.monotonic() - t0
+            if error:
+                log.warning("admin stage failed stage=%s seconds=%.3f error=%r", stage, seconds,
+                            error)  # fmt: skip
+            else:
+                log.debug("admin stage done stage=%s seconds=%.3f", stage, seconds)
+            outcomes.append(StageOutcome(stage, seconds, error))
+            return value  # type: ignore[no-any-return]
+
+        try:
+            meta = run("metadata", self._metadata)
+            if meta is None:
+                return AdminResult(None, tuple(outcomes))
+            brokers, controller_id, partitions = meta
+            listed = run("groups", self._list_and_describe)
+            group_ids, groups = listed if listed is not None else (None, None)
+            committed = None
+            if group_ids is not None:
+                committed = run("committed", lambda d: self._committed(group_ids, partitions, d))
+            offsets_at = time.time()
+            offsets = run("offsets", lambda d: self._offsets(partitions, d))
+            min_isr = run("topic_configs", lambda d: self._topic_configs(partitions, d))
+            topics = _topics(partitions, min_isr or {})
+            view = ClusterView(
+                taken_at=offsets_at if offsets is not None else started,
+                brokers=brokers,
+                controller_id=controller_id,
+                topics=topics,
+                groups=groups,
+                committed=committed,
+                offsets=offsets,
+                failed_stages=tuple(o.stage for o in outcomes if not o.ok),
+            )
+            return AdminResult(view, tuple(outcomes))
+        finally:
+            self._client.poll(0)
+
+    # ---- stages ----------------------------------------------------------------------------
+
+    def _metadata(
+        self, deadline: Deadline
+    ) -> tuple[tuple[Broker, ...], int, dict[str, tuple[PartitionMeta, ...]]]:
+        cap = self._kafka.request_timeout_seconds
+        md = self._client.list_topics(timeout=deadline.request_timeout(cap))
+        racks: dict[int, str] = {}
+        try:
+            described = self._client.describe_cluster(
+                request_timeout=deadline.request_timeout(cap)
+            ).result(timeout=deadline.remaining())
+            racks = {int(n.id): n.rack or "" for n in described.nodes or ()}
+        except Exception as exc:  # racks are a nicety; the metadata above is what counts
+            log.debug("describe_cluster failed error=%r", describe_error(exc))
+        brokers = tuple(
+            sorted(
+                (broker_from(b, racks.get(int(b.id), "")) for b in md.brokers.values()),
+                key=lambda b: b.id,
+            )
+        )
+        partitions: dict[str, tuple[PartitionMeta, ...]] = {}
+        for name, t in md.topics.items():
+            if t.error is not None and not t.partitions:
+                log.debug("topic metadata error topic=%r error=%s", name, t.error)
+                continue
+            if not self._filters.topic(name):
+                continue
+            partitions[name] = tuple(
+                PartitionMeta(name, int(p.id), int(p.leader), tuple(p.replicas), tuple(p.isrs))
+                for p in sorted(t.partitions.values(), key=lambda p: p.id)
+            )
+        return brokers, int(md.controller_id), partitions
+
+    def _list_and_describe(
+        self, deadline: Deadline
+    ) -> tuple[list[str], dict[str, GroupDescription]]:
+        cap = self._kafka.request_timeout_seconds
+        listing = self._client.list_consumer_groups(
+            request_timeout=deadline.request_timeout(cap)
+        ).result(timeout=deadline.remaining())
+        ids = sorted({g.group_id for g in listing.valid or () if self._filters.group(g.group_id)})
+        problems = [describe_error(e) for e in listing.errors or ()]
+        gathered = gather_windowed(
+            _batches(ids, self._poll.describe_batch_size),
+            lambda batch: self._client.describe_consumer_groups(
+                list(batch), request_timeout=deadline.request_timeout(cap)
+            ),
+            max(1, self._poll.offsets_in_flight // 4),
+            deadline,
+        )
+        groups = {
+            gid: group_from(desc, self._filters.topic) for gid, desc in gathered.results.items()
+        }
+        if gathered.errors:
+            gid, why = next(iter(gathered.errors.items()))
+            problems.append(f"describe failed for {len(gathered.errors)} groups ({gid!r}: {why})")
+        if gathered.unfinished:
+            problems.append(f"describe of {gathered.unfinished} groups not answered in time")
+        if problems:
+            raise _StageFailed("; ".join(problems), (ids, groups))
+        return ids, groups
+
+    def _committed(
+        self,
+        group_ids: Sequence[str],
+        partitions: Mapping[str, tuple[PartitionMeta, ...]],
+        deadline: Deadline,
+    ) -> dict[str, dict[TP, int]]:
+        cap = self._kafka.request_timeout_seconds
+        gathered = gather_windowed(
+            group_ids,
+            lambda gid: self._client.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(gid)], request_timeout=deadline.request_timeout(cap)
+            ),
+            self._poll.offsets_in_flight,
+            deadline,
+        )
+        counts = {t: len(ps) for t, ps in partitions.items()}
+        out: dict[str, dict[TP, int]] = {}
+        for gid, result in gathered.results.items():
+            out[gid] = {
+                (tp.topic, int(tp.partition)): int(tp.offset)
+                for tp in result.topic_partitions or ()
+                if tp.error is None
+                and tp.offset >= 0
+                and 0 <= tp.partition < counts.get(tp.topic, 0)
+            }
+        problems = []
+        if gathered.errors:
+            gid, why = next(iter(gathered.errors.items()))
+            problems.append(f"failed for {len(gathered.errors)} groups ({gid!r}: {why})")
+        if gathered.unfinished:
+            problems.append(f"{gathered.unfinished} groups not answered in time")
+        if problems:
+            raise _StageFailed("committed offsets " + "; ".join(problems), out)
+        return out
+
+    def _offsets(
+        self, partitions: Mapping[str, tuple[PartitionMeta, ...]], deadline: Deadline
+    ) -> dict[TP, Offsets]:
+        wanted = [TopicPartition(p.topic, p.partition) for ps in partitions.values() for p in ps]
+        if not wanted:
+            return {}
+        cap = self._kafka.request_timeout_seconds
+        timeout = deadline.request_timeout(cap)
+        ends = self._client.list_offsets({tp: LATEST for tp in wanted}, request_timeout=timeout)
+        starts = self._client.list_offsets({tp: EARLIEST for tp in wanted}, request_timeout=timeout)
+        end = _collect_offsets(ends, deadline)
+        start = _collect_offsets(starts, deadline)
+        out = {tp: Offsets(start=start.get(tp, -1), end=e) for tp, e in end.items()}
+        missing = len(wanted) - len(out)
+        if missing == len(wanted):
+            raise _StageFailed(f"no log-end offset for any of {missing} partitions", None)
+        if missing:
+            log.info("log-end offset missing partitions=%d of=%d", missing, len(wanted))
+        return out
+
+    def _topic_configs(
+        self, partitions: Mapping[str, tuple[PartitionMeta, ...]], deadline: Deadline
+    ) -> dict[str, int | None]:
+        now = time.monotonic()
+        ttl = self._poll.topic_config_ttl_seconds
+        self._min_isr = {t: v for t, v in self._min_isr.items() if t in partitions}
+        stale = [t for t in partitions if t not in self._min_isr or now - self._min_isr[t][1] > ttl]
+        problem = ""
+        if stale:
+            cap = self._kafka.request_timeout_seconds
+            gathered = gather_windowed(
+                _batches(stale, self._poll.describe_batch_size),
+                lambda batch: {
+                    r.name: f
+                    for r, f in self._client.describe_configs(
+                        [ConfigResource(ResourceType.TOPIC, t) for t in batch],
+                        request_timeout=deadline.request_timeout(cap),
+                    ).items()
+                },
+                2,
+                deadline,
+            )
+            for topic, entries in gathered.results.items():
+                self._min_isr[topic] = (_min_isr_value(entries), now)
+            if gathered.errors or gathered.unfinished:
+                failed = len(gathered.errors) + gathered.unfinished
+                first = next(iter(gathered.errors.values()), "not answered in time")
+                problem = f"configs of {failed} topics: {first}"
+        known = {t: v for t, (v, _) in self._min_isr.items()}
+        if problem:
+            raise _StageFailed(problem, known)
+        return known
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _batches(items: Sequence[str], size: int) -> Iterator[tuple[str, ...]]:
+    size = max(1, size)
+    for i in range(0, len(items), size):
+        yield tuple(items[i : i + size])
+
+
+def _collect_offsets(futures: Mapping[Any, Future[Any]], deadline: Deadline) -> dict[TP, int]:
+    wait(list(futures.values()), timeout=deadline.remaining())
+    out: dict[TP, int] = {}
+    for tp, fut in futures.items():
+        if not fut.done():
+            continue
+        try:
+            result = fut.result(timeout=0)
+        except Exception as exc:
+            log.debug("list_offsets failed topic=%r partition=%d error=%r",
+                      tp.topic, tp.partition, describe_error(exc))  # fmt: skip
+            continue
+        if result.offset >= 0:
+            out[(tp.topic, int(tp.partition))] = int(result.offset)
+    return out
+
+
+def _min_isr_value(entries: Mapping[str, Any]) -> int | None:
+    entry = entries.get(MIN_ISR)
+    try:
+        return int(entry.value) if entry is not None and entry.value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _topics(
+    partitions: Mapping[str, tuple[PartitionMeta, ...]], min_isr: Mapping[str, int | None]
+) -> dict[str, TopicMeta]:
+    return {
+        name: TopicMeta(name, ps, is_internal_topic(name), min_isr.get(name))
+        for name, ps in sorted(partitions.items())
+    }
