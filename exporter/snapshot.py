@@ -81,6 +81,10 @@ class SnapshotBuilder:
         for name, n in other.dropped.items():
             self.dropped[name] = self.dropped.get(name, 0) + n
 
+    def counts(self) -> dict[str, int]:
+        """Series per family name written so far."""
+        return {m.name: len(s) for m, s in self._families.items() if s}
+
     def build(self, taken_at: float) -> Snapshot:
         return Snapshot(
             taken_at=taken_at,

@@ -1,0 +1,34 @@
+"""Every collector module, imported so that each registers itself in `base.REGISTRY`.
+
+A new collector is one new module in this package, listed here.
+"""
+
+from exporter.collectors import (
+    brokers,
+    consumer_lag,
+    dead_letters,
+    groups,
+    headroom,
+    lag_status,
+    own,
+    partitions,
+    rebalance_hygiene,
+)
+from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth, register
+
+__all__ = [
+    "REGISTRY",
+    "Collector",
+    "CycleData",
+    "PollHealth",
+    "brokers",
+    "consumer_lag",
+    "dead_letters",
+    "groups",
+    "headroom",
+    "lag_status",
+    "own",
+    "partitions",
+    "rebalance_hygiene",
+    "register",
+]

@@ -17,9 +17,28 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.admin_model import ClusterView
+from exporter.sources.stages import StageOutcome
 
 if TYPE_CHECKING:
     from exporter.config import Config
+
+
+@dataclass(frozen=True, slots=True)
+class PollHealth:
+    """How the cycle went, for the exporter's own metrics. The poller fills it in after every
+    other collector has run, and hands it to the `own` collector only."""
+
+    started_at: float
+    """Unix time at which the cycle started."""
+    seconds: float
+    """Wall time of the cycle so far (sources and every other collector)."""
+    stages: tuple[StageOutcome, ...] = ()
+    """Every stage that ran: the Admin API stages, other sources, failed collectors."""
+    admin_up: bool = False
+    series: Mapping[str, int] = field(default_factory=dict)
+    """Series per family name written by the other collectors this cycle."""
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    """Series dropped by the series cap this cycle, per family name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +50,8 @@ class CycleData:
     jmx: Mapping[str, object] = field(default_factory=dict)
     """JMX readings by target name (the JMX source defines the reading type); failed targets
     are missing."""
+    health: PollHealth | None = None
+    """Only for the `own` collector, which runs last."""
 
 
 class Collector(Protocol):

@@ -1,0 +1,144 @@
+"""Collector `consumer_lag`: committed offsets, lag in messages and in seconds, per group.
+
+Semantics match `kafka-consumer-groups --describe`: lag exists only where the group has a committed
+offset, and is `max(0, log-end offset - committed offset)`. The log-end offsets are read after the
+committed offsets, so a committed offset above the log end can only come from a race with a
+consumer that committed in between; lag is then clamped to 0 and the clamp counted in
+`kafka_vitals_lag_clamped_total`. Partitions of a consumed topic without a committed offset have no
+series and are counted in `kafka_consumergroup_uncommitted_partitions`.
+
+Lag in seconds comes from `exporter.lag_time`: this collector keeps one log-end history per
+partition (shared by all groups), fed once per cycle with the log-end offsets and the time they
+were read. With `poll.lag_granularity: topic` the per-partition families are left out; sums and
+maxima stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from exporter.catalog import admin as cat
+from exporter.catalog import own
+from exporter.collectors.base import CycleData, register
+from exporter.lag_time import LagClock
+from exporter.snapshot import SnapshotBuilder
+from exporter.sources.admin_model import ClusterView, TopicPartition
+
+if TYPE_CHECKING:
+    from exporter.config import Config
+
+
+def lag_of(committed: int, log_end: int) -> tuple[int, bool]:
+    """(lag, clamped): `max(0, log_end - committed)` and whether the max cut it."""
+    lag = log_end - committed
+    return (lag, False) if lag >= 0 else (0, True)
+
+
+def consumed_topics(view: ClusterView, group: str) -> set[str]:
+    """Topics the group consumes: committed on, or assigned to one of its members."""
+    topics = {t for t, _ in (view.committed or {}).get(group, {})}
+    described = (view.groups or {}).get(group)
+    if described is not None:
+        topics.update(t for m in described.members for t, _ in m.assignment)
+    return topics
+
+
+def uncommitted_partitions(view: ClusterView, group: str) -> dict[str, int]:
+    """Per consumed topic, partitions (from the metadata) without a committed offset."""
+    committed = (view.committed or {}).get(group, {})
+    topics = view.topics or {}
+    out: dict[str, int] = {}
+    for topic in sorted(consumed_topics(view, group)):
+        meta = topics.get(topic)
+        if meta is None:
+            continue
+        out[topic] = sum(1 for p in meta.partitions if (topic, p.partition) not in committed)
+    return out
+
+
+@dataclass(slots=True)
+class _TopicTotals:
+    offset_sum: int = 0
+    lag_sum: int = 0
+    lag_known: bool = False
+
+
+@dataclass(slots=True)
+class _GroupTotals:
+    topics: dict[str, _TopicTotals] = field(default_factory=dict)
+    lag_max: int | None = None
+    seconds_max: float | None = None
+
+
+@register
+class ConsumerLagCollector:
+    name: ClassVar[str] = "consumer_lag"
+
+    def __init__(self, config: Config) -> None:
+        self._per_partition = config.poll.lag_granularity == "partition"
+        self._clock = LagClock(
+            config.poll.lag_history_points, config.poll.lag_max_extrapolation_seconds
+        )
+        self.clamped_total = 0
+
+    def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
+        view = data.cluster
+        if view is not None:
+            self._observe(view)
+            if view.committed is not None:
+                for group in sorted(view.committed):
+                    self._group(view, group, view.committed[group], out)
+        out.add(own.LAG_CLAMPED, (), self.clamped_total)
+
+    def _observe(self, view: ClusterView) -> None:
+        if view.offsets is None:
+            return
+        known = [(t.name, p.partition) for t in (view.topics or {}).values() for p in t.partitions]
+        ends = {tp: o.end for tp, o in view.offsets.items()}
+        self._clock.observe(ends, view.taken_at, keep=known)
+
+    def _group(
+        self,
+        view: ClusterView,
+        group: str,
+        committed: Mapping[TopicPartition, int],
+        out: SnapshotBuilder,
+    ) -> None:
+        totals = _GroupTotals()
+        offsets = view.offsets
+        for (topic, partition), offset in sorted(committed.items()):
+            labels = (group, topic, str(partition))
+            per_topic = totals.topics.setdefault(topic, _TopicTotals())
+            per_topic.offset_sum += offset
+            if self._per_partition:
+                out.add(cat.GROUP_CURRENT_OFFSET, labels, offset)
+            o = offsets.get((topic, partition)) if offsets is not None else None
+            if o is None or o.end < 0:
+                continue
+            lag, clamped = lag_of(offset, o.end)
+            self.clamped_total += clamped
+            per_topic.lag_sum += lag
+            per_topic.lag_known = True
+            totals.lag_max = lag if totals.lag_max is None else max(totals.lag_max, lag)
+            seconds = self._clock.lag_seconds((topic, partition), offset, view.taken_at)
+            if seconds is not None:
+                totals.seconds_max = (
+                    seconds if totals.seconds_max is None else max(totals.seconds_max, seconds)
+                )
+            if self._per_partition:
+                out.add(cat.GROUP_LAG, labels, lag)
+                if seconds is not None:
+                    out.add(cat.GROUP_LAG_SECONDS, labels, seconds)
+        for topic, t in totals.topics.items():
+            out.add(cat.GROUP_CURRENT_OFFSET_SUM, (group, topic), t.offset_sum)
+            if t.lag_known:
+                out.add(cat.GROUP_LAG_SUM, (group, topic), t.lag_sum)
+        if totals.lag_max is not None:
+            out.add(cat.GROUP_LAG_MAX, (group,), totals.lag_max)
+        if totals.seconds_max is not None:
+            out.add(cat.GROUP_LAG_SECONDS_MAX, (group,), totals.seconds_max)
+        if view.groups is not None:
+            for topic, count in uncommitted_partitions(view, group).items():
+                out.add(cat.GROUP_UNCOMMITTED_PARTITIONS, (group, topic), count)

@@ -1,0 +1,71 @@
+"""Collector `partitions`: topics and partitions from the metadata, with their offsets.
+
+Leader, preferred leader, replica and ISR counts, under-replicated, offline and under-min-ISR come
+from the Admin API metadata (no JMX needed). Log-start and log-end offsets come from the `offsets`
+stage; if that stage failed, the offset families are absent for the cycle. `min.insync.replicas`
+comes from the cached topic configs; topics whose setting is unknown have no under-min-ISR series.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from exporter.catalog import admin as cat
+from exporter.collectors.base import CycleData, register
+from exporter.snapshot import SnapshotBuilder
+from exporter.sources.admin_model import PartitionMeta
+
+if TYPE_CHECKING:
+    from exporter.config import Config
+
+
+def leader_is_preferred(p: PartitionMeta) -> bool:
+    """The leader is the first replica of the assignment (and there is a leader)."""
+    return p.leader >= 0 and bool(p.replicas) and p.replicas[0] == p.leader
+
+
+def under_replicated(p: PartitionMeta) -> bool:
+    return len(p.isr) < len(p.replicas)
+
+
+def offline(p: PartitionMeta) -> bool:
+    return p.leader < 0
+
+
+def under_min_isr(p: PartitionMeta, min_isr: int) -> bool:
+    return len(p.isr) < min_isr
+
+
+@register
+class PartitionsCollector:
+    name: ClassVar[str] = "partitions"
+
+    def __init__(self, config: Config) -> None:
+        del config
+
+    def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
+        view = data.cluster
+        if view is None or view.topics is None:
+            return
+        offsets = view.offsets
+        for topic in view.topics.values():
+            out.add(cat.TOPIC_PARTITIONS, (topic.name,), len(topic.partitions))
+            min_isr = topic.min_insync_replicas
+            if min_isr is not None:
+                out.add(cat.TOPIC_MIN_INSYNC_REPLICAS, (topic.name,), min_isr)
+            for p in topic.partitions:
+                labels = (topic.name, str(p.partition))
+                out.add(cat.PARTITION_LEADER, labels, p.leader if p.leader >= 0 else -1)
+                out.add(cat.PARTITION_LEADER_IS_PREFERRED, labels, leader_is_preferred(p))
+                out.add(cat.PARTITION_REPLICAS, labels, len(p.replicas))
+                out.add(cat.PARTITION_IN_SYNC_REPLICA, labels, len(p.isr))
+                out.add(cat.PARTITION_UNDER_REPLICATED, labels, under_replicated(p))
+                out.add(cat.PARTITION_OFFLINE, labels, offline(p))
+                if min_isr is not None:
+                    out.add(cat.PARTITION_UNDER_MIN_ISR, labels, under_min_isr(p, min_isr))
+                o = offsets.get((topic.name, p.partition)) if offsets is not None else None
+                if o is not None:
+                    if o.end >= 0:
+                        out.add(cat.PARTITION_CURRENT_OFFSET, labels, o.end)
+                    if o.start >= 0:
+                        out.add(cat.PARTITION_OLDEST_OFFSET, labels, o.start)

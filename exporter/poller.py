@@ -1,0 +1,274 @@
+"""The poller: one poll cycle on a fixed interval in a background thread, one snapshot per cycle.
+
+Polling runs in the background on purpose: lag in seconds needs a history of polls, each JMX query
+starts a JVM, and two Prometheus replicas scraping must not double the load on the cluster. A
+scrape only reads the last complete snapshot.
+
+One cycle:
+
+1. Every additional source runner (see below) starts in its own worker thread.
+2. The Admin API stages run in the poller thread (`exporter.sources.admin`), each with its own
+   deadline and able to fail alone.
+3. The runners are awaited until `poll.stage_timeout_seconds` (plus a short grace) have passed
+   since the cycle started. A runner still busy then fails this cycle with "timed out", and is not
+   started again until its earlier call returns.
+4. Every enabled collector of `exporter.collectors.REGISTRY` (switch: `collectors.<name>`) gets
+   the cycle's `CycleData` and a fresh `SnapshotBuilder`; the builders are merged under the
+   series cap. A collector that raises fails alone (stage `collector:<name>`).
+5. The `own` collector runs last, with the cycle's `PollHealth`.
+6. The snapshot is built, swapped in with one reference assignment, and handed to `on_snapshot`.
+
+A failed stage drops its own series; nothing from an earlier cycle is carried over, so a series
+that could not be read this cycle is absent, never frozen.
+
+Source runners: an object with `name: str` (its stage name), `poll(cluster, timeout)` returning a
+mapping of readings by target name, and `close()`. `cluster` is the `ClusterView` of the previous
+cycle (or None), for runners that discover targets from the metadata; `timeout` is the runner's
+deadline in seconds, which it must respect. The readings of all runners are merged into
+`CycleData.jmx`. `default_runners(config)` lists the runners the configuration asks for; add new
+sources there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
+from typing import Protocol
+
+from exporter import collectors as _collectors  # noqa: F401  (registers every collector)
+from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth
+from exporter.config import Config
+from exporter.snapshot import Snapshot, SnapshotBuilder
+from exporter.sources.admin import AdminSource
+from exporter.sources.admin_model import ClusterView
+from exporter.sources.stages import StageOutcome, describe_error
+
+log = logging.getLogger(__name__)
+
+RUNNER_GRACE_SECONDS = 10.0
+_Readings = Future[tuple[Mapping[str, object], StageOutcome]]
+"""How long after its deadline a runner may still hand in its readings."""
+
+
+class SourceRunner(Protocol):
+    name: str
+
+    def poll(
+        self, cluster: ClusterView | None = None, timeout: float | None = None
+    ) -> Mapping[str, object]: ...
+
+    def close(self) -> None: ...
+
+
+def default_runners(config: Config) -> list[SourceRunner]:
+    """The sources polled side by side with the Admin API stages, as the configuration asks."""
+    if not (config.jmx.targets or config.jmx.discover_brokers_port):
+        return []
+    from exporter.sources.jmx import JmxSource
+
+    return [JmxSource(config.jmx)]
+
+
+def enabled_collectors(config: Config) -> list[Collector]:
+    """One instance of every registered collector not switched off, in name order."""
+    return [factory(config) for name, factory in sorted(REGISTRY.items())
+            if config.collectors.get(name, True)]  # fmt: skip
+
+
+class Poller:
+    """Polls in the background and keeps the latest complete snapshot."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+        runners: Sequence[SourceRunner] | None = None,
+        admin: AdminSource | None = None,
+    ) -> None:
+        self._config = config
+        self._on_snapshot = on_snapshot
+        self._admin = admin if admin is not None else AdminSource(config)
+        self._runners = list(runners) if runners is not None else default_runners(config)
+        collectors = enabled_collectors(config)
+        self._own = next((c for c in collectors if c.name == "own"), None)
+        self._collectors = [c for c in collectors if c.name != "own"]
+        self._pool = (
+            ThreadPoolExecutor(max_workers=len(self._runners), thread_name_prefix="source")
+            if self._runners
+            else None
+        )
+        self._busy: dict[str, _Readings] = {}
+        self._snapshot: Snapshot | None = None
+        self._ready = False
+        self._last_cluster: ClusterView | None = None
+        self._cycle_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # ---- public API ------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The latest complete snapshot, or None before the first cycle finished."""
+        return self._snapshot
+
+    @property
+    def ready(self) -> bool:
+        """True once a cycle with the Admin API answering has completed."""
+        return self._ready
+
+    def start(self) -> None:
+        """Start polling in a daemon thread: the first cycle at once, then every interval."""
+        if self._closed:
+            raise RuntimeError("poller is stopped")
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="poller", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread and close the sources; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("poller still busy at stop timeout=%.1f", timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        for runner in self._runners:
+            try:
+                runner.close()
+            except Exception as exc:
+                log.warning("closing source failed source=%s error=%r", runner.name,
+                            describe_error(exc))  # fmt: skip
+        self._admin.close()
+
+    def poll_once(self) -> Snapshot:
+        """Run one full cycle now, swap its snapshot in, and return it."""
+        if self._closed:
+            raise RuntimeError("poller is stopped")
+        with self._cycle_lock:
+            return self._cycle()
+
+    # ---- the cycle ---------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        interval = max(0.1, self._config.poll.interval_seconds)
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                with self._cycle_lock:
+                    if self._stop.is_set():
+                        break
+                    self._cycle()
+            except Exception:  # never let the thread die; the next cycle tries again
+                log.exception("poll cycle failed")
+            next_at += interval
+            now = time.monotonic()
+            if next_at < now:
+                log.warning("poll cycle longer than the interval interval=%.1f late=%.1f",
+                            interval, now - next_at)  # fmt: skip
+                next_at = now
+            self._stop.wait(next_at - now)
+
+    def _cycle(self) -> Snapshot:
+        started = time.time()
+        t0 = time.monotonic()
+        pending = self._start_runners()
+        admin = self._admin.fetch()
+        readings, runner_stages = self._finish_runners(pending, t0)
+        data = CycleData(now=started, cluster=admin.view, jmx=readings)
+        cap = self._config.poll.series_cap
+        merged = SnapshotBuilder(series_cap=cap)
+        stages = [*admin.stages, *runner_stages]
+        for collector in self._collectors:
+            out = SnapshotBuilder(series_cap=cap)
+            c0 = time.monotonic()
+            try:
+                collector.collect(data, out)
+            except Exception as exc:
+                log.exception("collector failed collector=%s", collector.name)
+                stages.append(StageOutcome(f"collector:{collector.name}",
+                                           time.monotonic() - c0, describe_error(exc)))  # fmt: skip
+                continue
+            merged.merge(out)
+        if self._own is not None:
+            health = PollHealth(
+                started_at=started,
+                seconds=time.monotonic() - t0,
+                stages=tuple(stages),
+                admin_up=admin.up,
+                series=merged.counts(),
+                dropped=dict(merged.dropped),
+            )
+            out = SnapshotBuilder(series_cap=cap)
+            self._own.collect(replace(data, health=health), out)
+            merged.merge(out)
+        snapshot = merged.build(taken_at=started)
+        self._snapshot = snapshot
+        if admin.view is not None:
+            self._last_cluster = admin.view
+            self._ready = True
+        log.debug("poll cycle done seconds=%.3f series=%d failed=%s", time.monotonic() - t0,
+                  snapshot.series_count, [s.stage for s in stages if not s.ok])  # fmt: skip
+        if self._on_snapshot is not None:
+            try:
+                self._on_snapshot(snapshot)
+            except Exception:
+                log.exception("on_snapshot failed")
+        return snapshot
+
+    def _start_runners(self) -> list[tuple[SourceRunner, _Readings | None]]:
+        started: list[tuple[SourceRunner, _Readings | None]] = []
+        for runner in self._runners:
+            busy = self._busy.get(runner.name)
+            if busy is not None and not busy.done():
+                started.append((runner, None))
+                continue
+            assert self._pool is not None
+            fut = self._pool.submit(self._run_runner, runner, self._last_cluster)
+            self._busy[runner.name] = fut
+            started.append((runner, fut))
+        return started
+
+    def _run_runner(
+        self, runner: SourceRunner, cluster: ClusterView | None
+    ) -> tuple[Mapping[str, object], StageOutcome]:
+        t0 = time.monotonic()
+        try:
+            readings = runner.poll(cluster, self._config.poll.stage_timeout_seconds)
+        except Exception as exc:
+            log.warning("source failed source=%s error=%r", runner.name, describe_error(exc))
+            return {}, StageOutcome(runner.name, time.monotonic() - t0, describe_error(exc))
+        return readings, StageOutcome(runner.name, time.monotonic() - t0)
+
+    def _finish_runners(
+        self,
+        pending: list[tuple[SourceRunner, _Readings | None]],
+        t0: float,
+    ) -> tuple[dict[str, object], list[StageOutcome]]:
+        deadline = t0 + self._config.poll.stage_timeout_seconds + RUNNER_GRACE_SECONDS
+        readings: dict[str, object] = {}
+        stages: list[StageOutcome] = []
+        for runner, fut in pending:
+            if fut is None:
+                stages.append(StageOutcome(runner.name, 0.0, "still busy with an earlier cycle"))
+                continue
+            try:
+                got, outcome = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                stages.append(StageOutcome(runner.name, time.monotonic() - t0, "timed out"))
+                continue
+            readings.update(got)
+            stages.append(outcome)
+        return readings, stages

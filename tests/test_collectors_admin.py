@@ -1,0 +1,299 @@
+"""The Admin API collectors over hand-built cluster views (no broker needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
+
+from exporter.catalog import admin as cat
+from exporter.catalog import own
+from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth
+from exporter.config import Config, PollConfig
+from exporter.snapshot import Snapshot, SnapshotBuilder
+from exporter.sources.admin_model import (
+    Broker,
+    ClusterView,
+    GroupDescription,
+    Member,
+    Offsets,
+    PartitionMeta,
+    TopicMeta,
+)
+from exporter.sources.stages import StageOutcome
+
+import exporter.collectors  # noqa: F401  isort: skip
+
+
+def topic(
+    name: str, n: int, replicas: tuple[int, ...] = (1,), min_isr: int | None = None
+) -> TopicMeta:
+    return TopicMeta(
+        name, tuple(PartitionMeta(name, p, replicas[0], replicas, replicas) for p in range(n)),
+        min_insync_replicas=min_isr,
+    )  # fmt: skip
+
+
+def group(gid: str, state: str = "Stable", members: tuple[Member, ...] = ()) -> GroupDescription:
+    return GroupDescription(gid, state, "classic", "range", 1, not members, members)
+
+
+def member(mid: str, *tps: tuple[str, int]) -> Member:
+    return Member(mid, "client", "/127.0.0.1", None, tuple(tps))
+
+
+def run(name: str, view: ClusterView | None, config: Config | None = None) -> Snapshot:
+    return run_with(make(name, config), view)
+
+
+def make(name: str, config: Config | None = None) -> Collector:
+    return REGISTRY[name](config or Config())
+
+
+def run_with(c: Collector, view: ClusterView | None, **kw: object) -> Snapshot:
+    out = SnapshotBuilder()
+    c.collect(CycleData(now=view.taken_at if view else 0.0, cluster=view, **kw), out)  # type: ignore[arg-type]
+    return out.build(0.0)
+
+
+def values(snap: Snapshot, metric: object) -> Mapping[tuple[str, ...], float]:
+    return {s.labels: s.value for s in snap.samples(metric)}  # type: ignore[arg-type]
+
+
+VIEW = ClusterView(
+    taken_at=1000.0,
+    brokers=(Broker(1, "b1", 9092, "r1"), Broker(2, "b2", 9092)),
+    topics={"orders": topic("orders", 3), "idle": topic("idle", 1)},
+    groups={
+        "active": group(
+            "active", members=(member("m1", ("orders", 0), ("orders", 1), ("orders", 2)),)
+        ),
+        "empty": group("empty", "Empty"),
+    },
+    committed={
+        "active": {("orders", 0): 90, ("orders", 1): 200},  # p1 above the log end: clamped
+        "empty": {("orders", 0): 10, ("idle", 0): 5},
+    },
+    offsets={
+        ("orders", 0): Offsets(0, 100),
+        ("orders", 1): Offsets(0, 150),
+        ("orders", 2): Offsets(0, 50),
+        ("idle", 0): Offsets(2, 5),
+    },
+)  # fmt: skip
+
+
+def test_brokers() -> None:
+    snap = run("brokers", VIEW)
+    assert snap.value(cat.BROKERS) == 2
+    assert values(snap, cat.BROKER_INFO) == {("1", "b1:9092", "r1"): 1, ("2", "b2:9092", ""): 1}
+    assert run("brokers", None).series_count == 0
+
+
+def test_partitions_health_from_metadata() -> None:
+    t = TopicMeta(
+        "t",
+        (
+            PartitionMeta("t", 0, 1, (1, 2, 3), (1, 2, 3)),
+            PartitionMeta("t", 1, 2, (1, 2, 3), (2, 3)),
+            PartitionMeta("t", 2, -1, (1, 2, 3), (1,)),
+        ),
+        min_insync_replicas=2,
+    )
+    view = ClusterView(taken_at=1.0, topics={"t": t}, offsets={("t", 0): Offsets(3, 9)})
+    snap = run("partitions", view)
+    assert snap.value(cat.TOPIC_PARTITIONS, "t") == 3
+    assert snap.value(cat.TOPIC_MIN_INSYNC_REPLICAS, "t") == 2
+    assert values(snap, cat.PARTITION_LEADER) == {("t", "0"): 1, ("t", "1"): 2, ("t", "2"): -1}
+    assert [s.value for s in snap.samples(cat.PARTITION_LEADER_IS_PREFERRED)] == [1, 0, 0]
+    assert [s.value for s in snap.samples(cat.PARTITION_IN_SYNC_REPLICA)] == [3, 2, 1]
+    assert [s.value for s in snap.samples(cat.PARTITION_REPLICAS)] == [3, 3, 3]
+    assert [s.value for s in snap.samples(cat.PARTITION_UNDER_REPLICATED)] == [0, 1, 1]
+    assert [s.value for s in snap.samples(cat.PARTITION_OFFLINE)] == [0, 0, 1]
+    assert [s.value for s in snap.samples(cat.PARTITION_UNDER_MIN_ISR)] == [0, 0, 1]
+    assert values(snap, cat.PARTITION_CURRENT_OFFSET) == {("t", "0"): 9}
+    assert values(snap, cat.PARTITION_OLDEST_OFFSET) == {("t", "0"): 3}
+
+
+def test_partitions_without_min_isr_or_offsets() -> None:
+    snap = run("partitions", ClusterView(taken_at=1.0, topics={"t": topic("t", 2)}))
+    assert not snap.samples(cat.PARTITION_UNDER_MIN_ISR)
+    assert not snap.samples(cat.TOPIC_MIN_INSYNC_REPLICAS)
+    assert not snap.samples(cat.PARTITION_CURRENT_OFFSET)
+    assert len(snap.samples(cat.PARTITION_LEADER)) == 2
+
+
+def test_lag_matches_consumer_groups_semantics() -> None:
+    c = make("consumer_lag")
+    snap = run_with(c, VIEW)
+    assert values(snap, cat.GROUP_CURRENT_OFFSET) == {
+        ("active", "orders", "0"): 90,
+        ("active", "orders", "1"): 200,
+        ("empty", "idle", "0"): 5,
+        ("empty", "orders", "0"): 10,
+    }
+    assert values(snap, cat.GROUP_LAG) == {
+        ("active", "orders", "0"): 10,
+        ("active", "orders", "1"): 0,
+        ("empty", "idle", "0"): 0,
+        ("empty", "orders", "0"): 90,
+    }
+    # partition 2 of orders has no committed offset: no series, counted
+    assert snap.value(cat.GROUP_LAG, "active", "orders", "2") is None
+    assert values(snap, cat.GROUP_UNCOMMITTED_PARTITIONS) == {
+        ("active", "orders"): 1,
+        ("empty", "idle"): 0,
+        ("empty", "orders"): 2,
+    }
+    assert snap.value(cat.GROUP_CURRENT_OFFSET_SUM, "active", "orders") == 290
+    assert snap.value(cat.GROUP_LAG_SUM, "active", "orders") == 10
+    assert snap.value(cat.GROUP_LAG_MAX, "active") == 10
+    assert snap.value(cat.GROUP_LAG_MAX, "empty") == 90
+    assert snap.value(own.LAG_CLAMPED) == 1
+    run_with(c, VIEW)
+    assert run_with(c, VIEW).value(own.LAG_CLAMPED) == 3
+
+
+def test_lag_seconds_needs_history_then_grows() -> None:
+    c = make("consumer_lag")
+    first = run_with(c, VIEW)
+    # one point per partition: caught-up partitions are 0, lagging ones unknown
+    assert values(first, cat.GROUP_LAG_SECONDS) == {
+        ("active", "orders", "1"): 0.0,
+        ("empty", "idle", "0"): 0.0,
+    }
+    later = replace(VIEW, taken_at=1030.0)
+    snap = run_with(c, later)
+    # log ends did not move: lag is the time since they were first seen
+    assert snap.value(cat.GROUP_LAG_SECONDS, "active", "orders", "0") == 30.0
+    assert snap.value(cat.GROUP_LAG_SECONDS, "empty", "idle", "0") == 0.0
+    assert snap.value(cat.GROUP_LAG_SECONDS_MAX, "active") == 30.0
+
+
+def test_topic_granularity_drops_per_partition_families() -> None:
+    cfg = Config(poll=PollConfig(lag_granularity="topic"))
+    snap = run("consumer_lag", VIEW, cfg)
+    for metric in (cat.GROUP_CURRENT_OFFSET, cat.GROUP_LAG, cat.GROUP_LAG_SECONDS):
+        assert not snap.samples(metric)
+    assert snap.value(cat.GROUP_LAG_SUM, "empty", "orders") == 90
+    assert snap.value(cat.GROUP_LAG_MAX, "empty") == 90
+    assert snap.value(cat.GROUP_UNCOMMITTED_PARTITIONS, "active", "orders") == 1
+
+
+def test_failed_offsets_stage_keeps_committed_offsets_only() -> None:
+    snap = run("consumer_lag", replace(VIEW, offsets=None))
+    assert len(snap.samples(cat.GROUP_CURRENT_OFFSET)) == 4
+    assert len(snap.samples(cat.GROUP_CURRENT_OFFSET_SUM)) == 3
+    for metric in (cat.GROUP_LAG, cat.GROUP_LAG_SUM, cat.GROUP_LAG_MAX, cat.GROUP_LAG_SECONDS):
+        assert not snap.samples(metric)
+
+
+def test_failed_committed_stage_drops_lag_and_down_source_drops_all() -> None:
+    snap = run("consumer_lag", replace(VIEW, committed=None))
+    assert snap.families.keys() == {own.LAG_CLAMPED}
+    snap = run("consumer_lag", None)
+    assert snap.families.keys() == {own.LAG_CLAMPED}
+
+
+def test_uncommitted_counts_need_group_descriptions() -> None:
+    snap = run("consumer_lag", replace(VIEW, groups=None))
+    assert not snap.samples(cat.GROUP_UNCOMMITTED_PARTITIONS)
+
+
+def test_active_group_that_never_committed() -> None:
+    view = replace(
+        VIEW,
+        groups={"new": group("new", members=(member("m", ("orders", 0), ("orders", 1)),))},
+        committed={"new": {}},
+    )
+    snap = run("consumer_lag", view)
+    assert values(snap, cat.GROUP_UNCOMMITTED_PARTITIONS) == {("new", "orders"): 3}
+    assert not snap.samples(cat.GROUP_LAG)
+
+
+def test_groups_state_members_info() -> None:
+    snap = run("groups", VIEW)
+    assert values(snap, cat.GROUP_MEMBERS) == {("active",): 1, ("empty",): 0}
+    assert values(snap, cat.GROUP_STATE) == {("active", "Stable"): 1, ("empty", "Empty"): 1}
+    assert values(snap, cat.GROUP_INFO) == {
+        ("active", "classic", "range", "1", "false"): 1,
+        ("empty", "classic", "range", "1", "true"): 1,
+    }
+    assert values(snap, cat.GROUP_REBALANCES) == {("active",): 0, ("empty",): 0}
+
+
+def test_rebalances_observed_between_polls() -> None:
+    c = make("groups")
+
+    def poll(*groups: GroupDescription, failed: tuple[str, ...] = ()) -> Snapshot:
+        view = ClusterView(taken_at=1.0, groups={g.group_id: g for g in groups},
+                           failed_stages=failed)  # fmt: skip
+        return run_with(c, view)
+
+    a = member("a", ("t", 0), ("t", 1))
+    b = member("b", ("t", 1))
+    a_half = member("a", ("t", 0))
+    assert poll(group("g", members=(a,))).value(cat.GROUP_REBALANCES, "g") == 0
+    assert poll(group("g", members=(a,))).value(cat.GROUP_REBALANCES, "g") == 0
+    # seen rebalancing: one, however many polls it lasts
+    assert poll(group("g", "PreparingRebalance", (a,))).value(cat.GROUP_REBALANCES, "g") == 1
+    assert poll(group("g", "CompletingRebalance", (a,))).value(cat.GROUP_REBALANCES, "g") == 1
+    assert poll(group("g", members=(a_half, b))).value(cat.GROUP_REBALANCES, "g") == 1
+    # membership changed between two stable polls: one more
+    assert poll(group("g", members=(a,))).value(cat.GROUP_REBALANCES, "g") == 2
+    # all members left: Empty
+    assert poll(group("g", "Empty")).value(cat.GROUP_REBALANCES, "g") == 3
+    # a partial listing forgets nothing; a complete one forgets the group
+    assert poll(failed=("groups",)).series_count == 0
+    assert poll(group("g", "Empty")).value(cat.GROUP_REBALANCES, "g") == 3
+    poll()
+    assert poll(group("g", "Empty")).value(cat.GROUP_REBALANCES, "g") == 0
+
+
+def test_own_health() -> None:
+    c = make("own", Config(poll=PollConfig(interval_seconds=15)))
+    bad = PollHealth(
+        started_at=100.0, seconds=2.5,
+        stages=(StageOutcome("metadata", 2.5, "_TRANSPORT: down"),),
+        admin_up=False, series={}, dropped={"kafka_consumergroup_lag": 4},
+    )  # fmt: skip
+    snap = run_with(c, None, health=bad)
+    assert snap.value(own.UP, "admin", "") == 0
+    assert snap.value(own.POLL_ERRORS, "metadata") == 1
+    assert snap.value(own.POLL_ERRORS, "offsets") == 0
+    assert snap.value(own.POLL_DURATION, "cycle") == 2.5
+    assert snap.value(own.LAST_POLL) == 100.0
+    assert snap.value(own.LAST_POLL_SUCCESS) is None
+    assert snap.value(own.POLL_INTERVAL) == 15
+    assert snap.value(own.SERIES_DROPPED, "kafka_consumergroup_lag") == 4
+    assert len(snap.samples(own.BUILD_INFO)) == 1
+    good = PollHealth(
+        started_at=130.0, seconds=0.5,
+        stages=tuple(StageOutcome(s, 0.1) for s in ("metadata", "groups", "offsets")),
+        admin_up=True, series={"kafka_brokers": 1, own.UP.name: 2}, dropped={},
+    )  # fmt: skip
+    snap = run_with(c, None, health=good)
+    assert snap.value(own.UP, "admin", "") == 1
+    assert snap.value(own.POLL_ERRORS, "metadata") == 1
+    assert snap.value(own.LAST_POLL_SUCCESS) == 130.5
+    assert snap.value(own.SERIES, "kafka_brokers") == 1
+    assert snap.value(own.SERIES, own.UP.name) == 3
+    series = values(snap, own.SERIES)
+    assert snap.value(own.SERIES, own.SERIES.name) == len(series)
+    assert run_with(c, None).series_count == 0
+
+
+def test_every_admin_family_is_emitted_by_some_collector() -> None:
+    out = SnapshotBuilder()
+    view = replace(VIEW, topics={"orders": topic("orders", 3, min_isr=1), "idle": topic("idle", 1)})
+    for name in ("brokers", "partitions", "consumer_lag", "groups"):
+        c = make(name)
+        c.collect(CycleData(now=1.0, cluster=view), out)
+        c.collect(CycleData(now=2.0, cluster=replace(view, taken_at=1030.0)), out)
+    emitted = out.build(0.0).families.keys()
+    assert set(cat.ALL) - set(emitted) == set()
+
+
+def test_collectors_registered() -> None:
+    assert {"brokers", "partitions", "consumer_lag", "groups", "own"} <= set(REGISTRY)
+    assert Config().collectors == MappingProxyType({})
