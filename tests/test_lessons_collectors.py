@@ -332,3 +332,25 @@ def test_lag_status_topic_granularity_drops_partition_series() -> None:
     config = Config(poll=PollConfig(lag_granularity="topic"))
     snap = run(LagStatusCollector(config), lag_view(0.0, 10, 10))
     assert statuses(snap) == ([], [("g", "OK")])
+
+
+def test_hygiene_partial_group_listing_forgets_nothing() -> None:
+    c = RebalanceHygieneCollector(Config())
+    run(c, hygiene_view(0.0, "PreparingRebalance"))
+    partial = ClusterView(taken_at=30.0, groups=MappingProxyType({}), failed_stages=("groups",))
+    run(c, partial)
+    snap = run(c, hygiene_view(60.0, "PreparingRebalance"))
+    assert snap.value(cat.GROUP_REBALANCING_SECONDS, "g") == 60.0
+
+
+def test_lag_status_partial_commits_forget_nothing() -> None:
+    c = LagStatusCollector(lessons_config(lag_status_window=2))
+    run(c, lag_view(0.0, 5, 10, state="Empty"))
+    partial = replace(
+        lag_view(1.0, 5, 10, state="Empty"),
+        committed=MappingProxyType({}),
+        failed_stages=("committed",),
+    )
+    assert run(c, partial).series_count == 0
+    snap = run(c, lag_view(2.0, 5, 10, state="Empty"))
+    assert statuses(snap)[1] == [("g", "STOP")]

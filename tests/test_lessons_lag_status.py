@@ -293,3 +293,10 @@ def test_tracker_topic_recreated_is_not_a_rewind() -> None:
     tracker.update({"g": {("t", 0): 100}}, {("t", 0): Offsets(0, 100)}, None)
     result = tracker.update({"g": {("t", 0): 0}}, {("t", 0): Offsets(0, 3)}, None)
     assert result == {("g", "t", 0): "UNKNOWN"}
+
+
+def test_tracker_partial_answer_forgets_nothing() -> None:
+    tracker = LagStatusTracker(size=2)
+    tracker.update({"g": {("t", 0): 1}, "h": {("t", 0): 1}}, {("t", 0): Offsets(0, 2)}, None)
+    tracker.update({"g": {("t", 0): 1}}, {("t", 0): Offsets(0, 2)}, None, forget=False)
+    assert set(tracker.windows) == {("g", "t", 0), ("h", "t", 0)}

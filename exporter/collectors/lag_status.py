@@ -44,7 +44,8 @@ class LagStatusCollector:
         view = data.cluster
         if view is None or view.committed is None or view.offsets is None:
             return
-        statuses = self._tracker.update(view.committed, view.offsets, owners(view))
+        complete = "committed" not in view.failed_stages  # a partial answer forgets nothing
+        statuses = self._tracker.update(view.committed, view.offsets, owners(view), complete)
         if self._per_partition:
             for (group, topic, partition), status in sorted(statuses.items()):
                 out.add(cat.PARTITION_STATUS, (group, topic, str(partition), status), 1)

@@ -39,8 +39,9 @@ class RebalanceHygieneCollector:
         view = data.cluster
         if view is None or view.groups is None:
             return
-        for gone in self._seen.keys() - view.groups.keys():
-            del self._seen[gone]
+        if "groups" not in view.failed_stages:  # a partial listing forgets nothing
+            for gone in self._seen.keys() - view.groups.keys():
+                del self._seen[gone]
         for group_id, group in view.groups.items():
             now = hy.rebalancing(group)
             before = self._seen.get(group_id)

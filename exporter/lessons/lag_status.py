@@ -149,12 +149,14 @@ class LagStatusTracker:
         committed: Mapping[str, Mapping[TopicPartition, int]],
         offsets: Mapping[TopicPartition, Offsets],
         owners: Mapping[str, frozenset[TopicPartition]] | None,
+        forget: bool = True,
     ) -> dict[Key, Status]:
         """Add this poll's points and judge every partition that has a committed offset.
 
         `owners`: the partitions each described group's members own; None when the groups could
-        not be described this poll. Keys no longer committed are forgotten. A partition whose
-        log-end offset is missing this poll keeps its window and gets no status.
+        not be described this poll. With `forget`, keys no longer committed are dropped (pass
+        False when the committed offsets are incomplete). A partition whose log-end offset is
+        missing this poll keeps its window and gets no status.
         """
         seen: set[Key] = set()
         result: dict[Key, Status] = {}
@@ -170,8 +172,9 @@ class LagStatusTracker:
                 self.windows[key] = window
                 owned = None if owned_parts is None else tp in owned_parts
                 result[key] = partition_status(window, owned, self.size)
-        for key in self.windows.keys() - seen:
-            del self.windows[key]
+        if forget:
+            for key in self.windows.keys() - seen:
+                del self.windows[key]
         return result
 
 
