@@ -1,0 +1,287 @@
+"""Turn a `Snapshot` into exposition bytes, once per poll cycle; scrapes only copy the result.
+
+Two formats come out of one pass: the Prometheus text format 0.0.4 and OpenMetrics 1.0. They share
+every sample line and differ only in the family headers (an OpenMetrics counter is typed under its
+name without `_total`; HELP escapes double quotes) and the closing `# EOF`. `info` families are
+typed `gauge` in both (value 1, facts in labels, the plain name). Both bodies are gzip-compressed
+once per cycle too, so a scrape never compresses.
+
+Speed: the text before each value (`name{label="value",...} `) is cached per series between
+cycles and only the value is formatted. The cache of the next cycle is built from the series of
+this one, so entries of vanished series are dropped and memory stays bounded by one snapshot.
+
+Rules the output keeps whatever the snapshot holds:
+- label values are escaped (backslash, double quote, newline); any other character is kept as
+  UTF-8, and a string that cannot be encoded (a lone surrogate) gets U+FFFD in its place;
+- a label whose value is empty is left out of the series (Prometheus treats both alike);
+- a series whose labels repeat an earlier one of the same family is dropped, logged and counted
+  in `kafka_vitals_series_duplicate_total{family}`, so one collector bug never fails a scrape;
+- NaN, +Inf and -Inf are written as the tokens both formats define.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import math
+import operator
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from exporter import catalog
+from exporter.catalog import Metric
+from exporter.catalog.own import SERIES_DUPLICATE
+from exporter.snapshot import LabelValues, Sample, Snapshot
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+GZIP_LEVEL = 1
+"""Measured on 100,000 series (~9 MB): level 1 compresses ~12x in ~0.06 s; level 6 gains ~15 %
+size for ~2.5x the time. Scrapes are local-network traffic: speed wins."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
+_ORDER = {m: i for i, m in enumerate(catalog.ALL)}
+_TEXT_TYPE = {"gauge": "gauge", "counter": "counter", "summary": "summary", "info": "gauge"}
+
+
+@dataclass(frozen=True, slots=True)
+class Exposition:
+    """The bytes of one snapshot in both formats, plain and gzip-compressed."""
+
+    text: bytes
+    text_gzip: bytes
+    openmetrics: bytes
+    openmetrics_gzip: bytes
+    series: int
+    """Series written (after dropping duplicates)."""
+    taken_at: float
+    """When the snapshot was taken (0.0 for the one served before the first poll)."""
+
+    def body(self, *, openmetrics: bool, gzipped: bool) -> bytes:
+        if openmetrics:
+            return self.openmetrics_gzip if gzipped else self.openmetrics
+        return self.text_gzip if gzipped else self.text
+
+    @staticmethod
+    def content_type(*, openmetrics: bool) -> str:
+        return CONTENT_TYPE_OPENMETRICS if openmetrics else CONTENT_TYPE_TEXT
+
+
+def format_value(value: float) -> str:
+    """A sample value as both formats accept it: integers without `.0`, NaN/+Inf/-Inf tokens."""
+    r = repr(value)
+    if r.endswith(".0"):
+        return r[:-2]
+    return _SPECIAL.get(r, r)
+
+
+def escape_label_value(value: str) -> str:
+    """Escape a label value for the exposition (backslash, double quote, newline)."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if '"' in value:
+        value = value.replace('"', '\\"')
+    if "\n" in value:
+        value = value.replace("\n", "\\n")
+    if not value.isascii():
+        value = _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def escape_help(text: str, *, openmetrics: bool) -> str:
+    """Escape HELP text: backslash and newline; OpenMetrics escapes double quotes too."""
+    text = text.replace("\\", "\\\\").replace("\n", "\\n")
+    return text.replace('"', '\\"') if openmetrics else text
+
+
+def series_prefix(name: str, label_names: Iterable[str], values: LabelValues) -> str:
+    """`name{a="x",b="y"} ` (a trailing space; labels with empty values left out)."""
+    pairs = [
+        f'{n}="{escape_label_value(v)}"' for n, v in zip(label_names, values, strict=True) if v
+    ]
+    return f"{name}{{{','.join(pairs)}}} " if pairs else f"{name} "
+
+
+def _headers(metric: Metric) -> tuple[bytes, bytes]:
+    """The HELP and TYPE lines of a family in the text format and in OpenMetrics."""
+    text_type = _TEXT_TYPE[metric.type]
+    text = (
+        f"# HELP {metric.name} {escape_help(metric.help, openmetrics=False)}\n"
+        f"# TYPE {metric.name} {text_type}\n"
+    )
+    om = (
+        f"# HELP {metric.family} {escape_help(metric.help, openmetrics=True)}\n"
+        f"# TYPE {metric.family} {text_type}\n"
+    )
+    return text.encode("utf-8"), om.encode("utf-8")
+
+
+def _family_order(metric: Metric) -> tuple[int, str]:
+    return (_ORDER.get(metric, len(_ORDER)), metric.name)
+
+
+_Cache = dict[object, str | None]
+
+
+class Renderer:
+    """Renders snapshots; keeps the per-series prefix cache and the duplicate counts between calls.
+
+    `render` is meant to be called by one thread (the poller's `on_snapshot`); a lock makes a
+    concurrent call safe but serial.
+    """
+
+    def __init__(self, *, gzip_level: int = GZIP_LEVEL) -> None:
+        self._gzip_level = gzip_level
+        self._caches: dict[Metric, _Cache] = {}
+        self._headers: dict[Metric, tuple[bytes, bytes]] = {}
+        self._duplicates: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def cached_series(self) -> int:
+        """Entries in the prefix cache (the series of the last snapshot)."""
+        return sum(len(c) for c in self._caches.values())
+
+    def render(self, snapshot: Snapshot) -> Exposition:
+        with self._lock:
+            return self._render(snapshot)
+
+    def _render(self, snapshot: Snapshot) -> Exposition:
+        started = time.perf_counter()
+        text_parts: list[bytes] = []
+        om_parts: list[bytes] = []
+        caches: dict[Metric, _Cache] = {}
+        names_seen: set[str] = set()
+        series = 0
+        for metric in sorted(snapshot.families, key=_family_order):
+            samples = snapshot.families[metric]
+            if metric.name in names_seen:  # two Metric objects with one name: keep the first
+                self._count_duplicates(metric.name, len(samples))
+                continue
+            names_seen.add(metric.name)
+            cache: _Cache = {}
+            old = self._caches.get(metric, {})
+            body = self._render_family(metric, samples, old, cache).encode("utf-8")
+            caches[metric] = cache
+            series += len(cache)
+            text_head, om_head = self._family_headers(metric)
+            text_parts += (text_head, body)
+            om_parts += (om_head, body)
+        if self._duplicates and SERIES_DUPLICATE.name not in names_seen:
+            body = "".join(
+                f"{series_prefix(SERIES_DUPLICATE.name, SERIES_DUPLICATE.labels, (name,))}{n}\n"
+                for name, n in sorted(self._duplicates.items())
+            ).encode("utf-8")
+            text_head, om_head = self._family_headers(SERIES_DUPLICATE)
+            text_parts += (text_head, body)
+            om_parts += (om_head, body)
+        om_parts.append(b"# EOF\n")
+        self._caches = caches
+        text = b"".join(text_parts)
+        om = b"".join(om_parts)
+        rendered = time.perf_counter()
+        exposition = Exposition(
+            text=text,
+            text_gzip=gzip.compress(text, compresslevel=self._gzip_level, mtime=0),
+            openmetrics=om,
+            openmetrics_gzip=gzip.compress(om, compresslevel=self._gzip_level, mtime=0),
+            series=series,
+            taken_at=snapshot.taken_at,
+        )
+        log.debug(
+            "rendered series=%d bytes=%d gzip_bytes=%d render_seconds=%.3f gzip_seconds=%.3f",
+            series,
+            len(text),
+            len(exposition.text_gzip),
+            rendered - started,
+            time.perf_counter() - rendered,
+        )
+        return exposition
+
+    def _family_headers(self, metric: Metric) -> tuple[bytes, bytes]:
+        headers = self._headers.get(metric)
+        if headers is None:
+            headers = self._headers[metric] = _headers(metric)
+        return headers
+
+    def _render_family(
+        self, metric: Metric, samples: Sequence[Sample], old: _Cache, new: _Cache
+    ) -> str:
+        """The sample lines of one family; fills `new` with the prefix of every series written.
+
+        The fast path works on whole lists (every prefix cached, no duplicates: the steady state);
+        the slow path goes sample by sample.
+        """
+        if metric.type == "summary":
+            keys: list[object] = [(s.suffix, s.labels) for s in samples]
+        else:
+            keys = [s.labels for s in samples]
+        get = old.get
+        prefixes = [get(k) for k in keys]
+        new.update(zip(keys, prefixes, strict=True))
+        if len(new) != len(keys) or None in prefixes:
+            new.clear()
+            return self._render_family_slowly(metric, samples, keys, old, new)
+        values = [s.value for s in samples]
+        # every line is `prefix repr(value)`; a prefix holds no newline (escaped), so the value
+        # tokens can be fixed up on the joined text: 12.0 -> 12, nan -> NaN, inf -> +Inf
+        body = "\n".join(map(operator.add, prefixes, map(repr, values))) + "\n"
+        body = body.replace(".0\n", "\n")
+        if not all(map(math.isfinite, values)):
+            body = body.replace(" nan\n", " NaN\n").replace(" inf\n", " +Inf\n")
+            body = body.replace(" -inf\n", " -Inf\n")
+        return body
+
+    def _render_family_slowly(
+        self,
+        metric: Metric,
+        samples: Sequence[Sample],
+        keys: Sequence[object],
+        old: _Cache,
+        new: _Cache,
+    ) -> str:
+        lines: list[str] = []
+        duplicates = 0
+        for key, s in zip(keys, samples, strict=True):
+            if key in new:
+                duplicates += 1
+                continue
+            prefix = old.get(key)
+            if prefix is None:
+                prefix = self._make_prefix(metric, s)
+                if prefix is None:
+                    continue
+            new[key] = prefix
+            lines.append(f"{prefix}{format_value(s.value)}\n")
+        if duplicates:
+            self._count_duplicates(metric.name, duplicates)
+        return "".join(lines)
+
+    @staticmethod
+    def _make_prefix(metric: Metric, sample: Sample) -> str | None:
+        """The series prefix, or None (logged) when the sample's labels do not fit the family."""
+        name, names = metric.name, metric.labels
+        if metric.type == "summary":
+            if sample.suffix:
+                name += sample.suffix
+            else:
+                names = (*names, "quantile")
+        if len(sample.labels) != len(names):
+            log.warning(
+                "series dropped family=%s reason=label_count expected=%d got=%d",
+                metric.name,
+                len(names),
+                len(sample.labels),
+            )
+            return None
+        return series_prefix(name, names, sample.labels)
+
+    def _count_duplicates(self, family: str, n: int) -> None:
+        self._duplicates[family] = self._duplicates.get(family, 0) + n
+        log.warning("duplicate series dropped family=%s count=%d", family, n)

@@ -1,0 +1,192 @@
+"""The renderer: golden exposition checked by promtool, escaping round-trips through both
+prometheus_client parsers, special values, duplicates, the prefix cache, gzip."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+from pathlib import Path
+
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as parse_openmetrics,
+)
+from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+from exporter import catalog
+from exporter.catalog import admin, own
+from exporter.render import Renderer, escape_label_value, format_value, series_prefix
+from exporter.snapshot import Sample, Snapshot, SnapshotBuilder
+from tests.exposition_check import check_metrics
+from tests.snapshots import HOSTILE_GROUPS, golden_snapshot
+
+GOLDEN = Path(__file__).parent / "data" / "golden_exposition.prom"
+
+
+def _expected_samples(snapshot: Snapshot) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """(sample name, labels without empty values) -> value, straight from the snapshot."""
+    out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    for metric, samples in snapshot.families.items():
+        for s in samples:
+            names = metric.labels
+            if metric.type == "summary" and not s.suffix:
+                names = (*names, "quantile")
+            labels = frozenset((n, v) for n, v in zip(names, s.labels, strict=True) if v)
+            out[(metric.name + s.suffix, labels)] = s.value
+    return out
+
+
+def _parsed_samples(families: object) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    for family in families:  # type: ignore[attr-defined]
+        for s in family.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
+def _assert_same_values(
+    got: dict[tuple[str, frozenset[tuple[str, str]]], float],
+    want: dict[tuple[str, frozenset[tuple[str, str]]], float],
+) -> None:
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        if math.isnan(value):
+            assert math.isnan(got[key]), key
+        else:
+            assert got[key] == value, key
+
+
+def test_golden_exposition_matches_file_and_passes_promtool() -> None:
+    text = Renderer().render(golden_snapshot()).text
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.write_bytes(text)
+    assert text == GOLDEN.read_bytes(), "golden differs; rerun with UPDATE_GOLDEN=1 and review"
+    check_metrics(text)
+
+
+def test_text_format_round_trips_hostile_label_values() -> None:
+    snapshot = golden_snapshot()
+    text = Renderer().render(snapshot).text.decode("utf-8")
+    parsed = _parsed_samples(parse_text(text))
+    _assert_same_values(parsed, _expected_samples(snapshot))
+    groups = {
+        dict(labels)["consumergroup"] for (name, labels) in parsed if name == admin.GROUP_LAG.name
+    }
+    assert groups == set(HOSTILE_GROUPS)
+
+
+def test_openmetrics_parses_and_round_trips() -> None:
+    snapshot = golden_snapshot()
+    exposition = Renderer().render(snapshot)
+    om = exposition.openmetrics.decode("utf-8")
+    assert om.endswith("# EOF\n")
+    families = list(parse_openmetrics(om))
+    _assert_same_values(_parsed_samples(families), _expected_samples(snapshot))
+    types = {f.name: f.type for f in families}
+    assert types["kafka_vitals_poll_errors"] == "counter"  # family name without _total
+    assert types["kafka_broker_info"] == "gauge"  # info kept as a gauge with the plain name
+    assert types["kafka_network_requestmetrics_totaltimems"] == "summary"
+    assert "# TYPE kafka_vitals_poll_errors_total counter" in exposition.text.decode()
+
+
+def test_every_catalog_family_renders_valid_in_both_formats() -> None:
+    b = SnapshotBuilder()
+    for m in catalog.ALL:
+        labels = tuple(f"v{i}" for i in range(len(m.labels)))
+        if m.type == "summary":
+            b.add(m, (*labels, "0.99"), 1.5)
+            b.add(m, labels, 10, "_sum")
+            b.add(m, labels, 3, "_count")
+        else:
+            b.add(m, labels, 1)
+    exposition = Renderer().render(b.build(0.0))
+    check_metrics(exposition.text)
+    names = {f.name for f in parse_openmetrics(exposition.openmetrics.decode())}
+    assert names == {m.family for m in catalog.ALL}
+
+
+def test_special_values_and_number_formatting() -> None:
+    assert format_value(math.nan) == "NaN"
+    assert format_value(math.inf) == "+Inf"
+    assert format_value(-math.inf) == "-Inf"
+    assert format_value(3.0) == "3"
+    assert format_value(0.25) == "0.25"
+    assert format_value(-0.0) == "-0"
+    assert format_value(123456789012.0) == "123456789012"
+    assert float(format_value(2.0**63)) == 2.0**63
+    text = Renderer().render(golden_snapshot()).text.decode()
+    assert 'client_id="nan-client"} NaN\n' in text
+    assert 'client_id="inf-client"} +Inf\n' in text
+    assert 'client_id="minus-inf-client"} -Inf\n' in text
+    assert 'partition="0"} 123456789012\n' in text
+
+
+def test_escaping_helpers() -> None:
+    assert escape_label_value('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
+    assert escape_label_value("ünï") == "ünï"
+    assert escape_label_value("lone\udc80surrogate") == "lone\ufffdsurrogate"
+    assert series_prefix("m", ("a", "b"), ("", "x")) == 'm{b="x"} '
+    assert series_prefix("m", ("a",), ("",)) == "m "
+
+
+def test_duplicate_series_keep_the_first_and_are_counted() -> None:
+    lag = admin.GROUP_LAG
+    snapshot = Snapshot(
+        0.0,
+        {
+            lag: (
+                Sample(("g", "t", "0"), 5),
+                Sample(("g", "t", "0"), 6),
+                Sample(("g", "t", "1"), 7),
+                Sample(("g", "t", "0"), 8),
+            )
+        },
+    )
+    renderer = Renderer()
+    for cycle in (1, 2):  # a cold cache (slow path) and a warm one
+        exposition = renderer.render(snapshot)
+        text = exposition.text.decode()
+        assert 'kafka_consumergroup_lag{consumergroup="g",topic="t",partition="0"} 5\n' in text
+        assert "} 6\n" not in text and "} 8\n" not in text
+        assert exposition.series == 2
+        line = f'{own.SERIES_DUPLICATE.name}{{family="kafka_consumergroup_lag"}} {2 * cycle}\n'
+        assert line in text
+        check_metrics(exposition.text)
+        list(parse_openmetrics(exposition.openmetrics.decode()))
+
+
+def test_sample_with_wrong_label_count_is_dropped_not_fatal() -> None:
+    snapshot = Snapshot(0.0, {admin.GROUP_LAG: (Sample(("g", "t"), 1), Sample(("g", "t", "0"), 2))})
+    text = Renderer().render(snapshot).text.decode()
+    assert text.count("kafka_consumergroup_lag{") == 1
+    check_metrics(text.encode())
+
+
+def test_cache_is_pruned_to_the_latest_snapshot_and_values_update() -> None:
+    renderer = Renderer()
+    first = SnapshotBuilder()
+    for p in range(100):
+        first.add(admin.GROUP_LAG, ("g", "t", str(p)), p)
+    renderer.render(first.build(1.0))
+    assert renderer.cached_series == 100
+    second = SnapshotBuilder()
+    for p in range(10):
+        second.add(admin.GROUP_LAG, ("g", "t", str(p)), p + 0.5)
+    text = renderer.render(second.build(2.0)).text.decode()
+    assert renderer.cached_series == 10
+    assert 'partition="3"} 3.5\n' in text
+    assert 'partition="50"}' not in text
+
+
+def test_gzip_bodies_decompress_to_the_plain_ones() -> None:
+    exposition = Renderer().render(golden_snapshot())
+    assert gzip.decompress(exposition.text_gzip) == exposition.text
+    assert gzip.decompress(exposition.openmetrics_gzip) == exposition.openmetrics
+    assert exposition.body(openmetrics=True, gzipped=False) == exposition.openmetrics
+
+
+def test_empty_snapshot_is_valid() -> None:
+    exposition = Renderer().render(Snapshot(0.0, {}))
+    assert exposition.text == b""
+    assert exposition.openmetrics == b"# EOF\n"
+    assert list(parse_openmetrics(exposition.openmetrics.decode())) == []
