@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -39,13 +40,14 @@ def test_kafka_up_status_down(tmp_path: Path) -> None:
         assert again.returncode == 1
         assert "already running" in again.stderr
         assert harness(["kafka", "status"], state).returncode == 0
+        pids = [node["pid"] for node in json.loads(state.read_text())["nodes"]]
+        assert all(pid_alive(pid) for pid in pids)
     finally:
         down = harness(["kafka", "down"], state)
     assert down.returncode == 0, down.stderr
     assert "cluster stopped" in down.stdout
     assert not state.exists()
-    pids = [int(p) for p in re.findall(r'"pid": (\d+)', up.stdout)]  # not printed: use ports
-    assert all(not pid_alive(p) for p in pids)
+    assert not any(pid_alive(pid) for pid in pids)
     assert not port_open(int(jmx_port[1]))
     assert harness(["kafka", "status"], state).returncode == 1
 

@@ -5,6 +5,7 @@ Commands live in `COMMANDS` (name -> Command); a new command is one more entry.
   kafka up [--brokers 1|3]   start a cluster that outlives the command; prints how to reach it
   kafka down                 stop the cluster that `kafka up` started
   kafka status               show it
+  measure                    time cluster start-up and jmxquery calls on this machine
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import argparse
 import json
 import logging
 import os
+import statistics
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ from typing import Any
 
 from tests.harness import jars
 from tests.harness.cluster import KafkaCluster
+from tests.harness.jmx import jmx_query
 from tests.harness.procs import HarnessError
 
 
@@ -104,9 +108,59 @@ def configure_kafka(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--brokers", type=int, choices=[1, 3], default=1)
 
 
+def run_measure(args: argparse.Namespace) -> int:
+    """Time cluster start-up and jmxquery calls on this machine (figures for docs/testing.md)."""
+    jars.fetch()
+    for size in (1, 3):
+        started = time.monotonic()
+        cluster = KafkaCluster(size).up()
+        try:
+            print(f"start_{size}_node_seconds={time.monotonic() - started:.1f}")
+            if size == 1:
+                _measure_jmx(cluster.nodes[0].jmx_url, args.calls)
+        finally:
+            cluster.down()
+    return 0
+
+
+def configure_measure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--calls", type=int, default=10, help="jmxquery calls to time")
+
+
+def _measure_jmx(url: str, calls: int) -> None:
+    single = ["kafka.server:type=ReplicaManager,name=UnderReplicatedPartitions/Value"]
+    batch = (
+        single
+        + [
+            f"kafka.server:type=BrokerTopicMetrics,name={name}/Count"
+            for name in (
+                "MessagesInPerSec",
+                "BytesInPerSec",
+                "BytesOutPerSec",
+                "TotalFetchRequestsPerSec",
+            )
+        ]
+        + ["kafka.network:type=RequestMetrics,name=TotalTimeMs,request=Produce/99thPercentile"]
+    )
+    for label, patterns in (("one_bean", single), ("six_beans", batch)):
+        times = []
+        for _ in range(calls):
+            started = time.monotonic()
+            jmx_query(url, patterns)
+            times.append(time.monotonic() - started)
+        print(
+            f"jmxquery_{label}_seconds median={statistics.median(times):.2f} max={max(times):.2f}"
+        )
+
+
 COMMANDS: dict[str, Command] = {
     "fetch": Command("download the Kafka jars into .cache/", configure_fetch, run_fetch),
     "kafka": Command("start/stop a local Kafka cluster", configure_kafka, run_kafka),
+    "measure": Command(
+        "time cluster start-up and jmxquery calls",
+        configure_measure,
+        run_measure,
+    ),
 }
 
 

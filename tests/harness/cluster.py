@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -180,6 +181,10 @@ class KafkaCluster:
             for n in self.nodes:
                 self._spawn(n)
             self.wait_ready(timeout=max(10.0, timeout - (time.monotonic() - started)))
+        except HarnessError as exc:
+            logs = "\n".join(f"node {n.node_id} log:\n{tail(n.log_path, 10)}" for n in self.nodes)
+            self.down()
+            raise HarnessError(f"{exc}\n{logs}") from exc
         except BaseException:
             self.down()
             raise
@@ -194,7 +199,7 @@ class KafkaCluster:
         for n in self.nodes:
             if n.process is not None:
                 n.process.resume()
-                n.process.signal(9)
+                n.process.signal(signal.SIGKILL)
         for n in self.nodes:
             if n.process is not None:
                 n.process.wait(30.0)

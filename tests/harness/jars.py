@@ -1,9 +1,9 @@
-"""The Kafka jars: where they live, and fetching them once with Maven.
+"""The Kafka jars: fetching them once with Maven, and the `java` command line that runs them.
 
 The broker, the storage tool and Kafka's command-line tools run from the jars of one pinned Kafka
 release plus a log4j2 backend (the published POMs do not bring one). Maven copies them into
 `.cache/kafka-<version>/libs`; a marker file written after a successful copy makes later runs reuse
-the directory.
+the directory. `java_command()` builds the command for any main class, with JMX on loopback.
 """
 
 from __future__ import annotations
