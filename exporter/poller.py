@@ -106,6 +106,7 @@ class Poller:
         self._busy: dict[str, _Readings] = {}
         self._snapshot: Snapshot | None = None
         self._ready = False
+        self._last_stages: tuple[StageOutcome, ...] = ()
         self._last_cluster: ClusterView | None = None
         self._cycle_lock = threading.Lock()
         self._stop = threading.Event()
@@ -123,6 +124,11 @@ class Poller:
     def ready(self) -> bool:
         """True once a cycle with the Admin API answering has completed."""
         return self._ready
+
+    @property
+    def last_stages(self) -> tuple[StageOutcome, ...]:
+        """How every stage of the last cycle went (failed ones with a one-line error)."""
+        return self._last_stages
 
     def start(self) -> None:
         """Start polling in a daemon thread: the first cycle at once, then every interval."""
@@ -216,6 +222,7 @@ class Poller:
             merged.merge(out)
         snapshot = merged.build(taken_at=started)
         self._snapshot = snapshot
+        self._last_stages = tuple(stages)
         if admin.view is not None:
             self._last_cluster = admin.view
             self._ready = True
