@@ -1,0 +1,66 @@
+"""The keys of the configuration: dotted path, type, default, environment variable and flag.
+
+Derived from the dataclasses in `exporter.config`, so the loader, the command-line flags and the
+generated reference docs all agree: key `section.key` is the variable `KAFKA_VITALS_SECTION_KEY`
+and the flag `--section.key-with-dashes`; secrets have no flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+from exporter.config import Config, Secret
+
+ENV_PREFIX = "KAFKA_VITALS_"
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One settable key of the configuration."""
+
+    path: str
+    """Dotted key path, e.g. `kafka.bootstrap_servers`."""
+    type: Any
+    """The field's type annotation."""
+    default: Any
+    """The default value (`dataclasses.MISSING` when the field is required)."""
+    env: str
+    flag: str | None
+    """None for secrets: they never go on a command line, where anyone can read them."""
+
+    @property
+    def secret(self) -> bool:
+        return self.type is Secret
+
+
+def field_default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+@functools.cache
+def keys() -> tuple[Key, ...]:
+    """Every key settable by file, environment and flag: section fields and top-level fields."""
+    out: list[Key] = []
+    hints = get_type_hints(Config)
+    for section in dataclasses.fields(Config):
+        tp = hints[section.name]
+        if not dataclasses.is_dataclass(tp):
+            out.append(_key(section.name, tp, field_default(section)))
+            continue
+        section_hints = get_type_hints(tp)
+        for f in dataclasses.fields(tp):
+            out.append(_key(f"{section.name}.{f.name}", section_hints[f.name], field_default(f)))
+    return tuple(out)
+
+
+def _key(path: str, tp: Any, default: Any) -> Key:
+    env = ENV_PREFIX + path.replace(".", "_").upper()
+    flag = None if tp is Secret else "--" + path.replace("_", "-")
+    return Key(path, tp, default, env, flag)
