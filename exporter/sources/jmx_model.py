@@ -280,7 +280,7 @@ def parse_answer(returncode: int, stdout: str, stderr: str) -> tuple[JmxValue, .
 
 
 def _error_from(returncode: int, text: str, stderr: str) -> AnswerError:
-    first = text.splitlines()[0] if text else ""
+    first = " ".join(text.split())  # the jar prints Java messages with raw newlines and tabs
     kind, message = "", ""
     if first.startswith("{"):
         try:
