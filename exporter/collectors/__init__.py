@@ -4,7 +4,9 @@ A new collector is one new module in this package, listed here.
 """
 
 from exporter.collectors import (
+    broker_jmx,
     brokers,
+    client_jmx,
     consumer_lag,
     dead_letters,
     groups,
@@ -21,7 +23,9 @@ __all__ = [
     "Collector",
     "CycleData",
     "PollHealth",
+    "broker_jmx",
     "brokers",
+    "client_jmx",
     "consumer_lag",
     "dead_letters",
     "groups",
