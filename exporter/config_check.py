@@ -196,6 +196,8 @@ def _web(web: WebConfig, add: _Add) -> None:
 
 
 def _jmx_targets(targets: tuple[JmxTarget, ...], add: _Add) -> None:
+    from exporter.sources.jmx import default_name, service_url
+
     seen: dict[str, int] = {}
     for i, target in enumerate(targets):
         url = target.url.strip()
@@ -207,7 +209,7 @@ def _jmx_targets(targets: tuple[JmxTarget, ...], add: _Add) -> None:
                 continue
             if not host or port == 0:
                 add(f"jmx.targets[{i}].url", f"{url!r} needs a host and a port above 0")
-        name = target.name or url
+        name = target.name or default_name(service_url(url))  # the `target` label it gets
         if name in seen:
             add(f"jmx.targets[{i}].name", f"{name!r} is already used by jmx.targets[{seen[name]}]")
         seen.setdefault(name, i)

@@ -150,6 +150,18 @@ def test_password_file_is_read_at_each_poll(fake_java: tuple[str, Path], tmp_pat
     assert "first" not in r.detail and str(pw) in r.detail
 
 
+def test_password_loaded_with_the_config_is_the_fallback_of_a_vanished_file(
+    fake_java: tuple[str, Path], tmp_path: Path
+) -> None:
+    java, log = fake_java
+    # the config loader reads `password_file` into `password` and keeps both
+    target = JmxTarget(url=url("ok"), role="client", name="c", username="u",
+                       password=Secret("loaded"), password_file=str(tmp_path / "gone"))  # fmt: skip
+    assert source(java, target).poll(timeout=30)["c"].ok
+    (call,) = calls(log)
+    assert call["args"][call["args"].index("-p") + 1] == "loaded"
+
+
 def test_hung_target_is_killed_at_its_deadline_and_others_stay_healthy(
     fake_java: tuple[str, Path],
 ) -> None:

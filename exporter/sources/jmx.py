@@ -109,8 +109,6 @@ def config_problems(cfg: JmxConfig) -> list[str]:
             problems.append(f"{where}.timeout_seconds: must be > 0")
         if (t.password or t.password_file) and not t.username:
             problems.append(f"{where}.username: required when a password is set")
-        if t.password and t.password_file:
-            problems.append(f"{where}: set password or password_file, not both")
         name = t.name or (default_name(service_url(t.url)) if _valid_url(t.url) else t.url)
         if name in names:
             problems.append(
@@ -271,11 +269,15 @@ class JmxSource:
 
     @staticmethod
     def _password(target: ResolvedTarget) -> str:
-        if target.password:
-            return target.password.value
+        """The password: read from `password_file` at every poll (so a rotated file is picked
+        up), falling back to the one read when the config was loaded."""
         if target.password_file:
-            return Path(target.password_file).read_text(encoding="utf-8").rstrip("\r\n")
-        return ""
+            try:
+                return Path(target.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError:
+                if not target.password:
+                    raise
+        return target.password.value
 
     # --- the JVM ---------------------------------------------------------------------------
     def _workdir(self) -> Path:
