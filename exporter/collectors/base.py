@@ -48,8 +48,8 @@ class CycleData:
     now: float
     cluster: ClusterView | None = None
     jmx: Mapping[str, object] = field(default_factory=dict)
-    """JMX readings by target name (the JMX source defines the reading type); failed targets
-    are missing."""
+    """JMX readings by target name: one `exporter.sources.jmx_model.TargetResult` per target
+    polled, failed ones included (ok=False, with the reason), so their health can be written."""
     health: PollHealth | None = None
     """Only for the `own` collector, which runs last."""
 
