@@ -292,14 +292,17 @@ def parse_group_describe(output: str) -> list[GroupOffsetRow]:
     rows: list[GroupOffsetRow] = []
     starts: list[int] | None = None
     for line in output.splitlines():
-        if line.split()[:2] == ["GROUP", "TOPIC"]:
-            if line.split() != list(_DESCRIBE_COLUMNS):
+        words = line.split()
+        if words[:2] == ["GROUP", "TOPIC"]:
+            if words != list(_DESCRIBE_COLUMNS):
                 raise HarnessError(f"unexpected consumer-groups header: {line!r}")
-            starts = [line.index(col) for col in _DESCRIBE_COLUMNS]
+            starts = []
+            for col in _DESCRIBE_COLUMNS:
+                starts.append(line.index(col, starts[-1] if starts else 0))
             continue
-        if starts is None or not line.strip():
-            if not line.strip():
-                starts = None
+        if not words:  # a blank line ends a table
+            starts = None
+        if starts is None or not words:
             continue
         bounds = [*starts[1:], None]
         cells = [line[a:b].strip() for a, b in zip(starts, bounds, strict=True)]
