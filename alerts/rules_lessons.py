@@ -98,7 +98,7 @@ def _headroom(t: Thresholds) -> tuple[Alert, ...]:
             "of a group."
         ),
         description=(
-            f"Topic {label('topic')} has {{{{ $value | humanize }}}} partitions per consumer that "
+            f"Topic {label('topic')} has {{{{ $value }}}} partitions per consumer that "
             f"group {label('consumergroup')} is planned to run; it needs {num(ph.min_ratio)} "
             "to scale to its plan with room to spare."
         ),
