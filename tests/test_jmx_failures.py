@@ -10,6 +10,7 @@ import socket
 import stat
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +18,10 @@ import pytest
 
 from exporter.catalog import jmx as cat
 from exporter.catalog import own
-from exporter.config import JmxConfig, JmxTarget
+from exporter.config import Config, JmxConfig, JmxTarget, KafkaConfig, PollConfig
+from exporter.http import MetricsServer, ServerOptions, ServingState
+from exporter.poller import Poller
+from exporter.render import Renderer
 from exporter.snapshot import Snapshot
 from exporter.sources.jmx import JmxSource
 from tests.harness import clients, tools
@@ -152,3 +156,63 @@ def test_bad_targets_fail_alone_within_their_timeout(
         paused.resume()
         paused.stop()
     clients.delete_topic(bootstrap, topic)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A loopback TCP server that accepts connections and never answers (like a paused JVM)."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    yield int(server.getsockname()[1])
+    server.close()
+
+
+def scrape(port: int) -> tuple[float, str]:
+    started = time.monotonic()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        body = resp.read().decode()
+    return time.monotonic() - started, body
+
+
+def test_metrics_stay_served_while_a_jmx_target_hangs(
+    kafka_single: KafkaCluster, silent_server: int
+) -> None:
+    broker = kafka_single.nodes[0]
+    cfg = Config(
+        kafka=KafkaConfig(bootstrap_servers=kafka_single.bootstrap_servers),
+        poll=PollConfig(interval_seconds=1, stage_timeout_seconds=20),
+        jmx=JmxConfig(
+            targets=(
+                JmxTarget(url=broker.jmx_url, role="broker", name="broker"),
+                JmxTarget(url=f"127.0.0.1:{silent_server}", role="broker", name="silent",
+                          timeout_seconds=HANG_TIMEOUT),
+            )
+        ),
+    )  # fmt: skip
+    renderer = Renderer()
+    state = ServingState(renderer.render(Snapshot(taken_at=0.0, families={})), lambda: True)
+    poller = Poller(cfg, on_snapshot=lambda snap: state.publish(renderer.render(snap)))
+    server = MetricsServer(ServerOptions(listen_address="127.0.0.1:0"), state)
+    server.start()
+    poller.start()
+    try:
+        # every cycle spends HANG_TIMEOUT seconds on the silent target; scrapes never wait for it
+        slowest = 0.0
+        deadline = time.monotonic() + 3 * HANG_TIMEOUT + 60
+        body = ""
+        while time.monotonic() < deadline:
+            took, body = scrape(server.port)
+            slowest = max(slowest, took)
+            if 'kafka_vitals_up{source="jmx",target="silent"} 0' in body:
+                break
+            time.sleep(0.2)
+        assert 'kafka_vitals_up{source="jmx",target="silent"} 0' in body, body[-3000:]
+        assert 'kafka_vitals_up{source="jmx",target="broker"} 1' in body
+        assert 'kafka_vitals_jmx_errors_total{target="silent",reason="timeout"} 1' in body
+        assert 'kafka_server_replicamanager_underreplicatedpartitions{target="broker"} 0' in body
+        assert 'kafka_vitals_up{source="admin"} 1' in body
+        assert slowest < HANG_TIMEOUT, f"a scrape took {slowest:.1f}s"
+    finally:
+        poller.stop()
+        server.stop()
