@@ -230,7 +230,12 @@ def _status(sc: Scope) -> list[tuple[g.Panel, int]]:
                     )
                 ],
                 rename={"Value": "flag"},
-                links=[sc.runbook("KafkaConsumerGroupStalled")],
+                links=[
+                    sc.runbook("KafkaConsumerGroupStalled"),
+                    sc.runbook("KafkaConsumerPartitionsStalled"),
+                    sc.runbook("KafkaConsumerGroupStopped"),
+                    sc.runbook("KafkaConsumerGroupFallingBehind"),
+                ],
             ),
             12,
         ),

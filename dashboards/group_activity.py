@@ -76,8 +76,10 @@ def membership(sc: Scope) -> tuple[Placed, Placed]:
                 "Members vs partitions",
                 "Per group and topic: members with a partition of the topic, the topic's "
                 "partitions, the planned consumers (where configured) and the headroom (partitions "
-                "/ planned or current consumers). Below 1 consumers sit idle; below 1.2 the group "
-                "cannot grow to its plan plus 20 %.",
+                "/ planned or current consumers). Below 1 consumers sit idle; below "
+                f"{num(sc.thresholds.partition_headroom.min_ratio)} the group cannot grow to its "
+                "plan with room to spare (KafkaConsumerGroupPartitionHeadroomLow, where a plan is "
+                "configured).",
                 "short",
                 [
                     Q(members),
@@ -97,6 +99,7 @@ def membership(sc: Scope) -> tuple[Placed, Placed]:
                         "properties": [{"id": "unit", "value": "percentunit"}],
                     }
                 ],
+                links=[sc.runbook("KafkaConsumerGroupPartitionHeadroomLow")],
             ),
             12,
         ),
@@ -112,6 +115,8 @@ def membership(sc: Scope) -> tuple[Placed, Placed]:
                         "{{consumergroup}}",
                     )
                 ],
+                sc.bar("KafkaConsumerGroupIdleMembers", 0, step=1),
+                links=[sc.runbook("KafkaConsumerGroupIdleMembers")],
             ),
             12,
         ),
@@ -186,8 +191,9 @@ def rebalances(sc: Scope) -> tuple[Placed, Placed]:
         (
             timeseries(
                 "Time spent rebalancing",
-                "Fraction of time each group was seen rebalancing while it has members: the share "
-                "of time it consumed nothing.",
+                "Fraction of time each group was seen in a rebalancing state (PreparingRebalance, "
+                "CompletingRebalance, Assigning, Reconciling): the share of time it consumed "
+                "nothing. Estimated from the state at each poll.",
                 "percentunit",
                 [
                     Q(
@@ -215,6 +221,7 @@ def rebalances(sc: Scope) -> tuple[Placed, Placed]:
                     Q(f"max {sc.by('consumergroup')} ({sc.sel(lessons.GROUP_DYNAMIC_MEMBERS, G)})"),
                 ],
                 rename={"Value #A": "info", "Value #B": "dynamic members"},
+                links=[sc.runbook("KafkaConsumerGroupRebalanceHygiene")],
             ),
             8,
         ),
