@@ -192,7 +192,8 @@ class LessonsConfig:
     """Topic -> the number of consumers any group reading it is planned to scale to (a group's
     own plan wins)."""
     lag_status_window: int = 10
-    """Polls of committed and log-end offsets kept per partition to judge lag status."""
+    """Polls of committed and log-end offsets kept per partition to judge lag status (at least 2;
+    smaller values count as 2)."""
 
 
 @dataclass(frozen=True, slots=True)

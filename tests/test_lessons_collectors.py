@@ -354,3 +354,10 @@ def test_lag_status_partial_commits_forget_nothing() -> None:
     assert run(c, partial).series_count == 0
     snap = run(c, lag_view(2.0, 5, 10, state="Empty"))
     assert statuses(snap)[1] == [("g", "STOP")]
+
+
+def test_lag_status_window_of_one_counts_as_two() -> None:
+    c = LagStatusCollector(lessons_config(lag_status_window=1))
+    owner = member("a", ("t", 0))
+    assert statuses(run(c, lag_view(0.0, 5, 10, owner)))[1] == [("g", "UNKNOWN")]
+    assert statuses(run(c, lag_view(1.0, 5, 10, owner)))[1] == [("g", "STALL")]

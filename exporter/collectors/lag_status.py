@@ -37,7 +37,8 @@ class LagStatusCollector:
     name: ClassVar[str] = "lag_status"
 
     def __init__(self, config: Config) -> None:
-        self._tracker = ls.LagStatusTracker(size=config.lessons.lag_status_window)
+        # one poll shows no trend: a window of 1 would call every lagging partition stuck
+        self._tracker = ls.LagStatusTracker(size=max(2, config.lessons.lag_status_window))
         self._per_partition = config.poll.lag_granularity == "partition"
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
