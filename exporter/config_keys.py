@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
@@ -64,3 +65,40 @@ def _key(path: str, tp: Any, default: Any) -> Key:
     env = ENV_PREFIX + path.replace(".", "_").upper()
     flag = None if tp is Secret else "--" + path.replace("_", "-")
     return Key(path, tp, default, env, flag)
+
+
+def _show(path: str, value: Any) -> str:
+    if isinstance(value, Secret):
+        return "<hidden>" if value else ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ", ".join(
+            _show(path, v) if not dataclasses.is_dataclass(v) else _show_item(v) for v in value
+        )
+    if isinstance(value, Mapping):
+        hide = path.endswith("extra_properties")  # librdkafka properties may carry secrets
+        return ", ".join(f"{k}={'<hidden>' if hide else _show(path, v)}" for k, v in value.items())
+    return str(value)
+
+
+def _show_item(item: Any) -> str:
+    parts = [
+        f"{f.name}={_show(f.name, getattr(item, f.name))}"
+        for f in dataclasses.fields(item)
+        if getattr(item, f.name) not in ("", None) and not isinstance(getattr(item, f.name), Secret)
+    ]
+    return "{" + " ".join(parts) + "}"
+
+
+def summary(config: Config, *, changed_only: bool = False) -> tuple[tuple[str, str], ...]:
+    """(key path, value shown) for every key; secret values shown only as `<hidden>`."""
+    out = []
+    for key in keys():
+        value: Any = config
+        for part in key.path.split("."):
+            value = getattr(value, part)
+        if changed_only and value == key.default:
+            continue
+        out.append((key.path, _show(key.path, value)))
+    return tuple(out)
