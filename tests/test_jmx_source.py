@@ -148,6 +148,9 @@ def test_password_file_is_read_at_each_poll(fake_java: tuple[str, Path], tmp_pat
     r = src.poll(timeout=30)["c"]
     assert (r.ok, r.reason) == (False, "config")
     assert "first" not in r.detail and str(pw) in r.detail
+    pw.write_bytes(b"\xff\xfe")
+    r = src.poll(timeout=30)["c"]
+    assert (r.ok, r.reason, r.errors_total) == (False, "config", {"config": 2})
 
 
 def test_password_loaded_with_the_config_is_the_fallback_of_a_vanished_file(

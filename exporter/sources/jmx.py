@@ -230,8 +230,9 @@ class JmxSource:
             return self._failed(target, 0.0, "timeout", "poll deadline passed before the query")
         try:
             password = self._password(target)
-        except OSError as exc:
-            detail = f"cannot read password_file {target.password_file}: {exc.strerror}"
+        except (OSError, UnicodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            detail = f"cannot read password_file {target.password_file}: {why}"
             return self._failed(target, 0.0, "config", detail)
         try:
             rc, out, err = self._run(target, password, budget)
@@ -274,7 +275,7 @@ class JmxSource:
         if target.password_file:
             try:
                 return Path(target.password_file).read_text(encoding="utf-8").rstrip("\r\n")
-            except OSError:
+            except (OSError, UnicodeError):
                 if not target.password:
                     raise
         return target.password.value
