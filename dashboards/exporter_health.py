@@ -103,9 +103,13 @@ def _stats(sc: Scope) -> list[tuple[g.Panel, int]]:
         (
             stat(
                 "Series served",
-                "Series in the snapshot being served, all families.",
+                "Series in the snapshot being served (all families), and the samples Prometheus "
+                "got in its last scrape.",
                 "short",
-                [Q(f"sum({sc.sel(own.SERIES)})")],
+                [
+                    Q(f"sum({sc.sel(own.SERIES)})", "series"),
+                    Q(f"max({sc.prometheus('scrape_samples_scraped')})", "scraped"),
+                ],
                 colors((None, "blue")),
             ),
             4,
@@ -223,24 +227,11 @@ def _series(sc: Scope) -> list[tuple[g.Panel, int]]:
         ),
         (
             timeseries(
-                "Scrape duration and samples",
-                "How long Prometheus takes to scrape "
-                "kafka-vitals (it copies pre-rendered bytes, so this stays flat as the "
-                "cluster grows), and the samples it gets.",
+                "Scrape duration",
+                "How long Prometheus takes to scrape kafka-vitals: it copies pre-rendered bytes, "
+                "so this stays flat as the cluster grows.",
                 "s",
-                [
-                    Q(f"max({sc.prometheus('scrape_duration_seconds')})", "scrape duration"),
-                    Q(f"max({sc.prometheus('scrape_samples_scraped')})", "samples"),
-                ],
-                overrides=[
-                    {
-                        "matcher": {"id": "byName", "options": "samples"},
-                        "properties": [
-                            {"id": "unit", "value": "short"},
-                            {"id": "custom.axisPlacement", "value": "right"},
-                        ],
-                    }
-                ],
+                [Q(f"max({sc.prometheus('scrape_duration_seconds')})", "scrape duration")],
             ),
             8,
         ),

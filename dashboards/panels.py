@@ -6,6 +6,7 @@ panel with a description and a unit. `layout` places panels on Grafana's 24-colu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,7 @@ def timeseries(
         tooltipSort="desc",
         valueMin=0,
         valueMax=max_value,
+        axisSoftMax=math.ceil(bar.step) if bar else None,
     )
 
 
@@ -118,12 +120,13 @@ def table(
     queries: Sequence[Q],
     *,
     rename: Mapping[str, str] | None = None,
+    hide: Sequence[str] = (),
     links: Sequence[Mapping[str, Any]] = (),
     overrides: Sequence[Mapping[str, Any]] = (),
 ) -> g.Table:
     """Instant queries joined on their labels into one row per label set."""
     organize = {
-        "excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
+        "excludeByName": dict.fromkeys(("Time", "__name__", "job", "instance", *hide), True),
         "renameByName": dict(rename or {}),
     }
     transformations = [{"id": "merge", "options": {}}] if len(queries) > 1 else []
