@@ -87,7 +87,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         if section not in groups:
             groups[section] = parser.add_argument_group(f"{section} settings")
         groups[section].add_argument(
-            key.flag, dest=key.path, metavar="VALUE", default=None, help=f"env {key.env}"
+            key.flag,
+            *key.flag_aliases,
+            dest=key.path,
+            metavar="VALUE",
+            default=None,
+            help=f"env {key.env}",
         )
 
 

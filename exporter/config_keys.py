@@ -16,6 +16,8 @@ from typing import Any, get_type_hints
 from exporter.config import Config, Secret
 
 ENV_PREFIX = "KAFKA_VITALS_"
+PREFERRED_FLAGS = {"web.config_file": "--web.config.file"}
+"""Flags spelled as Prometheus exporters spell them; the generic spelling stays an alias."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class Key:
     env: str
     flag: str | None
     """None for secrets: they never go on a command line, where anyone can read them."""
+    flag_aliases: tuple[str, ...] = ()
+    """Other spellings of the flag."""
 
     @property
     def secret(self) -> bool:
@@ -64,6 +68,8 @@ def keys() -> tuple[Key, ...]:
 def _key(path: str, tp: Any, default: Any) -> Key:
     env = ENV_PREFIX + path.replace(".", "_").upper()
     flag = None if tp is Secret else "--" + path.replace("_", "-")
+    if path in PREFERRED_FLAGS:
+        return Key(path, tp, default, env, PREFERRED_FLAGS[path], (flag,) if flag else ())
     return Key(path, tp, default, env, flag)
 
 
