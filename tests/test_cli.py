@@ -104,6 +104,11 @@ def test_serve_with_kafka_unreachable_answers_with_up_0(tmp_path: Path) -> None:
         "KAFKA_VITALS_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_closed_port()}",
         "KAFKA_VITALS_POLL_STAGE_TIMEOUT_SECONDS": "2",
         "KAFKA_VITALS_POLL_INTERVAL_SECONDS": "3",
+        "KAFKA_VITALS_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_VITALS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_VITALS_KAFKA_SASL_USERNAME": "exporter",
+        "KAFKA_VITALS_KAFKA_SASL_PASSWORD": "hunter2-secret",
+        "KAFKA_VITALS_LOG_LEVEL": "debug",
     }
     proc, port = spawn_serve(tmp_path, env=env)
     try:
@@ -122,6 +127,8 @@ def test_serve_with_kafka_unreachable_answers_with_up_0(tmp_path: Path) -> None:
             status, body = get(port, "/metrics", timeout=2.0)
             assert status == 200 and b'kafka_vitals_up{source="admin"} 0\n' in body
         assert get(port, "/ready")[0] == 503
+        page = get(port, "/")[1]
+        assert b"exporter" in page and b"hunter2" not in page
         proc.signal(signal.SIGTERM)
         proc.wait(30)
         assert proc.popen.returncode == 0, proc.log_tail()
@@ -129,6 +136,7 @@ def test_serve_with_kafka_unreachable_answers_with_up_0(tmp_path: Path) -> None:
         proc.kill()
     log = (tmp_path / "serve.log").read_text()
     assert "Traceback" not in log and "stopping signal=SIGTERM" in log
+    assert "kafka.sasl_password=<hidden>" in log and "hunter2" not in log
 
 
 def test_serve_on_a_taken_port_exits_1(tmp_path: Path) -> None:

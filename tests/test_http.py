@@ -278,3 +278,34 @@ def test_tls_hook(ready: Ready, tmp_path: Path) -> None:
             assert silent.recv(1024) == b""  # no handshake: cut off at the request deadline
     finally:
         srv.stop()
+
+
+def test_app_serves_own_metrics_before_the_first_poll() -> None:
+    from exporter.app import App
+
+    (port,) = _free_port()
+    config = load_config(
+        None,
+        env={
+            "KAFKA_VITALS_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+            "KAFKA_VITALS_WEB_LISTEN_ADDRESS": f"127.0.0.1:{port}",
+        },
+    )
+    app = App(config)  # the poller is not started: no poll happens
+    try:
+        app.server.start()
+        status, _, body = _get(port, "/metrics")
+        assert status == 200
+        names = {f.name for f in parse_openmetrics(app.state.exposition.openmetrics.decode())}
+        assert names == {"kafka_vitals_build_info", "kafka_vitals_poll_interval_seconds"}
+        assert b"kafka_vitals_poll_interval_seconds 30\n" in body
+        assert _get(port, "/ready")[0] == 503
+        assert _get(port, "/healthz")[0] == 200
+    finally:
+        app.stop()
+
+
+def _free_port() -> list[int]:
+    from tests.harness import procs
+
+    return procs.free_ports(1)
