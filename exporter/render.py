@@ -102,9 +102,8 @@ def escape_help(text: str, *, openmetrics: bool) -> str:
 
 def series_prefix(name: str, label_names: Iterable[str], values: LabelValues) -> str:
     """`name{a="x",b="y"} ` (a trailing space; labels with empty values left out)."""
-    pairs = [
-        f'{n}="{escape_label_value(v)}"' for n, v in zip(label_names, values, strict=True) if v
-    ]
+    texts = (str(v) for v in values)  # str() guards against a non-string label value
+    pairs = [f'{n}="{escape_label_value(v)}"' for n, v in zip(label_names, texts, strict=True) if v]
     return f"{name}{{{','.join(pairs)}}} " if pairs else f"{name} "
 
 
