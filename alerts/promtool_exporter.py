@@ -1,0 +1,131 @@
+"""promtool scenarios for the exporter's own health: not scraped, source down, stale, family absent.
+
+These alerts keep every label of their input (no aggregation), except the absent-family alert,
+which is per exporter instance and names the missing family.
+"""
+
+from __future__ import annotations
+
+from alerts.promql import parse_selector
+from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
+from alerts.rules_exporter import PROMETHEUS_UP
+from exporter.catalog import BY_NAME, own
+
+INSTANCE = {"instance": "kafka-vitals:9340"}
+
+
+def _down(ctx: Ctx) -> list[Scenario]:
+    t = ctx.t
+    out = []
+    for alert, section, name, labels in (
+        ("KafkaVitalsExporterDown", t.exporter_down, PROMETHEUS_UP, INSTANCE),
+        (
+            "KafkaVitalsSourceDown",
+            t.source_down,
+            own.UP.name,
+            {**INSTANCE, "source": "jmx", "target": "broker-1:9999"},
+        ),
+    ):
+        f, k = ctx.minutes(section.for_), ctx.minutes(section.keep_firing_for)
+        start, down, after = f + 2, f + 5, k + 5
+        series = [ctx.series(name, labels, Values().hold(1, start).hold(0, down).hold(1, after))]
+        other = _other_job(ctx)
+        if other:
+            # The same series from another job is outside the selector and never fires.
+            series.append(Series(name, {**other, **labels}, Values().hold(0, start + down).text()))
+        fired = Expect({**ctx.base, **labels}, 0)
+        checks = standard_checks(ctx, start, section.for_, section.keep_firing_for, fired)
+        out.append(Scenario(alert, "down fires, up resolves", tuple(series), tuple(checks)))
+    return out
+
+
+def _other_job(ctx: Ctx) -> dict[str, str]:
+    """Labels of a series just outside the selector, or {} if the selector has no `=` matcher."""
+    for name, op, value in parse_selector(ctx.t.common.selector):
+        if op == "=":
+            return {**ctx.base, name: value + "-other"}
+    return {}
+
+
+def _stale(ctx: Ctx) -> list[Scenario]:
+    ds = ctx.t.data_stale
+    f, k = ctx.minutes(ds.for_), ctx.minutes(ds.keep_firing_for)
+    interval = 30.0
+    limit = ds.intervals * interval
+    fresh = 10
+    # Minute at which the age (time() minus the last success at minute fresh - 1) passes limit.
+    over = fresh - 1 + int(limit // 60) + 1
+    stuck = over - fresh + f + 5
+    after = k + 5
+    n = fresh + stuck + after
+
+    def success(stuck_for: int) -> Values:
+        v = Values().ramp(60, fresh, start=0).hold((fresh - 1) * 60, stuck_for)
+        return v.ramp(60, n - fresh - stuck_for, start=(fresh + stuck_for) * 60)
+
+    def series(v: Values) -> tuple[Series, ...]:
+        return (
+            ctx.series(own.LAST_POLL_SUCCESS.name, INSTANCE, v),
+            ctx.series(own.POLL_INTERVAL.name, INSTANCE, Values().hold(interval, n)),
+        )
+
+    at = over + f + 1
+    fired = Expect({**ctx.base, **INSTANCE}, (at - (fresh - 1)) * 60)
+    checks = [
+        Check(fresh - 1, why="polling"),
+        Check(over + f - 1, why="past the limit only since `over`: for has not elapsed"),
+        Check(at, (fired,), why="stuck past the limit for longer than for"),
+        Check(fresh + stuck + k + 1, why="polling again"),
+    ]
+    brief = int(limit // 60)
+    return [
+        Scenario(
+            "KafkaVitalsDataStale",
+            "stuck polls fire, a good poll resolves",
+            series(success(stuck)),
+            tuple(checks),
+        ),
+        Scenario(
+            "KafkaVitalsDataStale",
+            "a few slow polls under the limit never fire",
+            series(success(brief)),
+            tuple(Check(m, why="under the limit") for m in range(fresh, n)),
+        ),
+    ]
+
+
+def _absent(ctx: Ctx) -> list[Scenario]:
+    fa = ctx.t.family_absent
+    f, k = ctx.minutes(fa.for_), ctx.minutes(fa.keep_firing_for)
+    start, gone, after = 10, f + 5, k + 5
+    n = start + gone + after
+    missing = fa.families[-1]
+    series: list[Series] = []
+    for instance, admin_up in (("a:9340", 1), ("b:9340", 1), ("c:9340", 0)):
+        inst = {"instance": instance}
+        series.append(
+            ctx.series(own.UP.name, {**inst, "source": "admin"}, Values().hold(admin_up, n))
+        )
+        for family in fa.families:
+            labels = {**inst, **{label: "x" for label in BY_NAME[family].labels}}
+            if instance == "c:9340":
+                continue  # Admin API down: nothing served; SourceDown speaks, not this alert.
+            if instance == "a:9340" and family == missing:
+                v = Values().hold(1, start).stale().gap(gone - 1).hold(1, after)
+            else:
+                v = Values().hold(1, n)
+            series.append(ctx.series(family, labels, v))
+    fired = Expect(ctx.entity(instance="a:9340", family=missing), 1)
+    checks = standard_checks(ctx, start, fa.for_, fa.keep_firing_for, fired)
+    return [
+        Scenario(
+            "KafkaVitalsMetricAbsent",
+            "a family missing on one instance while its Admin API is up",
+            tuple(series),
+            tuple(checks),
+        )
+    ]
+
+
+def scenarios(ctx: Ctx) -> list[Scenario]:
+    return [*_down(ctx), *_stale(ctx), *_absent(ctx)]
