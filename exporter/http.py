@@ -22,6 +22,7 @@ handshake runs in the connection's own thread, under the request deadline), and
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import logging
 import socket
@@ -121,11 +122,19 @@ class _Server(ThreadingHTTPServer):
         self._deadlines: dict[socket.socket, float] = {}
         self._deadlines_lock = threading.Lock()
         host, port = host_port(options.listen_address)
-        if ":" in host or not host:
-            self.address_family = socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET
-        if self.address_family == socket.AF_INET and not host:
-            host = "0.0.0.0"
-        super().__init__((host or "::", port), _Handler)
+        if ":" in host:
+            self.address_family = socket.AF_INET6
+        if host:
+            super().__init__((host, port), _Handler)
+            return
+        try:  # `:port`: every interface, IPv6 and IPv4 on one socket where the kernel has IPv6
+            self.address_family = socket.AF_INET6
+            super().__init__(("::", port), _Handler)
+        except OSError as exc:
+            if exc.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                raise
+            self.address_family = socket.AF_INET
+            super().__init__(("0.0.0.0", port), _Handler)
 
     def server_bind(self) -> None:
         if self.address_family == socket.AF_INET6:  # `:port` also serves IPv4

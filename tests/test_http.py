@@ -309,3 +309,13 @@ def _free_port() -> list[int]:
     from tests.harness import procs
 
     return procs.free_ports(1)
+
+
+def test_listen_on_all_interfaces_serves_ipv4(ready: Ready) -> None:
+    state = ServingState(Renderer().render(golden_snapshot()), ready)
+    srv = MetricsServer(ServerOptions(listen_address=":0"), state)
+    srv.start()
+    try:
+        assert _get(srv.port, "/healthz")[0] == 200  # 127.0.0.1 through the dual-stack socket
+    finally:
+        srv.stop()
