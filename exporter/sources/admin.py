@@ -21,6 +21,12 @@ each able to fail alone:
 
 Topic and group filters apply before any request that depends on them. The source never joins a
 group, commits, or creates anything: it only reads.
+
+One AdminClient serves every cycle, with one exception: after a cycle in which the cluster was
+unreachable or a request timed out, the client is replaced by a fresh one. librdkafka 2.x keeps
+routing group requests to a broker handle it retired while the broker was away, so after a broker
+restart every describe and committed-offsets request of the old client times out for good (and
+may end in an internal assertion that aborts the process); a fresh client recovers at once.
 """
 
 from __future__ import annotations
@@ -58,7 +64,13 @@ from exporter.sources.admin_model import (
 )
 from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.filters import Filters, is_internal_topic
-from exporter.sources.stages import Deadline, StageOutcome, describe_error, gather_windowed
+from exporter.sources.stages import (
+    Deadline,
+    StageOutcome,
+    describe_error,
+    gather_windowed,
+    is_timeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,28 +96,32 @@ class AdminResult:
 class _StageFailed(Exception):
     """A stage failed but produced a partial result that is still worth keeping."""
 
-    def __init__(self, reason: str, partial: object) -> None:
+    def __init__(self, reason: str, partial: object, timed_out: bool = False) -> None:
         super().__init__(reason)
         self.partial = partial
+        self.timed_out = timed_out
 
 
 class AdminSource:
     """Reads the cluster through one AdminClient; see the module docstring for the plan."""
 
-    def __init__(self, config: Config, *, client: AdminClient | None = None) -> None:
+    def __init__(self, config: Config) -> None:
         self._kafka = config.kafka
         self._poll = config.poll
         self._filters = Filters.from_config(config.filters)
-        if client is None:
-            props = client_properties(config.kafka)
-            props["logger"] = RdkafkaLog(logging.getLogger("exporter.librdkafka"))
-            try:
-                client = AdminClient(props)
-            except (KafkaException, ValueError, TypeError) as exc:
-                raise ValueError(f"kafka: invalid client setting: {describe_error(exc)}") from None
-        self._client = client
+        self._props = client_properties(config.kafka)
+        self._props["logger"] = RdkafkaLog(logging.getLogger("exporter.librdkafka"))
+        self._client = self._new_client()
+        self._replace_client = False
+        self.clients_created = 1
         self._min_isr: dict[str, tuple[int | None, float]] = {}
         """Topic -> (min.insync.replicas, monotonic time read)."""
+
+    def _new_client(self) -> AdminClient:
+        try:
+            return AdminClient(self._props)
+        except (KafkaException, ValueError, TypeError) as exc:
+            raise ValueError(f"kafka: invalid client setting: {describe_error(exc)}") from None
 
     def close(self) -> None:
         """Serve pending log lines; the client is freed with the object."""
@@ -115,6 +131,11 @@ class AdminSource:
     # ---- one cycle -------------------------------------------------------------------------
 
     def fetch(self) -> AdminResult:
+        if self._replace_client:
+            self._client = self._new_client()
+            self.clients_created += 1
+            self._replace_client = False
+            log.info("admin client replaced after an unreachable cluster or a timeout")
         outcomes: list[StageOutcome] = []
         started = time.time()
 
@@ -126,8 +147,10 @@ class AdminSource:
                 value = fn(Deadline.after(self._poll.stage_timeout_seconds))
             except _StageFailed as exc:
                 error, value = str(exc), exc.partial
+                self._replace_client |= exc.timed_out
             except Exception as exc:
                 error = describe_error(exc)
+                self._replace_client |= is_timeout(exc) or stage == "metadata"
             seconds = time.monotonic() - t0
             if error:
                 log.warning("admin stage failed stage=%s seconds=%.3f error=%r", stage, seconds,
@@ -225,7 +248,7 @@ class AdminSource:
         if gathered.unfinished:
             problems.append(f"describe of {gathered.unfinished} groups not answered in time")
         if problems:
-            raise _StageFailed("; ".join(problems), (ids, groups))
+            raise _StageFailed("; ".join(problems), (ids, groups), gathered.timed_out)
         return ids, groups
 
     def _committed(
@@ -260,7 +283,7 @@ class AdminSource:
         if gathered.unfinished:
             problems.append(f"{gathered.unfinished} groups not answered in time")
         if problems:
-            raise _StageFailed("committed offsets " + "; ".join(problems), out)
+            raise _StageFailed("committed offsets " + "; ".join(problems), out, gathered.timed_out)
         return out
 
     def _offsets(
@@ -278,7 +301,7 @@ class AdminSource:
         out = {tp: Offsets(start=start.get(tp, -1), end=e) for tp, e in end.items()}
         missing = len(wanted) - len(out)
         if missing == len(wanted):
-            raise _StageFailed(f"no log-end offset for any of {missing} partitions", None)
+            raise _StageFailed(f"no log-end offset for any of {missing} partitions", None, True)
         if missing:
             log.info("log-end offset missing partitions=%d of=%d", missing, len(wanted))
         return out
@@ -291,6 +314,7 @@ class AdminSource:
         self._min_isr = {t: v for t, v in self._min_isr.items() if t in partitions}
         stale = [t for t in partitions if t not in self._min_isr or now - self._min_isr[t][1] > ttl]
         problem = ""
+        timed_out = False
         if stale:
             cap = self._kafka.request_timeout_seconds
             gathered = gather_windowed(
@@ -311,9 +335,10 @@ class AdminSource:
                 failed = len(gathered.errors) + gathered.unfinished
                 first = next(iter(gathered.errors.values()), "not answered in time")
                 problem = f"configs of {failed} topics: {first}"
+                timed_out = gathered.timed_out
         known = {t: v for t, (v, _) in self._min_isr.items()}
         if problem:
-            raise _StageFailed(problem, known)
+            raise _StageFailed(problem, known, timed_out)
         return known
 
 

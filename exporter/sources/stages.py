@@ -55,6 +55,21 @@ class Deadline:
         return max(0.1, min(cap, self.remaining()))
 
 
+TIMED_OUT = -185
+"""librdkafka's local timeout error code (RD_KAFKA_RESP_ERR__TIMED_OUT)."""
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """A deadline passed: a client-library timeout error, or a TimeoutError."""
+    if isinstance(exc, TimeoutError):
+        return True
+    err = exc.args[0] if exc.args else None
+    try:
+        return bool(err is not None and hasattr(err, "code") and err.code() == TIMED_OUT)
+    except Exception:  # pragma: no cover - a KafkaError-like object that misbehaves
+        return False
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for an exception from a client library (a KafkaError's name and text)."""
     if exc.args and hasattr(exc.args[0], "name") and hasattr(exc.args[0], "str"):
@@ -76,7 +91,13 @@ class Gathered(Generic[K]):
     results: dict[K, Any] = field(default_factory=dict)
     errors: dict[K, str] = field(default_factory=dict)
     unfinished: int = 0
-    """Keys whose request was not answered (or not even sent) before the deadline."""
+    """Futures still pending, plus items never sent, when the deadline passed."""
+    timeouts: int = 0
+    """Keys whose request failed with a timeout."""
+
+    @property
+    def timed_out(self) -> bool:
+        return bool(self.unfinished or self.timeouts)
 
 
 def gather_windowed(
@@ -127,6 +148,7 @@ def gather_windowed(
                 out.results[key] = fut.result(timeout=0)
             except Exception as exc:
                 out.errors[key] = describe_error(exc)
+                out.timeouts += is_timeout(exc)
             open_futures[req] -= 1
             if open_futures[req] == 0:
                 del open_futures[req]
