@@ -1,0 +1,167 @@
+"""The Admin API source and collectors against a real Kafka: lag equals what
+`kafka-consumer-groups --describe` prints, deleted groups and topics vanish, Empty groups stay."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+import pytest
+
+from exporter.catalog import admin as cat
+from exporter.catalog import own
+from exporter.config import Config, FiltersConfig, KafkaConfig, PollConfig
+from exporter.poller import Poller
+from exporter.snapshot import Snapshot
+from tests.harness import clients, tools
+from tests.harness.cluster import KafkaCluster
+from tests.harness.procs import wait_for
+
+pytestmark = pytest.mark.kafka
+
+
+def vitals_config(bootstrap: str, topics: Iterable[str], groups: Iterable[str]) -> Config:
+    """A config that exports only this test's topics and groups, with short deadlines."""
+    return Config(
+        kafka=KafkaConfig(bootstrap_servers=bootstrap, request_timeout_seconds=10),
+        filters=FiltersConfig(
+            topic_allow=tuple(re.escape(t) for t in topics),
+            group_allow=tuple(re.escape(g) for g in groups),
+        ),
+        poll=PollConfig(interval_seconds=1, stage_timeout_seconds=20),
+    )
+
+
+def by_labels(snap: Snapshot, metric: object) -> dict[tuple[str, ...], float]:
+    return {s.labels: s.value for s in snap.samples(metric)}  # type: ignore[arg-type]
+
+
+def assert_matches_describe(snap: Snapshot, rows: list[tools.GroupOffsetRow]) -> int:
+    """Every describe row agrees with the snapshot; returns how many rows had an offset."""
+    committed = by_labels(snap, cat.GROUP_CURRENT_OFFSET)
+    lag = by_labels(snap, cat.GROUP_LAG)
+    ends = by_labels(snap, cat.PARTITION_CURRENT_OFFSET)
+    with_offset = 0
+    for r in rows:
+        key = (r.group, r.topic, str(r.partition))
+        assert ends[(r.topic, str(r.partition))] == r.log_end_offset, r
+        if r.current_offset is None:
+            assert key not in committed and key not in lag, r
+            continue
+        with_offset += 1
+        assert committed[key] == r.current_offset, r
+        assert lag[key] == r.lag, r
+    groups = {r.group for r in rows}
+    ours = {k for k in committed if k[0] in groups}
+    assert ours == {
+        (r.group, r.topic, str(r.partition)) for r in rows if r.current_offset is not None
+    }
+    return with_offset
+
+
+@pytest.fixture
+def names(unique_name: Callable[[str], str]) -> dict[str, str]:
+    return {k: unique_name(k) for k in ("orders", "payments", "active", "empty", "partial")}
+
+
+@pytest.fixture
+def poller(kafka_single: KafkaCluster, names: dict[str, str]) -> Iterator[Poller]:
+    topics = (names["orders"], names["payments"])
+    groups = (names["active"], names["empty"], names["partial"])
+    p = Poller(vitals_config(kafka_single.bootstrap_servers, topics, groups))
+    yield p
+    p.stop()
+
+
+def test_lag_equals_consumer_groups_describe_then_groups_and_topics_vanish(
+    kafka_single: KafkaCluster, names: dict[str, str], poller: Poller
+) -> None:
+    bootstrap = kafka_single.bootstrap_servers
+    orders, payments = names["orders"], names["payments"]
+    active, empty, partial = names["active"], names["empty"], names["partial"]
+    clients.create_topic(bootstrap, orders, partitions=3)
+    clients.create_topic(bootstrap, payments, partitions=3)
+    for p in range(3):
+        clients.produce_messages(bootstrap, orders, 40 + 10 * p, partition=p)
+        clients.produce_messages(bootstrap, payments, 30, partition=p)
+    # Empty group with offsets on both topics; a group that committed only some partitions
+    clients.commit_offsets(bootstrap, empty, {(orders, 0): 5, (orders, 1): 50, (orders, 2): 60,
+                                              (payments, 0): 0, (payments, 2): 29})  # fmt: skip
+    clients.commit_offsets(bootstrap, partial, {(payments, 1): 12})
+
+    consumer = tools.start_console_consumer(
+        bootstrap, orders, active, properties={"auto.commit.interval.ms": "500"}
+    )
+    try:
+
+        def consumed() -> bool:
+            rows = tools.describe_group(bootstrap, active)
+            return len(rows) == 3 and all(r.lag == 0 for r in rows)
+
+        wait_for(consumed, 120, f"group {active} to consume {orders}", interval=1)
+        consumer.pause()  # no more commits while comparing
+        for p in range(3):
+            clients.produce_messages(bootstrap, orders, 7 * (p + 1), partition=p)
+
+        rows = tools.describe_group(bootstrap, active)
+        rows += tools.describe_group(bootstrap, empty)
+        rows += tools.describe_group(bootstrap, partial)
+        snap = poller.poll_once()
+        assert poller.ready
+        assert snap.value(own.UP, "admin", "") == 1
+        assert not [s for s in snap.samples(own.POLL_ERRORS) if s.value]
+
+        assert assert_matches_describe(snap, rows) == 3 + 5 + 1
+        assert snap.value(cat.GROUP_LAG, active, orders, "2") == 21
+        assert snap.value(cat.GROUP_LAG_SUM, active, orders) == 42
+        assert snap.value(cat.GROUP_LAG_MAX, empty) == 42  # orders p0: 47 - 5
+        # partitions without a committed offset: no series, counted
+        assert snap.value(cat.GROUP_UNCOMMITTED_PARTITIONS, partial, payments) == 2
+        assert snap.value(cat.GROUP_UNCOMMITTED_PARTITIONS, empty, payments) == 1
+        assert snap.value(cat.GROUP_UNCOMMITTED_PARTITIONS, empty, orders) == 0
+        assert snap.value(cat.GROUP_UNCOMMITTED_PARTITIONS, active, orders) == 0
+        assert snap.value(cat.GROUP_LAG, partial, payments, "0") is None
+
+        states = {labels[0]: labels[1] for labels in by_labels(snap, cat.GROUP_STATE)}
+        assert states == {active: "Stable", empty: "Empty", partial: "Empty"}
+        assert snap.value(cat.GROUP_MEMBERS, active) == 1
+        assert snap.value(cat.GROUP_MEMBERS, empty) == 0
+        info = {labels[0]: labels for labels in by_labels(snap, cat.GROUP_INFO)}
+        assert info[active][1:3] == ("classic", "range")
+        assert info[empty][4] == "true"  # simple: offsets only, never had members
+        assert snap.value(cat.TOPIC_PARTITIONS, orders) == 3
+        assert snap.value(cat.TOPIC_MIN_INSYNC_REPLICAS, orders) == 1
+        assert snap.value(cat.PARTITION_OLDEST_OFFSET, orders, "0") == 0
+        assert snap.value(cat.BROKERS) == 1
+
+        # every consumer stops: the group goes Empty and its lag stays visible
+        consumer.resume()
+        consumer.stop()
+    finally:
+        consumer.kill()
+
+    def empty_state() -> Snapshot | None:
+        s = poller.poll_once()
+        return s if s.value(cat.GROUP_STATE, active, "Empty") == 1 else None
+
+    snap = wait_for(empty_state, 60, f"group {active} to be Empty", interval=1)
+    rows = tools.describe_group(bootstrap, active)
+    assert assert_matches_describe(snap, rows) == 3
+    assert snap.value(cat.GROUP_MEMBERS, active) == 0
+    assert (snap.value(cat.GROUP_LAG_SUM, active, orders) or 0) > 0
+    assert (snap.value(cat.GROUP_REBALANCES, active) or 0) >= 1
+
+    # a deleted group and a deleted topic vanish in the next poll
+    tools.delete_group(bootstrap, empty)
+    clients.delete_topic(bootstrap, payments)
+    snap = poller.poll_once()
+    everything = [
+        (m.name, s.labels) for m, samples in snap.families.items() for s in samples
+    ]  # fmt: skip
+    assert not [x for x in everything if empty in x[1]]
+    assert not [x for x in everything if payments in x[1]]
+    assert snap.value(cat.GROUP_LAG_SUM, active, orders) is not None
+    assert snap.value(own.UP, "admin", "") == 1
+    assert not [s for s in snap.samples(own.POLL_ERRORS) if s.value]
+    clients.delete_topic(bootstrap, orders)
+    tools.delete_group(bootstrap, active)
