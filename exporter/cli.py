@@ -160,6 +160,21 @@ def _run_check(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+# ---- render ----------------------------------------------------------------------------------
+
+
+def _configure_render(parser: argparse.ArgumentParser) -> None:
+    from alerts.render import configure
+
+    configure(parser)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    from alerts.render import run
+
+    return run(args)
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         "serve",
@@ -172,6 +187,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "validate the configuration, poll the cluster once and print a summary",
         add_config_arguments,
         _run_check,
+    ),
+    Subcommand(
+        "render",
+        "write the alert rules, PrometheusRule, Alertmanager example, promtool tests, alert docs "
+        "and dashboards from the thresholds and an overrides file",
+        _configure_render,
+        _run_render,
     ),
 )
 
@@ -191,7 +213,11 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
             command.name,
             help=command.help,
             description=command.help,
-            usage="%(prog)s [--config FILE] [--SECTION.KEY VALUE ...]",
+            usage=(
+                "%(prog)s [--config FILE] [--SECTION.KEY VALUE ...]"
+                if command.configure is add_config_arguments
+                else None
+            ),
             allow_abbrev=False,
         )
         command.configure(child)

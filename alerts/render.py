@@ -1,0 +1,139 @@
+"""`kafka-vitals render`: write every generated file (rules, CRD, Alertmanager example, promtool
+tests, alert docs, dashboards) from the thresholds and a user's overrides file.
+
+    kafka-vitals render [--overrides FILE] [--out DIR] [--check]
+
+Output is a tuple of writers, each `(out_dir, thresholds) -> written paths`; a new kind of output
+adds one writer to `WRITERS`. `--check` renders into a scratch directory and reports every file
+that differs from DIR (exit 1), which is how CI keeps committed files in step with the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from alerts.thresholds import DEFAULT, Thresholds
+
+log = logging.getLogger(__name__)
+
+Writer = Callable[[Path, Thresholds], list[Path]]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def alert_files(t: Thresholds) -> dict[str, str]:
+    """Every file of the alert bundle: relative path -> text."""
+    from alerts.docs import DOCS_PATH, alerts_markdown
+    from alerts.outputs import (
+        ALERTMANAGER_PATH,
+        CRD_PATH,
+        RULES_PATH,
+        alertmanager_yaml,
+        crd_yaml,
+        rules_yaml,
+    )
+    from alerts.promtool_cases import UnsupportedSelector
+    from alerts.promtool_tests import TESTS_PATH, tests_yaml
+
+    files = {
+        RULES_PATH: rules_yaml(t),
+        CRD_PATH: crd_yaml(t),
+        ALERTMANAGER_PATH: alertmanager_yaml(t),
+        DOCS_PATH: alerts_markdown(t),
+    }
+    try:
+        files[TESTS_PATH] = tests_yaml(t)
+    except UnsupportedSelector as exc:
+        log.warning("promtool tests not written reason=%r", str(exc))
+    return files
+
+
+def write_alerts(out_dir: Path, t: Thresholds) -> list[Path]:
+    written = []
+    for rel, text in sorted(alert_files(t).items()):
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    log.info("alerts rendered files=%d out=%s", len(written), out_dir)
+    return written
+
+
+def write_dashboards(out_dir: Path, t: Thresholds) -> list[Path]:
+    from dashboards import render as render_dashboards
+
+    return render_dashboards(out_dir, t)
+
+
+WRITERS: tuple[Writer, ...] = (write_alerts, write_dashboards)
+
+
+def render(
+    out_dir: Path, t: Thresholds = DEFAULT, writers: Sequence[Writer] = WRITERS
+) -> list[Path]:
+    """Run every writer into `out_dir`; the paths written, in writer order."""
+    return [path for writer in writers for path in writer(out_dir, t)]
+
+
+def drift(out_dir: Path, t: Thresholds = DEFAULT, writers: Sequence[Writer] = WRITERS) -> list[str]:
+    """Relative paths whose rendering differs from (or is missing in) `out_dir`."""
+    with tempfile.TemporaryDirectory(prefix="kafka-vitals-render-") as scratch:
+        root = Path(scratch)
+        changed = []
+        for path in render(root, t, writers):
+            rel = path.relative_to(root)
+            target = out_dir / rel
+            if not target.is_file() or not filecmp.cmp(path, target, shallow=False):
+                changed.append(rel.as_posix())
+        return changed
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--overrides",
+        metavar="FILE",
+        help="YAML file overriding thresholds, selectors and output settings (see docs/alerts.md)",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", default=".", help="directory to write into (default: .)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 listing every file that differs from what DIR holds",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from alerts.overrides import OverridesError, load
+
+    try:
+        t = load(Path(args.overrides)) if args.overrides else DEFAULT
+    except OverridesError as exc:
+        for line in exc.errors:
+            print(f"kafka-vitals render: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"kafka-vitals render: --out {out} is not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    if args.check:
+        changed = drift(out, t)
+        for rel in changed:
+            print(f"kafka-vitals render: out of date: {rel}", file=sys.stderr)
+        return EXIT_FAILED if changed else EXIT_OK
+    try:
+        written = render(out, t)
+    except OSError as exc:
+        print(
+            f"kafka-vitals render: cannot write into {out}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return EXIT_FAILED
+    print(f"rendered {len(written)} files into {out}")
+    return EXIT_OK
