@@ -13,9 +13,10 @@ One cycle:
    since the cycle started. A runner still busy then fails this cycle with "timed out", and is not
    started again until its earlier call returns.
 4. Every enabled collector of `exporter.collectors.REGISTRY` (switch: `collectors.<name>`) gets
-   the cycle's `CycleData` and a fresh `SnapshotBuilder`; the builders are merged under the
-   series cap. A collector that raises fails alone (stage `collector:<name>`).
-5. The `own` collector runs last, with the cycle's `PollHealth`.
+   the cycle's `CycleData` and a fresh `SnapshotBuilder` with the series cap
+   (`poll.series_cap` per family); the builders are merged. A collector that raises fails alone
+   (stage `collector:<name>`).
+5. The `own` collector runs last, with the cycle's `PollHealth`; its families are never capped.
 6. The snapshot is built, swapped in with one reference assignment, and handed to `on_snapshot`.
 
 A failed stage drops its own series; nothing from an earlier cycle is carried over, so a series
@@ -195,7 +196,7 @@ class Poller:
         readings, runner_stages = self._finish_runners(pending, t0)
         data = CycleData(now=started, cluster=admin.view, jmx=readings)
         cap = self._config.poll.series_cap
-        merged = SnapshotBuilder(series_cap=cap)
+        merged = SnapshotBuilder()  # the cap applies per collector; own health is never capped
         stages = [*admin.stages, *runner_stages]
         for collector in self._collectors:
             out = SnapshotBuilder(series_cap=cap)
@@ -217,7 +218,7 @@ class Poller:
                 series=merged.counts(),
                 dropped=dict(merged.dropped),
             )
-            out = SnapshotBuilder(series_cap=cap)
+            out = SnapshotBuilder()
             self._own.collect(replace(data, health=health), out)
             merged.merge(out)
         snapshot = merged.build(taken_at=started)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -165,3 +166,48 @@ def test_lag_equals_consumer_groups_describe_then_groups_and_topics_vanish(
     assert not [s for s in snap.samples(own.POLL_ERRORS) if s.value]
     clients.delete_topic(bootstrap, orders)
     tools.delete_group(bootstrap, active)
+
+
+def test_filters_internal_topics_and_series_cap(
+    kafka_single: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_single.bootstrap_servers
+    keep, drop = unique_name("keep"), unique_name("drop") + ".DLT"
+    kept_group, dropped_group = unique_name("gkeep"), unique_name("gdrop")
+    clients.create_topic(bootstrap, keep, partitions=2)
+    clients.create_topic(bootstrap, drop)
+    clients.commit_offsets(bootstrap, kept_group, {(keep, 0): 0, (drop, 0): 0})
+    clients.commit_offsets(bootstrap, dropped_group, {(keep, 0): 0})
+    filters = FiltersConfig(
+        topic_allow=(re.escape(keep), re.escape(drop), "__consumer_offsets"),
+        topic_deny=(r".*\.DLT",),
+        group_allow=(re.escape(kept_group), re.escape(dropped_group)),
+        group_deny=(re.escape(dropped_group),),
+    )
+    kafka = KafkaConfig(bootstrap_servers=bootstrap)
+    poller = Poller(Config(kafka=kafka, filters=filters))
+    try:
+        snap = poller.poll_once()
+    finally:
+        poller.stop()
+    assert set(by_labels(snap, cat.TOPIC_PARTITIONS)) == {(keep,)}
+    assert set(by_labels(snap, cat.GROUP_CURRENT_OFFSET)) == {(kept_group, keep, "0")}
+    assert {labels[0] for labels in by_labels(snap, cat.GROUP_STATE)} == {kept_group}
+    # the denied topic is left out of every family, uncommitted counts included
+    assert set(by_labels(snap, cat.GROUP_UNCOMMITTED_PARTITIONS)) == {(kept_group, keep)}
+
+    internal = replace(filters, include_internal_topics=True)
+    poller = Poller(Config(kafka=kafka, filters=internal, poll=PollConfig(series_cap=3)))
+    try:
+        snap = poller.poll_once()
+    finally:
+        poller.stop()
+    offsets_partitions = snap.value(cat.TOPIC_PARTITIONS, "__consumer_offsets")
+    assert offsets_partitions == 10  # the harness's offsets.topic.num.partitions
+    assert len(snap.samples(cat.PARTITION_LEADER)) == 3
+    assert snap.value(own.SERIES_DROPPED, cat.PARTITION_LEADER.name) == 2 + 10 - 3
+    assert snap.value(own.SERIES, cat.PARTITION_LEADER.name) == 3
+    clients.delete_topic(bootstrap, keep)
+    clients.delete_topic(bootstrap, drop)
+    for g in (kept_group, dropped_group):
+        tools.delete_group(bootstrap, g)

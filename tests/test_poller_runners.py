@@ -1,0 +1,167 @@
+"""The poller's cycle around the Admin API: extra source runners with deadlines, collectors that
+fail alone, and the snapshot hand-over. The Admin API here is a closed port (a real, unreachable
+cluster), so every cycle reports the admin source down within its deadline."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from itertools import pairwise
+from typing import ClassVar
+
+import pytest
+
+import exporter.poller as poller_module
+from exporter.catalog import own
+from exporter.collectors.base import REGISTRY, CycleData
+from exporter.config import Config, KafkaConfig, PollConfig
+from exporter.poller import Poller
+from exporter.snapshot import Snapshot, SnapshotBuilder
+from exporter.sources.admin_model import ClusterView
+
+
+def closed_port_config(**collectors: bool) -> Config:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return Config(
+        kafka=KafkaConfig(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_seconds=0.5),
+        poll=PollConfig(interval_seconds=0.2, stage_timeout_seconds=1.0),
+        collectors=collectors,
+    )
+
+
+class Runner:
+    """A source runner that answers after `delays[i]` seconds on its i-th call."""
+
+    def __init__(self, name: str, delays: tuple[float, ...] = (0.0,)) -> None:
+        self.name = name
+        self.delays = delays
+        self.calls = 0
+        self.clusters: list[ClusterView | None] = []
+        self.timeouts: list[float | None] = []
+        self.closed = False
+
+    def poll(
+        self, cluster: ClusterView | None = None, timeout: float | None = None
+    ) -> Mapping[str, object]:
+        delay = self.delays[min(self.calls, len(self.delays) - 1)]
+        self.calls += 1
+        self.clusters.append(cluster)
+        self.timeouts.append(timeout)
+        time.sleep(delay)
+        return {f"{self.name}-target": f"reading-{self.calls}"}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Recorder:
+    name: ClassVar[str] = "test_recorder"
+    seen: ClassVar[list[CycleData]] = []
+
+    def __init__(self, config: Config) -> None:
+        del config
+
+    def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
+        Recorder.seen.append(data)
+        out.add(own.POLL_INTERVAL, (), 99)
+
+
+class Broken:
+    name: ClassVar[str] = "test_broken"
+
+    def __init__(self, config: Config) -> None:
+        del config
+
+    def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
+        raise RuntimeError("collector bug")
+
+
+@pytest.fixture
+def test_collectors() -> Iterator[None]:
+    Recorder.seen.clear()
+    REGISTRY[Recorder.name] = Recorder
+    REGISTRY[Broken.name] = Broken
+    yield
+    del REGISTRY[Recorder.name]
+    del REGISTRY[Broken.name]
+
+
+def test_runners_collectors_and_deadlines(
+    test_collectors: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(poller_module, "RUNNER_GRACE_SECONDS", 0.5)
+    fast = Runner("fastsource")
+    slow = Runner("slowsource", delays=(4.0, 0.0))
+    handed: list[Snapshot] = []
+    poller = Poller(closed_port_config(), on_snapshot=handed.append, runners=[fast, slow])
+    try:
+        first = poller.poll_once()
+        # the slow runner missed its deadline; the fast one's readings reached the collectors
+        assert first.value(own.POLL_ERRORS, "slowsource") == 1
+        assert first.value(own.POLL_ERRORS, "fastsource") == 0
+        assert Recorder.seen[-1].jmx == {"fastsource-target": "reading-1"}
+        assert Recorder.seen[-1].cluster is None
+        assert fast.timeouts == [1.0] and fast.clusters == [None]
+        # a collector that raises fails alone; the others' series are there
+        assert first.value(own.POLL_ERRORS, "collector:test_broken") == 1
+        assert (99.0, ()) in [(s.value, s.labels) for s in first.samples(own.POLL_INTERVAL)]
+        assert first.value(own.UP, "admin", "") == 0
+        assert handed == [first] and poller.snapshot is first
+
+        second = poller.poll_once()  # the slow runner is still busy: not started twice
+        assert slow.calls == 1
+        assert second.value(own.POLL_ERRORS, "slowsource") == 2
+        assert second.value(own.POLL_DURATION, "slowsource") == 0.0
+
+        deadline = time.monotonic() + 10
+        while poller._busy["slowsource"].running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        third = poller.poll_once()
+        assert slow.calls == 2
+        assert third.value(own.POLL_ERRORS, "slowsource") == 2
+        assert Recorder.seen[-1].jmx == {
+            "fastsource-target": "reading-3",
+            "slowsource-target": "reading-2",
+        }
+        assert third.value(own.POLL_ERRORS, "collector:test_broken") == 3
+        assert third.value(own.LAST_POLL_SUCCESS) is None
+    finally:
+        poller.stop()
+    assert fast.closed and slow.closed
+
+
+def test_switched_off_collectors_do_not_run(test_collectors: None) -> None:
+    poller = Poller(closed_port_config(test_broken=False, test_recorder=False, own=False))
+    try:
+        snap = poller.poll_once()
+    finally:
+        poller.stop()
+    assert Recorder.seen == []
+    assert own.UP not in snap.families and own.POLL_ERRORS not in snap.families
+
+
+def test_background_thread_polls_on_its_interval() -> None:
+    got = threading.Event()
+    snaps: list[Snapshot] = []
+
+    def on_snapshot(s: Snapshot) -> None:
+        snaps.append(s)
+        if len(snaps) >= 3:
+            got.set()
+
+    poller = Poller(closed_port_config(), on_snapshot=on_snapshot)
+    poller.start()
+    try:
+        assert got.wait(30), f"only {len(snaps)} snapshots in 30 s"
+    finally:
+        poller.stop()
+    count = len(snaps)
+    time.sleep(1.5)
+    assert len(snaps) == count  # stopped for good
+    assert snaps[-1].value(own.POLL_ERRORS, "metadata") == count
+    assert all(a.taken_at < b.taken_at for a, b in pairwise(snaps))
+    assert poller.snapshot is snaps[-1]
