@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from exporter import catalog
 from exporter.catalog import Metric
@@ -125,7 +126,14 @@ def _family_order(metric: Metric) -> tuple[int, str]:
     return (_ORDER.get(metric, len(_ORDER)), metric.name)
 
 
-_Cache = dict[object, str | None]
+@dataclass(slots=True)
+class _FamilyCache:
+    """One family's series of the last snapshot: their keys in order (None when that snapshot
+    needed the slow path), their prefixes in the same order, and the prefixes by key."""
+
+    keys: list[object] | None
+    prefixes: list[str]
+    index: dict[object, str]
 
 
 class Renderer:
@@ -137,7 +145,7 @@ class Renderer:
 
     def __init__(self, *, gzip_level: int = GZIP_LEVEL) -> None:
         self._gzip_level = gzip_level
-        self._caches: dict[Metric, _Cache] = {}
+        self._caches: dict[Metric, _FamilyCache] = {}
         self._headers: dict[Metric, tuple[bytes, bytes]] = {}
         self._duplicates: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -145,7 +153,7 @@ class Renderer:
     @property
     def cached_series(self) -> int:
         """Entries in the prefix cache (the series of the last snapshot)."""
-        return sum(len(c) for c in self._caches.values())
+        return sum(len(c.index) for c in self._caches.values())
 
     def render(self, snapshot: Snapshot) -> Exposition:
         with self._lock:
@@ -155,7 +163,7 @@ class Renderer:
         started = time.perf_counter()
         text_parts: list[bytes] = []
         om_parts: list[bytes] = []
-        caches: dict[Metric, _Cache] = {}
+        caches: dict[Metric, _FamilyCache] = {}
         names_seen: set[str] = set()
         series = 0
         for metric in sorted(snapshot.families, key=_family_order):
@@ -164,11 +172,10 @@ class Renderer:
                 self._count_duplicates(metric.name, len(samples))
                 continue
             names_seen.add(metric.name)
-            cache: _Cache = {}
-            old = self._caches.get(metric, {})
-            body = self._render_family(metric, samples, old, cache).encode("utf-8")
+            lines, cache = self._render_family(metric, samples, self._caches.get(metric))
+            body = lines.encode("utf-8")
             caches[metric] = cache
-            series += len(cache)
+            series += len(cache.index)
             text_head, om_head = self._family_headers(metric)
             text_parts += (text_head, body)
             om_parts += (om_head, body)
@@ -210,57 +217,62 @@ class Renderer:
         return headers
 
     def _render_family(
-        self, metric: Metric, samples: Sequence[Sample], old: _Cache, new: _Cache
-    ) -> str:
-        """The sample lines of one family; fills `new` with the prefix of every series written.
+        self, metric: Metric, samples: Sequence[Sample], old: _FamilyCache | None
+    ) -> tuple[str, _FamilyCache]:
+        """The sample lines of one family, and its cache for the next snapshot.
 
-        The fast path works on whole lists (every prefix cached, no duplicates: the steady state);
-        the slow path goes sample by sample.
+        Fast paths, on whole lists: the same series in the same order as last time (the steady
+        state: the prefixes are reused as they are), or every prefix cached and no duplicates.
+        Anything else (new series, duplicates, bad labels) goes sample by sample.
         """
         if metric.type == "summary":
             keys: list[object] = [(s.suffix, s.labels) for s in samples]
         else:
             keys = [s.labels for s in samples]
-        get = old.get
-        prefixes = [get(k) for k in keys]
-        new.update(zip(keys, prefixes, strict=True))
-        if len(new) != len(keys) or None in prefixes:
-            new.clear()
-            return self._render_family_slowly(metric, samples, keys, old, new)
+        if old is not None and keys == old.keys:
+            cache = old
+        else:
+            get = (old.index if old is not None else {}).get
+            prefixes = [get(k) for k in keys]
+            index = dict(zip(keys, prefixes, strict=True))
+            if len(index) != len(keys) or None in prefixes:
+                return self._render_family_slowly(metric, samples, keys, old)
+            cache = _FamilyCache(keys, cast(list[str], prefixes), cast(dict[object, str], index))
         values = [s.value for s in samples]
         # every line is `prefix repr(value)`; a prefix holds no newline (escaped), so the value
         # tokens can be fixed up on the joined text: 12.0 -> 12, nan -> NaN, inf -> +Inf
-        body = "\n".join(map(operator.add, prefixes, map(repr, values))) + "\n"
+        body = "\n".join(map(operator.add, cache.prefixes, map(repr, values))) + "\n"
         body = body.replace(".0\n", "\n")
         if not all(map(math.isfinite, values)):
             body = body.replace(" nan\n", " NaN\n").replace(" inf\n", " +Inf\n")
             body = body.replace(" -inf\n", " -Inf\n")
-        return body
+        return body, cache
 
     def _render_family_slowly(
         self,
         metric: Metric,
         samples: Sequence[Sample],
         keys: Sequence[object],
-        old: _Cache,
-        new: _Cache,
-    ) -> str:
+        old: _FamilyCache | None,
+    ) -> tuple[str, _FamilyCache]:
+        old_index = old.index if old is not None else {}
+        index: dict[object, str] = {}
         lines: list[str] = []
         duplicates = 0
         for key, s in zip(keys, samples, strict=True):
-            if key in new:
+            if key in index:
                 duplicates += 1
                 continue
-            prefix = old.get(key)
+            prefix = old_index.get(key)
             if prefix is None:
                 prefix = self._make_prefix(metric, s)
                 if prefix is None:
                     continue
-            new[key] = prefix
+            index[key] = prefix
             lines.append(f"{prefix}{format_value(s.value)}\n")
         if duplicates:
             self._count_duplicates(metric.name, duplicates)
-        return "".join(lines)
+        return "".join(lines), _FamilyCache(None, [], index)
 
     @staticmethod
     def _make_prefix(metric: Metric, sample: Sample) -> str | None:

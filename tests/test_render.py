@@ -190,3 +190,19 @@ def test_empty_snapshot_is_valid() -> None:
     assert exposition.text == b""
     assert exposition.openmetrics == b"# EOF\n"
     assert list(parse_openmetrics(exposition.openmetrics.decode())) == []
+
+
+def test_steady_state_and_reordered_series_render_current_values() -> None:
+    def snap(order: list[int], offset: float) -> Snapshot:
+        b = SnapshotBuilder()
+        for p in order:  # fresh label strings every cycle, as from a new poll
+            b.add(admin.GROUP_LAG, ("".join(["g"]), "t", str(p)), p + offset)
+        return b.build(0.0)
+
+    renderer = Renderer()
+    renderer.render(snap([0, 1, 2], 0))
+    for order, offset in (([0, 1, 2], 10), ([2, 0, 1], 20), ([2, 0, 1], 30)):
+        text = renderer.render(snap(order, offset)).text.decode()
+        for p in order:
+            assert f'partition="{p}"}} {p + offset}\n' in text
+        assert text.index('partition="2"') < text.index('partition="0"') or order[0] == 0
