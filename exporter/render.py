@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 GZIP_LEVEL = 1
-"""Measured on 100,000 series (~9 MB): level 1 compresses ~12x in ~0.06 s; level 6 gains ~15 %
-size for ~2.5x the time. Scrapes are local-network traffic: speed wins."""
+"""Measured on 100,000 lag series (8.8 MB): level 1 compresses 9.5x in ~0.03 s of CPU per body,
+level 3 10x in ~0.04 s, level 6 11x in ~0.11 s. Scrapes are local-network traffic: speed wins."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
