@@ -447,7 +447,7 @@ class PartitionHeadroom:
         "backlog without repartitioning, which moves keys between partitions.",
     )
     for_: str = _w("1h", "A planning matter, not an incident; changes of plan or topic settle.")
-    keep_firing_for: str = _w("0s", "The ratio is exact.")
+    keep_firing_for: str = _w("0s", "The ratio is exact and changes only with a plan or topic.")
     severity: Severity = field(
         default="info", metadata=_why("Nothing fails today; the next scale-out will be capped.")
     )
