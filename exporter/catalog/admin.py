@@ -146,9 +146,12 @@ GROUP_LAG_MAX = Metric(
 GROUP_LAG_SECONDS = Metric(
     "kafka_consumergroup_lag_seconds",
     "gauge",
-    "How long ago the partition's log end was at the group's committed offset: interpolated "
-    "from a bounded history of log-end offsets sampled at each poll (extrapolation capped, "
-    "history reset when an offset goes backwards). 0 when caught up.",
+    "How long ago the partition's log end was at the group's committed offset (about how long "
+    "the oldest unconsumed message has waited); 0 when caught up. Interpolated between the "
+    "log-end offsets recorded at each poll (a bounded history per partition); an offset older "
+    "than the history is extrapolated at its average rate, capped; an idle stretch keeps its "
+    "start, so on an idle topic a lagging group's value grows with time. History reset when an "
+    "offset goes backwards; absent when a lagging partition has been seen only once.",
     _GTP,
     "admin",
     unit="s",
