@@ -93,7 +93,7 @@ def _summary(sc: Scope) -> list[tuple[g.Panel, int]]:
         ),
         (
             stat(
-                "Idle members",
+                "Idle members (all groups)",
                 "Members with no partition, summed over the selected Stable groups: consumers "
                 "beyond the partition count do nothing but take part in rebalances.",
                 "short",

@@ -138,7 +138,7 @@ def _polls(sc: Scope) -> list[tuple[g.Panel, int]]:
         ),
         (
             timeseries(
-                "Data age",
+                "Data age and alert bar",
                 "Seconds since the last fully successful poll cycle. The dashed "
                 f"line is KafkaVitalsDataStale's bar: {num(ds.intervals)} poll intervals.",
                 "s",
@@ -176,12 +176,13 @@ def _errors(sc: Scope) -> list[tuple[g.Panel, int]]:
         (
             timeseries(
                 "JMX errors by target",
-                "Failed JMX queries per minute, by target and "
-                "reason (refused, timed out, unreadable answer).",
+                "Failed JMX queries per minute, by target and reason (refused, timed out, "
+                "unreadable answer); only failing ones are drawn, so it is empty while every JMX "
+                "query works.",
                 "cpm",
                 [
                     Q(
-                        f"60 * sum {sc.by('target', 'reason')} ({sc.rate(own.JMX_ERRORS)})",
+                        f"60 * sum {sc.by('target', 'reason')} ({sc.rate(own.JMX_ERRORS)}) > 0",
                         "{{target}} {{reason}}",
                     )
                 ],

@@ -103,7 +103,7 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
         ),
         (
             stat(
-                "Firing Kafka alerts",
+                "Alerts firing",
                 "Alerts of this bundle firing now (Prometheus ALERTS). See the table below for "
                 "which, with links to their runbooks.",
                 "short",
@@ -172,7 +172,7 @@ def _urp(sc: Scope) -> list[tuple[g.Panel, int]]:
         ),
         (
             timeseries(
-                "Under-replicated partitions",
+                "Under-replicated partitions by broker",
                 desc,
                 "short",
                 [Q(jmx_per, "led by {{target}}"), Q(meta, "all (metadata)")],
@@ -329,7 +329,7 @@ def _alerts_table(sc: Scope) -> g.Panel:
         'alertstate="firing"). Click an alert name for its runbook.',
         "short",
         [Q(sc.alerts())],
-        rename={"Value": "firing"},
+        hide=["alertstate", "Value"],
         overrides=[link],
     )
 

@@ -245,6 +245,8 @@ def draw_table(fig: Figure, box: Sequence[float], panel: Mapping[str, Any],
     refs = [t["refId"] for t in panel["targets"]]
     label_sets = [set(s.labels) - hidden for r in refs for s in results.get(r, [])]
     common = set.intersection(*label_sets) if label_sets else set()
+    if len(refs) == 1:  # no merge: one row per series
+        common = set().union(*label_sets)
     rows: dict[tuple[str, ...], dict[str, str]] = {}
     for ref in refs:
         value_col = "Value" if len(refs) == 1 else f"Value #{ref}"
@@ -263,12 +265,14 @@ def draw_table(fig: Figure, box: Sequence[float], panel: Mapping[str, Any],
         ax.text(0.5, 0.5, "no rows", ha="center", va="center", color=MUTED)
         return
     columns = list(dict.fromkeys(k for row in rows.values() for k in row))
-    body = [[row.get(c, "")[:30] for c in columns] for row in list(rows.values())[:MAX_ROWS]]
+    body = [[row.get(c, "")[:40] for c in columns] for row in list(rows.values())[:MAX_ROWS]]
     if len(rows) > MAX_ROWS:
         body.append([f"+{len(rows) - MAX_ROWS} more"] + [""] * (len(columns) - 1))
     rows_h = min(1.0, (len(body) + 1) * 0.19 / (h * fig.get_figheight() * 0.86))
     place = Bbox.from_bounds(0, 1 - rows_h, 1, rows_h)
-    table = ax.table(cellText=body, colLabels=columns, bbox=place, cellLoc="left")
+    widths = [max(len(c), *(len(r[i]) for r in body)) + 2 for i, c in enumerate(columns)]
+    table = ax.table(cellText=body, colLabels=columns, bbox=place, cellLoc="left",
+                     colWidths=[n / sum(widths) for n in widths])  # fmt: skip
     table.auto_set_font_size(False)
     table.set_fontsize(7)
     for (r, _c), cell in table.get_celld().items():

@@ -89,6 +89,8 @@ def test_every_panel_has_title_description_unit_and_current_type(
         for p in panels(d):
             assert p["type"] in CURRENT_TYPES, f"{uid}: {p['title']} is a {p['type']} panel"
             assert p["title"].strip(), f"{uid}: panel {p['id']} has no title"
+        titles = [p["title"] for p in _content_panels(d)]
+        assert len(titles) == len(set(titles)), f"{uid}: panel titles repeat"
         for p in _content_panels(d):
             where = f"{uid}: {p['title']}"
             assert len(p.get("description") or "") > 20, f"{where} has no description"

@@ -1,0 +1,272 @@
+"""Every query of every dashboard panel, run by a real Prometheus against a real `kafka-vitals
+serve` polling a real 3-node Kafka cluster under load, returns data; the pictures in docs/img come
+from the same run.
+
+The stack: topics `orders` (6 partitions), `payments` (3), `audit` (1), the dead-letter topic
+`orders.DLT`, and `solo` (1 partition, replication factor 1); a producer writing to all of them;
+Java consumers with JMX on (`billing` on orders, two `auditors` on the one-partition audit topic,
+so one of them idles); a group `reporting` that committed half of orders and has no members
+(lag that grows, lag status STOP); a third auditor joining later (a rebalance). kafka-vitals polls
+the Admin API and the JMX of every broker and consumer; Prometheus scrapes it every 5 s under job
+`kafka-vitals` with `cluster="live"` and evaluates the shipped alert rules.
+
+Phase A runs every query in the healthy stack. Phase B stops the broker holding `solo`: offline
+and under-replicated partitions, firing alerts and JMX errors appear, and every query runs again.
+Queries that may stay empty are listed in MAY_BE_EMPTY (with the reason) or ONLY_WITH_A_BROKER_DOWN;
+each must still run without error. Set KAFKA_VITALS_PLOT_DIR=docs/img to refresh the pictures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from confluent_kafka import Producer
+
+from alerts.rules import rules_document
+from alerts.thresholds import DEFAULT, Thresholds
+from dashboards import build_all
+from dashboards.plot import render_all
+from dashboards.queries import expand, panel_queries, variable_queries
+from tests.harness import clients, tools
+from tests.harness.cluster import KafkaCluster
+from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
+from tests.harness.prom import PrometheusServer
+
+pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
+
+ROOT = Path(__file__).resolve().parent.parent
+JOB, CLUSTER = "kafka-vitals", "live"
+VALUES = {
+    "job": JOB, "cluster": CLUSTER, "consumergroup": ".*", "topic": ".*", "broker": ".*",
+    "__rate_interval": "1m",
+}  # fmt: skip
+TOPICS = {"orders": 6, "payments": 3, "audit": 1, "orders.DLT": 1}
+HISTORY = "it compares with the same window {offset} earlier; the stack is minutes old"
+MAY_BE_EMPTY: dict[tuple[str, str, str], str] = {
+    ("kafka-vitals-overview", "Produce p99 (worst broker)", "B"): HISTORY.format(offset="15 m"),
+    ("kafka-vitals-overview", "Produce p99 by broker", "B"): HISTORY.format(offset="15 m"),
+    ("kafka-vitals-overview", "Messages in", "B"): HISTORY.format(offset="1 h"),
+    ("kafka-vitals-overview", "Messages in per second", "B"): HISTORY.format(offset="1 h"),
+    ("kafka-vitals-consumer-groups", "Client rebalance latency", "A"):
+        "the client reports NaN (no series) once its last rebalance left its sample window",
+    ("kafka-vitals-consumer-groups", "Client rebalance latency", "B"):
+        "the client reports NaN (no series) once its last rebalance left its sample window",
+    ("kafka-vitals-exporter", "Series dropped, duplicates, clamped lag", "A"):
+        "only when a family exceeds the configured series cap",
+    ("kafka-vitals-exporter", "Series dropped, duplicates, clamped lag", "B"):
+        "only when a collector emits a duplicate series (a bug)",
+}  # fmt: skip
+ONLY_WITH_A_BROKER_DOWN = {
+    ("kafka-vitals-overview", "Firing Kafka alerts", "A"),
+    ("kafka-vitals-brokers", "Unhealthy partitions", "A"),
+    ("kafka-vitals-brokers", "Unhealthy partitions", "B"),
+    ("kafka-vitals-brokers", "Unhealthy partitions", "C"),
+    ("kafka-vitals-exporter", "JMX errors by target", "A"),
+}
+"""Empty in a healthy cluster by design; must have data while a broker is stopped."""
+
+
+def _fast_rules() -> Thresholds:
+    """The shipped rules, with replication alerts' `for` shortened so they fire within the test."""
+    t = DEFAULT
+    return dataclasses.replace(
+        t,
+        under_replicated=dataclasses.replace(t.under_replicated, for_="15s"),
+        offline_partitions=dataclasses.replace(t.offline_partitions, for_="15s"),
+    )
+
+
+class Load:
+    """Produces to every topic a few times a second until stopped."""
+
+    def __init__(self, bootstrap: str) -> None:
+        conf = {"bootstrap.servers": bootstrap, "linger.ms": 20, "message.timeout.ms": 10000}
+        self._producer = Producer(conf)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="load", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            for topic, count in (("orders", 40), ("payments", 15), ("audit", 5), ("solo", 3)):
+                for _ in range(count):
+                    self._producer.produce(topic, b"x" * 200)
+            if i % 4 == 0:
+                self._producer.produce("orders.DLT", b"failed")
+            self._producer.poll(0)
+            self._producer.flush(2)
+            i += 1
+            self._stop.wait(0.5)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def _start_exporter(cluster: KafkaCluster, consumers: list[tools.JavaClient], tmp: Path
+                    ) -> tuple[Managed, str]:  # fmt: skip
+    port = free_ports(1)[0]
+    brokers = [{"url": n.jmx_url, "role": "broker", "name": f"broker-{n.node_id}"}
+               for n in cluster.nodes]  # fmt: skip
+    client_targets = [{"url": c.jmx_url, "role": "client", "name": c.client_id}
+                      for c in consumers]  # fmt: skip
+    config = {
+        "kafka": {"bootstrap_servers": cluster.bootstrap_servers},
+        "poll": {"interval_seconds": 10},
+        "web": {"listen_address": f"127.0.0.1:{port}"},
+        "jmx": {"targets": brokers + client_targets},
+        "lessons": {"planned_consumers_by_group": {"billing": 4}},
+    }
+    path = tmp / "kafka-vitals.yaml"
+    path.write_text(yaml.safe_dump(config))
+    exe = ROOT / ".venv" / "bin" / "kafka-vitals"
+    proc = spawn("kafka-vitals", [str(exe), "serve", "--config", str(path)],
+                 log_path=tmp / "kafka-vitals.log", ports=(port,))  # fmt: skip
+    url = f"http://127.0.0.1:{port}/metrics"
+
+    def serving() -> bool:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return b"kafka_brokers " in resp.read()
+
+    def alive() -> None:
+        if not proc.alive():
+            raise HarnessError(f"kafka-vitals serve exited:\n{proc.log_tail()}")
+
+    wait_for(serving, 120, "kafka-vitals to serve its first snapshot", interval=1, check=alive)
+    return proc, f"127.0.0.1:{port}"
+
+
+@dataclasses.dataclass
+class Outcome:
+    series: int = 0
+    error: str = ""
+
+
+def _run_queries(prom: PrometheusServer) -> dict[tuple[str, str, str], Outcome]:
+    """Every panel query (range over the last 5 minutes, or instant) and every variable query."""
+    end = time.time()
+    out: dict[tuple[str, str, str], Outcome] = {}
+    for uid, dashboard in build_all().items():
+        for q in panel_queries(uid, dashboard):
+            expr = expand(q.expr, VALUES)
+            params = {"query": expr}
+            if q.instant:
+                params["time"] = f"{end:.3f}"
+            else:
+                params.update(start=f"{end - 300:.3f}", end=f"{end:.3f}", step="15")
+            try:
+                data = prom.api("query" if q.instant else "query_range", **params)
+                out[(uid, q.panel, q.ref)] = Outcome(series=len(data["result"]))
+            except HarnessError as exc:
+                out[(uid, q.panel, q.ref)] = Outcome(error=f"{expr}: {exc}")
+        for name, selector in variable_queries(dashboard).items():
+            expr = expand(f"count by (__name__) ({selector})", VALUES)
+            try:
+                series = len(prom.api("query", query=expr)["result"])
+                out[(uid, f"variable {name}", "")] = Outcome(series=series)
+            except HarnessError as exc:
+                out[(uid, f"variable {name}", "")] = Outcome(error=f"{expr}: {exc}")
+    return out
+
+
+@pytest.fixture
+def stack(kafka_cluster3: KafkaCluster, prometheus_factory: Callable[..., PrometheusServer],
+          tmp_path: Path) -> Iterator[dict[str, Any]]:  # fmt: skip
+    cluster = kafka_cluster3
+    bootstrap = cluster.bootstrap_servers
+    for topic, partitions in TOPICS.items():
+        clients.create_topic(bootstrap, topic, partitions, 3, config={"min.insync.replicas": "2"})
+    clients.create_topic(bootstrap, "solo", 1, 1)
+    load = Load(bootstrap)
+    consumers = [
+        tools.start_console_consumer(bootstrap, "orders", "billing", "billing-1",
+                                     properties={"max.poll.records": "100"}),
+        tools.start_console_consumer(bootstrap, "audit", "auditors", "auditor-1"),
+        tools.start_console_consumer(bootstrap, "audit", "auditors", "auditor-2"),
+    ]  # fmt: skip
+    late: list[tools.JavaClient] = []
+    exporter: Managed | None = None
+    try:
+        time.sleep(3)
+        ends = clients.end_offsets(bootstrap, "orders")
+        clients.commit_offsets(bootstrap, "reporting",
+                               {("orders", p): end // 2 for p, end in ends.items()})  # fmt: skip
+        exporter, address = _start_exporter(cluster, consumers, tmp_path)
+        scrape = {"job_name": JOB, "static_configs": [
+            {"targets": [address], "labels": {"cluster": CLUSTER}}]}  # fmt: skip
+        prom = prometheus_factory(
+            {"global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+             "scrape_configs": [scrape]},
+            {"kafka-vitals.yml": yaml.safe_dump(rules_document(_fast_rules()))},
+        )  # fmt: skip
+        yield {"cluster": cluster, "prom": prom, "late": late, "tmp": tmp_path}
+    finally:
+        load.stop()
+        for client in consumers + late:
+            client.stop()
+        if exporter is not None:
+            exporter.stop()
+        for node in cluster.nodes:
+            if not node.running:
+                cluster.start(node)
+
+
+def _solo_leader(bootstrap: str) -> int:
+    (info,) = [p for p in clients.partitions(bootstrap, ["solo"]) if p.topic == "solo"]
+    return int(info.leader)
+
+
+@pytest.mark.timeout(1200)
+def test_every_dashboard_query_returns_data_in_a_live_stack(stack: dict[str, Any]) -> None:
+    cluster: KafkaCluster = stack["cluster"]
+    prom: PrometheusServer = stack["prom"]
+    bootstrap = cluster.bootstrap_servers
+    # history for rates, lag in seconds and lag status; JMX client metrics need a fetch first
+    prom.wait_for_value(f'count(kafka_server_brokertopicmetrics_messagesin_total{{job="{JOB}"}})',
+                        lambda v: v > 0, timeout=180)  # fmt: skip
+    time.sleep(60)
+    stack["late"].append(tools.start_console_consumer(bootstrap, "audit", "auditors", "auditor-3"))
+    time.sleep(60)
+    healthy = _run_queries(prom)
+
+    stopped = _solo_leader(bootstrap)
+    cluster.stop(stopped)
+    prom.wait_for_value('count(ALERTS{alertname="KafkaOfflinePartitions",alertstate="firing"})',
+                        lambda v: v > 0, timeout=240)  # fmt: skip
+    time.sleep(15)
+    degraded = _run_queries(prom)
+    plot_dir = Path(os.environ.get("KAFKA_VITALS_PLOT_DIR") or stack["tmp"] / "img")
+    pictures = render_all(prom.url, JOB, plot_dir, minutes=6, rate_interval="1m")
+    cluster.start(stopped)
+
+    for key, reason in MAY_BE_EMPTY.items():
+        print(f"may be empty ({reason}): {key}: {healthy[key].series} / {degraded[key].series}")
+    problems = [f"{k}: query failed: {o.error}" for run in (healthy, degraded)
+                for k, o in run.items() if o.error]  # fmt: skip
+    for key, outcome in healthy.items():
+        if key in MAY_BE_EMPTY or key in ONLY_WITH_A_BROKER_DOWN:
+            continue
+        if not outcome.series:
+            problems.append(f"{key}: no data in the healthy stack")
+    for key in ONLY_WITH_A_BROKER_DOWN:
+        assert key in degraded, f"{key} is not a query of the dashboards any more"
+        if not degraded[key].series:
+            problems.append(f"{key}: no data with broker {stopped} stopped")
+    assert not problems, "\n".join(problems)
+    expected = sum(
+        len(list(panel_queries(uid, d))) + len(variable_queries(d))
+        for uid, d in build_all().items()
+    )
+    assert len(healthy) == len(degraded) == expected
+    assert sorted(p.name for p in pictures) == sorted(f"{uid}.png" for uid in build_all())
+    assert all(p.stat().st_size > 50_000 for p in pictures)
