@@ -9,9 +9,10 @@ never unbounded) and waits on their futures until the deadline.
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -113,12 +114,13 @@ def gather_windowed(
     """
     out: Gathered[K] = Gathered()
     source = iter(items)
+    done: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
     pending: dict[Future[Any], tuple[int, K]] = {}
     open_futures: dict[int, int] = {}
     request_no = 0
     exhausted = False
     while True:
-        while not exhausted and len(open_futures) < max(1, window):
+        while not exhausted and len(open_futures) < max(1, window) and not deadline.expired:
             item = next(source, None)
             if item is None:
                 exhausted = True
@@ -134,24 +136,24 @@ def gather_windowed(
             open_futures[request_no] = len(futures)
             for key, fut in futures.items():
                 pending[fut] = (request_no, key)
+                fut.add_done_callback(done.put)
         if not pending:
             break
-        remaining = deadline.remaining()
-        if remaining <= 0:
+        try:
+            fut = done.get(timeout=deadline.remaining() or 1e-9)
+        except queue.Empty:
             break
-        done, _ = wait(list(pending), timeout=remaining, return_when=FIRST_COMPLETED)
-        if not done:
-            break
-        for fut in done:
-            req, key = pending.pop(fut)
-            try:
-                out.results[key] = fut.result(timeout=0)
-            except Exception as exc:
-                out.errors[key] = describe_error(exc)
-                out.timeouts += is_timeout(exc)
-            open_futures[req] -= 1
-            if open_futures[req] == 0:
-                del open_futures[req]
+        if fut not in pending:  # pragma: no cover - a future handed back twice
+            continue
+        req, key = pending.pop(fut)
+        try:
+            out.results[key] = fut.result(timeout=0)
+        except Exception as exc:
+            out.errors[key] = describe_error(exc)
+            out.timeouts += is_timeout(exc)
+        open_futures[req] -= 1
+        if open_futures[req] == 0:
+            del open_futures[req]
     out.unfinished = len(pending) + sum(1 for _ in source)
     return out
 
