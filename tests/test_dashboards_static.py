@@ -221,3 +221,33 @@ def test_configmap_carries_every_dashboard(dashboards: dict[str, dict[str, Any]]
         assert json.loads(text) == dashboards[doc["metadata"]["name"]]
         assert text == (ROOT / JSON_DIR / name).read_text()
         assert len(text) < 200_000  # client-side kubectl apply keeps a copy in a 256 KiB annotation
+
+
+def test_render_command_carries_overrides_into_dashboards(tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text(
+        "consumer_lag:\n  messages: 4321\n"
+        "common:\n"
+        '  selector: \'job="kv-prod", env="prod"\'\n'
+        "  cluster_label: ''\n"
+        "  runbook_url_base: https://wiki.example.com/runbooks\n"
+    )
+    exe = ROOT / ".venv" / "bin" / "kafka-vitals"
+    out = subprocess.run(
+        [str(exe), "render", "--overrides", str(overrides), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    d = json.loads((tmp_path / "out" / JSON_DIR / "kafka-vitals-overview.json").read_text())
+    assert _steps(d, "Consumer lag by group and topic") == [None, 4321]
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    assert "cluster" not in variables
+    assert variables["job"]["current"]["value"] == "kv-prod"
+    assert variables["job"]["query"] == 'label_values(kafka_vitals_up{job="kv-prod"}, job)'
+    for q in panel_queries("kafka-vitals-overview", d):
+        if not q.expr.startswith(("count(ALERTS", "ALERTS")):
+            assert 'env="prod"' in q.expr and "$cluster" not in q.expr, q.expr
+    links = [link["url"] for p in panels(d) for link in p.get("links", [])]
+    assert links and all(u.startswith("https://wiki.example.com/runbooks/") for u in links)
+    configmap = (tmp_path / "out" / CONFIGMAP_PATH).read_text()
+    assert "4321" in configmap
