@@ -303,7 +303,9 @@ class RebalanceLatency:
         "The client reports the average only for a minute after a rebalance (NaN, hence absent, "
         "otherwise), so 5 m means slow rebalances keep happening.",
     )
-    keep_firing_for: str = _w("0s", "No hold needed.")
+    keep_firing_for: str = _w(
+        "0s", "The average already spans a minute after each rebalance; no hold is needed."
+    )
     severity: Severity = field(
         default="warning", metadata=_why("The group spends much of its time stopped.")
     )

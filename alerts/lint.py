@@ -1,0 +1,163 @@
+"""A lint of the generated rules, in the spirit of mixtool: names, severities, annotations,
+runbooks, group sizes, `for` lengths, and PromQL that only uses catalog families, with counters
+only inside rate()/increase().
+
+PromQL is scanned, not parsed: strings, label matchers, range durations and `by (...)` label lists
+are blanked out, and what remains that looks like a name and is not followed by `(` is a metric.
+That is enough for the expressions this bundle writes, and the tests plant bad rules to prove it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+
+from alerts.model import Alert
+from alerts.rules import Bundle
+from alerts.rules_exporter import PROMETHEUS_UP
+from alerts.thresholds import SEVERITIES, Thresholds, is_duration, seconds, why
+from exporter.catalog import admin, lookup
+
+RATE_FUNCTIONS = frozenset({"rate", "increase", "irate"})
+RATE_ON_GAUGE = {
+    admin.PARTITION_CURRENT_OFFSET.name: "the log-end offset only rises and restarts at 0 when the "
+    "topic is recreated, which is a counter reset; rate() is the right function for it",
+}
+"""Gauges that rules may pass to rate(), each with the reason."""
+
+NOT_IN_CATALOG = {PROMETHEUS_UP: "Prometheus' own per-target scrape health"}
+MAX_GROUP_SIZE = 12
+SHORT_FOR_MARKER = "under 1m:"
+"""A `for` under one minute is allowed only if its reason in the thresholds starts with this."""
+
+_NAME = re.compile(r"^Kafka[A-Z][A-Za-z0-9]+$")
+_IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+_KEYWORDS = frozenset(
+    {"by", "on", "without", "ignoring", "group_left", "group_right", "and", "or", "unless"}
+    | {"offset", "bool"}
+)
+
+
+def _blank(text: str, pattern: str) -> str:
+    """Replace each match's inner part with spaces, keeping every position."""
+
+    def keep_ends(m: re.Match[str]) -> str:
+        s = m.group(0)
+        return s[0] + " " * (len(s) - 2) + s[-1]
+
+    return re.sub(pattern, keep_ends, text)
+
+
+def scrub(expr: str) -> str:
+    """`expr` with strings, matchers, ranges and grouping label lists blanked out."""
+    text = _blank(expr, r'"(?:[^"\\]|\\.)*"')
+    text = _blank(text, r"\{[^{}]*\}")
+    text = _blank(text, r"\[[^\[\]]*\]")
+    return re.sub(
+        r"\b(by|on|without|ignoring|group_left|group_right)(\s*)\(([^()]*)\)",
+        lambda m: m.group(1) + m.group(2) + "(" + " " * len(m.group(3)) + ")",
+        text,
+    )
+
+
+def metrics(expr: str) -> list[tuple[str, int]]:
+    """Every metric name in `expr` with its position."""
+    text = scrub(expr)
+    out = []
+    for m in _IDENT.finditer(text):
+        name = m.group(0)
+        rest = text[m.end() :].lstrip()
+        if name in _KEYWORDS or rest.startswith("(") or re.match(r"(by|without)\s*\(", rest):
+            continue  # a keyword, a function, or an aggregation with its grouping clause
+        if m.start() > 0 and (text[m.start() - 1].isdigit() or text[m.start() - 1] == "."):
+            continue  # the unit of a duration or the exponent of a number
+        out.append((name, m.start()))
+    return out
+
+
+def enclosing_function(expr: str, pos: int) -> str | None:
+    """The function whose argument list directly holds position `pos`, if any."""
+    text = scrub(expr)
+    depth = 0
+    for i in range(pos - 1, -1, -1):
+        ch = text[i]
+        if ch == ")":
+            depth += 1
+        elif ch == "(":
+            if depth == 0:
+                m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[:i])
+                return m.group(1) if m else None
+            depth -= 1
+    return None
+
+
+def expression_problems(a: Alert) -> list[str]:
+    problems = []
+    for name, pos in metrics(a.expr):
+        metric = lookup(name)
+        if metric is None and name not in NOT_IN_CATALOG:
+            problems.append(f"{a.name}: {name} is not in the metric catalog")
+            continue
+        func = enclosing_function(a.expr, pos)
+        is_counter = metric is not None and metric.type == "counter"
+        if is_counter and func not in RATE_FUNCTIONS:
+            problems.append(f"{a.name}: counter {name} used outside rate()/increase()")
+        if func in RATE_FUNCTIONS and not is_counter and name not in RATE_ON_GAUGE:
+            problems.append(f"{a.name}: {func}() on {name}, which is not a counter")
+    return problems
+
+
+def alert_problems(a: Alert, t: Thresholds, root: Path) -> list[str]:
+    problems = expression_problems(a)
+    if not _NAME.match(a.name):
+        problems.append(f"{a.name}: name must be CamelCase starting with Kafka")
+    if a.severity not in SEVERITIES:
+        problems.append(f"{a.name}: severity {a.severity!r} not in {SEVERITIES}")
+    if not a.summary or "{{" in a.summary:
+        problems.append(f"{a.name}: summary must be static text")
+    if "{{" not in a.description:
+        problems.append(f"{a.name}: description must be templated")
+    if not (root / "docs" / "runbooks" / f"{a.name}.md").is_file():
+        problems.append(f"{a.name}: no runbook docs/runbooks/{a.name}.md")
+    for label, duration in (("for", a.for_), ("keep_firing_for", a.keep_firing_for)):
+        if not is_duration(duration):
+            problems.append(f"{a.name}: {label} {duration!r} is not a duration")
+    if is_duration(a.for_) and seconds(a.for_) < 60:
+        section = getattr(t, a.section, None)
+        reason = why(section, "for_") if section is not None else ""
+        if not reason.startswith(SHORT_FOR_MARKER):
+            problems.append(f"{a.name}: for {a.for_} under 1m without a justification")
+    if not hasattr(t, a.section):
+        problems.append(f"{a.name}: section {a.section!r} is not in the thresholds")
+    return problems
+
+
+def bundle_problems(bundle: Bundle, t: Thresholds, root: Path) -> list[str]:
+    """Every lint problem of the bundle; empty means clean."""
+    problems: list[str] = []
+    names = [a.name for a in bundle.alerts]
+    problems += [
+        f"{n}: duplicate alert name" for n in sorted({n for n in names if names.count(n) > 1})
+    ]
+    groups = [g.name for g in bundle.groups]
+    problems += [
+        f"group {g}: duplicate group name"
+        for g in sorted({g for g in groups if groups.count(g) > 1})
+    ]
+    for g in bundle.groups:
+        if not 1 <= len(g.alerts) <= MAX_GROUP_SIZE:
+            problems.append(f"group {g.name}: {len(g.alerts)} rules (1 to {MAX_GROUP_SIZE})")
+    for a in bundle.alerts:
+        problems += alert_problems(a, t, root)
+    used = {a.section for a in bundle.alerts}
+    for f in fields(t):
+        section = getattr(t, f.name)
+        if not is_dataclass(section):
+            continue
+        if f.name not in used and f.name not in ("common", "output"):
+            problems.append(f"thresholds.{f.name}: no alert uses this section")
+        for sf in fields(section):
+            if not why(section, sf.name).strip():
+                problems.append(f"thresholds.{f.name}.{sf.name}: no reason given for the default")
+    return problems
