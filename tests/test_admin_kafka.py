@@ -211,3 +211,40 @@ def test_filters_internal_topics_and_series_cap(
     clients.delete_topic(bootstrap, drop)
     for g in (kept_group, dropped_group):
         tools.delete_group(bootstrap, g)
+
+
+def test_new_consumer_protocol_group(
+    kafka_single: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    """A KIP-848 group (group.protocol=consumer) is described with type consumer and its lag."""
+    bootstrap = kafka_single.bootstrap_servers
+    topic, group = unique_name("topic"), unique_name("group")
+    clients.create_topic(bootstrap, topic, partitions=2)
+    for p in range(2):
+        clients.produce_messages(bootstrap, topic, 10, partition=p)
+    poller = Poller(vitals_config(bootstrap, [topic], [group]))
+    consumer = tools.start_console_consumer(
+        bootstrap, topic, group,
+        properties={"group.protocol": "consumer", "auto.commit.interval.ms": "500"},
+    )  # fmt: skip
+    try:
+
+        def settled() -> Snapshot | None:
+            s = poller.poll_once()
+            lags = [s.value(cat.GROUP_LAG, group, topic, str(p)) for p in range(2)]
+            stable = s.value(cat.GROUP_STATE, group, "Stable") == 1
+            return s if stable and lags == [0, 0] else None
+
+        snap = wait_for(settled, 120, f"group {group} Stable and caught up", interval=1)
+        info = next(iter(by_labels(snap, cat.GROUP_INFO)))
+        assert info[:2] == (group, "consumer")
+        assert info[4] == "false"
+        assert snap.value(cat.GROUP_MEMBERS, group) == 1
+        consumer.pause()
+        clients.produce_messages(bootstrap, topic, 5, partition=1)
+        rows = tools.describe_group(bootstrap, group)
+        assert assert_matches_describe(poller.poll_once(), rows) == 2
+    finally:
+        consumer.kill()
+        poller.stop()
+    clients.delete_topic(bootstrap, topic)
