@@ -24,6 +24,7 @@ from exporter.poller import Poller
 from exporter.render import Renderer
 from exporter.snapshot import Snapshot
 from exporter.sources.jmx import JmxSource
+from tests.exposition_check import check_metrics
 from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
 from tests.harness.jmx import jmx_query
@@ -213,6 +214,7 @@ def test_metrics_stay_served_while_a_jmx_target_hangs(
         assert 'kafka_server_replicamanager_underreplicatedpartitions{target="broker"} 0' in body
         assert 'kafka_vitals_up{source="admin"} 1' in body
         assert slowest < HANG_TIMEOUT, f"a scrape took {slowest:.1f}s"
+        check_metrics(body.encode())  # the JMX families pass promtool's parser and linter
     finally:
         poller.stop()
         server.stop()
