@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.harness import procs
+from tests.harness import cluster, procs
 from tests.harness.procs import HarnessError
 
 
@@ -44,3 +48,25 @@ def test_wait_for_names_what_timed_out() -> None:
 def test_missing_command_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="cannot start ghost"):
         procs.spawn("ghost", ["kafka-vitals-no-such-command"], log_path=tmp_path / "o.log")
+
+
+def test_data_dirs_of_dead_owners_are_swept(tmp_path: Path) -> None:
+    root = Path(tempfile.gettempdir())
+    stale = Path(tempfile.mkdtemp(prefix=cluster.DIR_PREFIX, dir=root))
+    live = Path(tempfile.mkdtemp(prefix=cluster.DIR_PREFIX, dir=root))
+    unowned = Path(tempfile.mkdtemp(prefix=cluster.DIR_PREFIX, dir=root))
+    try:
+        (stale / cluster.OWNER_FILE).write_text(f"{_exited_pid()}\n")
+        (live / cluster.OWNER_FILE).write_text(f"{os.getpid()}\n")
+        cluster.sweep_stale_dirs()
+        assert not stale.exists()
+        assert live.exists() and unowned.exists()
+    finally:
+        for path in (stale, live, unowned):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _exited_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid

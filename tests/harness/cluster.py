@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import shutil
 import signal
 import tempfile
@@ -21,7 +22,15 @@ from typing import Any
 
 from tests.harness import jars
 from tests.harness.clients import admin_client
-from tests.harness.procs import HarnessError, Managed, free_ports, spawn, tail, wait_for
+from tests.harness.procs import (
+    HarnessError,
+    Managed,
+    free_ports,
+    pid_alive,
+    spawn,
+    tail,
+    wait_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +122,23 @@ def node_properties(node: KafkaNode, voters: str, size: int) -> dict[str, str]:
     }
 
 
+DIR_PREFIX = "kafka-vitals-kafka-"
+OWNER_FILE = "owner.pid"
+
+
+def sweep_stale_dirs() -> None:
+    """Remove data directories of clusters whose owning Python process died without `down()`
+    (e.g. a test run killed with SIGKILL: its nodes died with it, their data stayed)."""
+    for owner in Path(tempfile.gettempdir()).glob(f"{DIR_PREFIX}*/{OWNER_FILE}"):
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if not pid_alive(pid):
+            log.info("removing stale cluster dir=%s owner_pid=%d", owner.parent, pid)
+            shutil.rmtree(owner.parent, ignore_errors=True)
+
+
 def _write_properties(path: Path, props: dict[str, str]) -> None:
     path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
 
@@ -136,7 +162,12 @@ class KafkaCluster:
         self.detach = detach
         self.overrides = dict(overrides or {})
         self.cluster_id = new_cluster_id()
-        self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix="kafka-vitals-kafka-"))
+        if base_dir is None:
+            sweep_stale_dirs()
+            base_dir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
+            if not detach:  # a detached cluster is removed by `kafka down`, never swept
+                (base_dir / OWNER_FILE).write_text(f"{os.getpid()}\n")
+        self.base_dir = base_dir
         ports = free_ports(3 * size)
         self.nodes = [
             KafkaNode(
