@@ -35,6 +35,7 @@ POSITIVE = frozenset(
         "poll.lag_history_points",
         "jmx.max_concurrency",
         "jmx.targets[].timeout_seconds",
+        "jmx.discover_timeout_seconds",
         "lessons.lag_status_window",
     }
 )
@@ -68,6 +69,8 @@ def check(config: Config, skip: Collection[str] = ()) -> list[Problem]:
     _kafka(config.kafka, add)
     _web(config.web, add)
     _jmx_targets(config.jmx.targets, add)
+    if not 0 <= config.jmx.discover_brokers_port <= 65535:
+        add("jmx.discover_brokers_port", "must be a TCP port, or 0 for no discovery")
     for key in ("planned_consumers_by_group", "planned_consumers_by_topic"):
         for name, count in getattr(config.lessons, key).items():
             if count < 1:
@@ -209,6 +212,8 @@ def _jmx_targets(targets: tuple[JmxTarget, ...], add: _Add) -> None:
                 continue
             if not host or port == 0:
                 add(f"jmx.targets[{i}].url", f"{url!r} needs a host and a port above 0")
+        if (target.password or target.password_file) and not target.username:
+            add(f"jmx.targets[{i}].username", "required when a password is set")
         name = target.name or default_name(service_url(url))  # the `target` label it gets
         if name in seen:
             add(f"jmx.targets[{i}].name", f"{name!r} is already used by jmx.targets[{seen[name]}]")

@@ -305,3 +305,27 @@ def test_discovered_brokers_join_the_configured_targets_and_survive_an_admin_out
     assert [t.name for t in src.targets(None)] == names
     smaller = ClusterView(taken_at=2.0, brokers=(Broker(2, "k2", 9092),))
     assert [t.name for t in src.targets(smaller)] == ["k1", "k2:7071"]
+
+
+@pytest.mark.parametrize(
+    "jmx_yaml",
+    [
+        "discover_brokers_port: 70000",
+        "discover_timeout_seconds: 0",
+        "max_concurrency: 0",
+        "targets: [{url: 'a:1', role: broker, password: x}]",
+        "targets: [{url: 'a:1', role: broker}, "
+        "{url: 'service:jmx:rmi:///jndi/rmi://a:1/jmxrmi', role: client}]",
+        "targets: [{url: 'nope', role: broker}]",
+        "targets: [{url: 'a:1', role: broker, timeout_seconds: 0}]",
+    ],
+)
+def test_config_loader_rejects_what_the_source_would_refuse(jmx_yaml: str, tmp_path: Path) -> None:
+    """A config the JMX source cannot take never gets past loading (no traceback at start)."""
+    from exporter.config_load import ConfigError, load_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(f"kafka: {{bootstrap_servers: '127.0.0.1:9092'}}\njmx: {{{jmx_yaml}}}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path))
+    assert any(p.startswith("jmx.") for p in err.value.problems), err.value.problems
