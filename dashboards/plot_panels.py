@@ -296,7 +296,7 @@ def draw_timeline(fig: Figure, box: Sequence[float], panel: Mapping[str, Any],
     options = panel["fieldConfig"]["defaults"]["mappings"][0]["options"]
     series = [(r, s) for r, ss in results.items() for s in ss][:MAX_ROWS]
     x, y, w, h = box
-    ax = fig.add_axes((x + w * 0.22, y + h * 0.2, w * 0.76, h * 0.7))
+    ax = fig.add_axes((x + w * 0.22, y + h * 0.3, w * 0.76, h * 0.62))
     _style(ax)
     ax.grid(False)
     _minutes_axis(ax, [t for _r, s in series for t in s.times])
@@ -311,6 +311,9 @@ def draw_timeline(fig: Figure, box: Sequence[float], panel: Mapping[str, Any],
     ax.set_yticks(range(len(series)), [s.name(legends.get(r, ""))[:24] for r, s in series],
                   fontsize=7, color=TEXT)  # fmt: skip
     ax.invert_yaxis()
+    stamps = [t for _r, s in series for t in s.times]
+    if stamps:
+        ax.set_xlim(_day(min(stamps)), _day(max(stamps)))
     if not series:
         ax.text(0.5, 0.5, "no data", ha="center", va="center", color=MUTED,
                 transform=ax.transAxes)  # fmt: skip

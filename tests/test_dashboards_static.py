@@ -136,7 +136,7 @@ def test_queries_use_only_catalog_names_and_counters_only_inside_rate(
     assert checked > 100
 
 
-def test_lint_helpers_catch_mistakes() -> None:
+def test_lint_functions_catch_mistakes() -> None:
     assert [n for n, _ in metric_names('sum by (topic) (rate(a_total{x="b c"}[5m])) / b')] == [
         "a_total",
         "b",
