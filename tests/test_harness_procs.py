@@ -32,6 +32,7 @@ def test_a_listening_port_is_reported_until_its_process_is_gone(tmp_path: Path) 
     proc = procs.spawn("http-server", server, log_path=tmp_path / "out.log", ports=(port,))
     procs.wait_for(lambda: procs.port_open(port), 30, "test http server")
     assert f"http-server pid={proc.pid} still running" in procs.leftovers()
+    assert procs._listener_pids(port) == {proc.pid}
     proc.kill()
     assert not procs.port_open(port)
     assert not [p for p in procs.leftovers() if p.startswith("http-server")]

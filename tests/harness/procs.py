@@ -152,16 +152,63 @@ def tracked() -> list[Managed]:
 
 
 def leftovers() -> list[str]:
-    """Describe recorded processes still running and their ports still accepting connections."""
+    """Describe what remains of the recorded processes: a process (or a child in its process
+    group) still running, or one of its ports held by a process of those groups.
+
+    A port that another program took after ours closed it is not ours, and is not reported.
+    """
+    procs = tracked()
+    members = _live_group_members({p.pid for p in procs})
     problems: list[str] = []
-    for proc in tracked():
+    for proc in procs:
         if proc.alive():
             problems.append(f"{proc.name} pid={proc.pid} still running")
             continue
-        problems.extend(
-            f"{proc.name} port {port} still listening" for port in proc.ports if port_open(port)
-        )
+        if members.get(proc.pid):
+            problems.append(f"{proc.name} left processes {sorted(members[proc.pid])} in its group")
+        ours = {pid for pids in members.values() for pid in pids}
+        for port in proc.ports:
+            if port_open(port) and _listener_pids(port) & ours:
+                problems.append(f"{proc.name} port {port} still listening")
     return problems
+
+
+def _proc_stats() -> list[tuple[int, str, int]]:
+    """(pid, state, process group) of every process, from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        out.append((int(stat.parent.name), fields[0], int(fields[2])))
+    return out
+
+
+def _live_group_members(pgids: set[int]) -> dict[int, set[int]]:
+    """Non-zombie processes in each of the given process groups."""
+    members: dict[int, set[int]] = {}
+    for pid, state, pgid in _proc_stats():
+        if pgid in pgids and state != "Z":
+            members.setdefault(pgid, set()).add(pid)
+    return members
+
+
+def _listener_pids(port: int) -> set[int]:
+    """Processes holding a listening TCP socket on `port` (from /proc/net and /proc/*/fd)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{cols[9]}]")
+    pids: set[int] = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in inodes for fd in fd_dir.iterdir()):
+                pids.add(int(fd_dir.parent.name))
+    return pids
 
 
 def kill_all() -> None:
