@@ -23,6 +23,7 @@ from exporter.http import MetricsServer, ServerOptions, ServingState
 from exporter.poller import Poller
 from exporter.render import Renderer
 from exporter.snapshot import Snapshot, SnapshotBuilder
+from exporter.webconfig import WebSecurity
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ def startup_snapshot(config: Config) -> Snapshot:
 
 class App:
     """The web server and the poller of one configuration. Binding happens in the constructor,
-    so a taken port raises OSError before anything starts."""
+    so a taken port raises OSError before anything starts (and a bad web config file
+    WebConfigError)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -47,11 +49,14 @@ class App:
         self.state = ServingState(
             self.renderer.render(startup_snapshot(config)), ready=lambda: self.poller.ready
         )
+        security = WebSecurity(config.web.config_file) if config.web.config_file else None
         options = ServerOptions(
             listen_address=config.web.listen_address,
             telemetry_path=config.web.telemetry_path,
             summary=summary(config),
             version=__version__,
+            ssl_context=security.context if security is not None and security.tls else None,
+            authorize=security.authorize if security is not None else None,
         )
         self.server = MetricsServer(options, self.state)
         try:

@@ -129,9 +129,14 @@ def _run_serve(args: argparse.Namespace) -> int:
     config = load(args)
     _setup_logging(config)
     from exporter.app import serve
+    from exporter.webconfig import WebConfigError
 
     try:
         return serve(config)
+    except WebConfigError as exc:  # the file changed after the configuration was checked
+        for problem in exc.problems:
+            print(f"{PROG}: web.config_file: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
         print(
             f"{PROG}: cannot listen on {config.web.listen_address}: {exc.strerror or exc}",

@@ -6,7 +6,8 @@ Generic rules, by field name, so new fields get them for free:
 - `*_allow`, `*_deny` and `*_patterns` lists hold valid regexes; the `lessons` patterns must have
   a named group `source`.
 Specific rules: bootstrap servers and listen address are host:port lists, SASL and TLS settings
-fit the security protocol, JMX targets are unique, collectors exist, the telemetry path is free.
+fit the security protocol, JMX targets are unique, collectors exist, the telemetry path is free,
+the web config file (TLS, basic auth) parses and its certificates load.
 
 Each problem is (key path, message). Paths the loader already reported are skipped, so one
 mistake gives one line.
@@ -193,9 +194,17 @@ def _web(web: WebConfig, add: _Add) -> None:
     elif path.rstrip("/") in ("", "/healthz", "/ready"):
         add("web.telemetry_path", f"{path!r} is taken by {RESERVED_PATHS}")
     if web.config_file:
-        # TLS and basic auth from an exporter-toolkit web config are not built in yet; refusing
-        # beats serving without the protection the file asks for.
-        add("web.config_file", "TLS and basic auth are not supported by this version yet")
+        from exporter.webconfig import WebConfigError, load_web_config
+
+        try:
+            with Path(web.config_file).open("rb"):
+                pass  # an unreadable file is reported by the generic `*_file` rule
+            load_web_config(web.config_file)
+        except OSError:
+            pass
+        except WebConfigError as exc:
+            for problem in exc.problems:
+                add("web.config_file", f"{web.config_file}: {problem}")
 
 
 def _jmx_targets(targets: tuple[JmxTarget, ...], add: _Add) -> None:

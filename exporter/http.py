@@ -16,7 +16,8 @@ for text/plain, gzip when `Accept-Encoding` allows it.
 
 Hooks for TLS and basic auth: `ServerOptions.ssl_context` wraps every accepted connection (the
 handshake runs in the connection's own thread, under the request deadline), and
-`ServerOptions.authorize` is asked about every request's `Authorization` header (False: 401).
+`ServerOptions.authorize` is asked about every request's `Authorization` header (False: 401),
+except on /healthz and /ready.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from exporter.render import Exposition
 log = logging.getLogger(__name__)
 
 _PLAIN = "text/plain; charset=utf-8"
+_OPEN_PATHS = ("/healthz", "/ready")
+"""Served without basic auth: probes carry no credentials, and the answers hold no data."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +56,10 @@ class ServerOptions:
     request_timeout: float = 10.0
     write_timeout: float = 60.0
     max_connections: int = 64
-    ssl_context: ssl.SSLContext | None = None
+    ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext] | None = None
+    """A context, or a function giving the context for each new connection (certificate reload)."""
     authorize: Callable[[str | None], bool] | None = None
+    """Asked about the Authorization header of every request except /healthz and /ready."""
 
 
 class ServingState:
@@ -114,6 +119,9 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # the standard library's listen backlog is 5: a sixth scraper connecting at the same moment
+    # has its SYN dropped and waits a second for the retransmit
+    request_queue_size = 128
 
     def __init__(self, options: ServerOptions, state: ServingState) -> None:
         self.options = options
@@ -144,6 +152,8 @@ class _Server(ThreadingHTTPServer):
     def get_request(self) -> tuple[Any, Any]:
         sock, address = self.socket.accept()
         context = self.options.ssl_context
+        if callable(context):
+            context = context()
         if context is not None:
             sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, address
@@ -203,6 +213,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # headers and body are two writes; with Nagle on, a body that ends in a partial segment waits
+    # for the client's delayed ACK (40 ms) on every keep-alive request
+    disable_nagle_algorithm = True
     default_request_version = "HTTP/1.0"  # so that even a garbled request gets a status line
     error_content_type = _PLAIN
     error_message_format = "%(code)d %(message)s\n"
@@ -266,13 +279,15 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             self.close_connection = True  # the body is not read: the connection cannot be reused
         options = self.server.options
-        if options.authorize is not None and not options.authorize(
-            self.headers.get("Authorization")
+        path = self.path.split("?", 1)[0]
+        if (
+            options.authorize is not None
+            and path not in _OPEN_PATHS
+            and not options.authorize(self.headers.get("Authorization"))
         ):
             self._send(HTTPStatus.UNAUTHORIZED, b"401 unauthorized\n", _PLAIN, head=head,
                        extra={"WWW-Authenticate": 'Basic realm="kafka-vitals"'})  # fmt: skip
             return
-        path = self.path.split("?", 1)[0]
         state = self.server.state
         if path == options.telemetry_path:
             self._metrics(head)

@@ -113,8 +113,8 @@ def make_pki(dir: Path) -> Pki:
     password_file = dir / "client-key-password"
     password_file.write_text(password + "\n")
     client_key = dir / "client-encrypted.key"
-    _openssl("pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", plain_key.name,
-             "-out", client_key.name, "-passout", f"file:{password_file.name}", cwd=dir)  # fmt: skip
+    encrypt = ["-v2", "aes-256-cbc", "-passout", f"file:{password_file.name}"]
+    _openssl("pkcs8", "-topk8", *encrypt, "-in", plain_key.name, "-out", client_key.name, cwd=dir)
     plain_key.unlink()
     keystore = dir / "broker-keystore.pem"
     keystore.write_text(broker_key.read_text() + broker_cert.read_text())
@@ -243,8 +243,15 @@ class SecureCluster:
     def allow(self, principal: str, grants: Iterable[tuple[str, str, str]]) -> None:
         """Create ALLOW ACLs (resource type, name, operation), e.g. ("TOPIC", "*", "DESCRIBE")."""
         bindings = [
-            AclBinding(ResourceType[rtype], name, ResourcePatternType.LITERAL, principal, "*",
-                       AclOperation[op], AclPermissionType.ALLOW)  # fmt: skip
+            AclBinding(
+                _resource_type(rtype),
+                name,
+                ResourcePatternType.LITERAL,
+                principal,
+                "*",
+                AclOperation[op],
+                AclPermissionType.ALLOW,
+            )
             for rtype, name, op in grants
         ]
         admin = admin_client(self.admin_bootstrap)
@@ -260,7 +267,7 @@ class SecureCluster:
         flt = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, principal, None,
                                AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
         found = admin.describe_acls(flt, request_timeout=30).result(timeout=30)
-        return sorted((b.restype.name, b.name, b.operation.name) for b in found)
+        return sorted((_type_name(b.restype), b.name, b.operation.name) for b in found)
 
     def remove_acls(self, principal: str) -> None:
         admin = admin_client(self.admin_bootstrap)
@@ -270,12 +277,22 @@ class SecureCluster:
             fut.result(timeout=30)
 
     def denied(self, principal: str) -> list[str]:
-        """The authorizer's DENIED lines for `principal` in the broker log so far."""
+        """The authorizer's "is Denied" lines for `principal` in the broker log so far."""
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return []
-        return [ln for ln in text.splitlines() if "DENIED" in ln and f"{principal} " in ln]
+        who = f"Principal = {principal} is Denied"
+        return [ln for ln in text.splitlines() if who in ln]
+
+
+def _resource_type(name: str) -> ResourceType:
+    """librdkafka calls Kafka's CLUSTER resource type (4) BROKER."""
+    return ResourceType.BROKER if name == "CLUSTER" else ResourceType[name]
+
+
+def _type_name(rtype: ResourceType) -> str:
+    return "CLUSTER" if rtype == ResourceType.BROKER else str(rtype.name)
 
 
 def librdkafka_tls(ca: Path, cert: Path, key: Path, password: str) -> Mapping[str, str]:
