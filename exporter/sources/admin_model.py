@@ -78,6 +78,7 @@ class ClusterView:
     """What the Admin API stages of one cycle learned. A stage that failed leaves its part None."""
 
     taken_at: float
+    """Unix time at which the log-end offsets were read (the cycle start if they were not)."""
     brokers: tuple[Broker, ...] | None = None
     controller_id: int | None = None
     topics: Mapping[str, TopicMeta] | None = None
