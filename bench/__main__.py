@@ -1,0 +1,76 @@
+"""`python -m bench --scenario small|medium|large [--cycles N] [--json PATH]`: run, print, save."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench import report
+from bench.run import Options, git_commit, run_scenario, run_synthetic_only
+from bench.scenarios import SCENARIOS
+from tests.harness.procs import HarnessError
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark kafka-vitals against a real local broker (see docs/benchmarks.md).",
+    )
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="small")
+    parser.add_argument("--cycles", type=int, help="poll cycles to measure after the warm-up")
+    parser.add_argument("--json", type=Path, help="where to write the result (default: "
+                        "bench/results/<scenario>.json)")  # fmt: skip
+    parser.add_argument("--no-jmx", action="store_true", help="do not poll the broker's JMX")
+    parser.add_argument("--fresh", action="store_true", help="lay the scenario out anew")
+    parser.add_argument("--synthetic-series", type=int, default=100_000,
+                        help="series of the synthetic case (0: skip it)")  # fmt: skip
+    parser.add_argument("--synthetic-only", action="store_true",
+                        help="only the synthetic case (no broker)")  # fmt: skip
+    parser.add_argument("--scrape-seconds", type=float, default=5.0,
+                        help="time limit of each scrape measurement")  # fmt: skip
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    scenario = SCENARIOS[args.scenario]
+    cycles = args.cycles if args.cycles is not None else scenario.cycles
+    if cycles < 1 or args.synthetic_series < 0 or args.scrape_seconds <= 0:
+        parser.error("--cycles must be >= 1, --synthetic-series >= 0, --scrape-seconds > 0")
+    options = Options(
+        scenario=scenario,
+        cycles=cycles,
+        work=RESULTS / "work",
+        jmx=not args.no_jmx,
+        fresh=args.fresh,
+        synthetic_series=args.synthetic_series,
+        scrape_seconds=args.scrape_seconds,
+    )
+    try:
+        result = run_synthetic_only(options) if args.synthetic_only else run_scenario(options)
+    except (HarnessError, RuntimeError, OSError) as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    result["commit"] = git_commit()
+    result["targets"] = report.evaluate(result)
+    name = "synthetic" if args.synthetic_only else scenario.name
+    path = args.json or RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(report.render(result))
+    print(f"\nresult: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

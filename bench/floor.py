@@ -1,0 +1,110 @@
+"""The floor: the Admin API calls of one poll cycle, made bare with confluent-kafka.
+
+The same requests as the exporter's admin stages (see `exporter.sources.admin`), with the same
+batch size and in-flight windows, and nothing else: metadata and cluster description, the group
+listing, describes in batches, one committed-offsets request per group, and one `list_offsets`
+call per spec for every partition. Results are only waited for, never converted. The ratio of the
+exporter's cycle to this time is what the exporter adds on top of Kafka.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, wait
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
+
+from exporter.sources.filters import is_internal_topic
+
+STEPS = ("metadata", "groups", "committed", "offsets", "total")
+
+
+def _release_after(count: int, slots: threading.BoundedSemaphore) -> Callable[[Any], None]:
+    """A done-callback that frees one window slot when `count` futures are done."""
+    left = [count]
+    lock = threading.Lock()
+
+    def done(_fut: Any) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0] == 0:
+                slots.release()
+
+    return done
+
+
+def _windowed(
+    items: Iterable[Any], submit: Callable[[Any], Mapping[Any, Future[Any]]], window: int
+) -> list[Future[Any]]:
+    """One request per item, at most `window` requests in flight; every future, all done."""
+    slots = threading.BoundedSemaphore(window)
+    every: list[Future[Any]] = []
+    for item in items:
+        slots.acquire()
+        futures = list(submit(item).values())
+        done = _release_after(len(futures), slots)
+        for fut in futures:
+            fut.add_done_callback(done)
+        every += futures
+    wait(every)
+    return every
+
+
+def measure(
+    bootstrap: str, *, describe_batch: int = 200, in_flight: int = 32, timeout: float = 60.0
+) -> dict[str, float]:
+    """Seconds per step of one bare cycle, and `total`."""
+    client = AdminClient({"bootstrap.servers": bootstrap, "client.id": "kafka-vitals-floor"})
+    client.list_topics(timeout=timeout)  # connect first: the exporter's client is connected too
+    out: dict[str, float] = {}
+    t_start = t0 = time.monotonic()
+    md = client.list_topics(timeout=timeout)
+    client.describe_cluster(request_timeout=timeout).result(timeout=timeout)
+    out["metadata"] = time.monotonic() - t0
+
+    t0 = time.monotonic()
+    listing = client.list_consumer_groups(request_timeout=timeout).result(timeout=timeout)
+    ids = sorted({g.group_id for g in listing.valid or ()})
+    batches = [ids[i : i + describe_batch] for i in range(0, len(ids), describe_batch)]
+    described = _windowed(
+        batches,
+        lambda b: client.describe_consumer_groups(b, request_timeout=timeout),
+        max(1, in_flight // 4),
+    )
+    for fut in described:
+        fut.result()
+    out["groups"] = time.monotonic() - t0
+
+    t0 = time.monotonic()
+    committed = _windowed(
+        ids,
+        lambda gid: client.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(gid)], request_timeout=timeout
+        ),
+        in_flight,
+    )
+    for fut in committed:
+        fut.result()
+    out["committed"] = time.monotonic() - t0
+
+    t0 = time.monotonic()
+    wanted = [
+        TopicPartition(name, pid)
+        for name, t in md.topics.items()
+        if not is_internal_topic(name)
+        for pid in t.partitions
+    ]
+    ends = client.list_offsets({tp: OffsetSpec.latest() for tp in wanted}, request_timeout=timeout)
+    starts = client.list_offsets(
+        {tp: OffsetSpec.earliest() for tp in wanted}, request_timeout=timeout
+    )
+    wait([*ends.values(), *starts.values()], timeout=timeout)
+    out["offsets"] = time.monotonic() - t0
+    out["total"] = time.monotonic() - t_start
+    out["groups_listed"] = float(len(ids))
+    out["partitions"] = float(len(wanted))
+    return out
