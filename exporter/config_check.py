@@ -114,6 +114,8 @@ def _generic(path: str, name: str, value: Any, secret_sibling: bool, add: _Add) 
                 pass
         except OSError as exc:
             add(path, f"cannot read '{value}': {exc.strerror or exc}")
+        except ValueError as exc:  # e.g. a NUL in the file name
+            add(path, f"cannot read {value!r}: {exc}")
     if name.endswith(_REGEX_SUFFIXES) and isinstance(value, tuple):
         for i, pattern in enumerate(value):
             try:
@@ -200,7 +202,7 @@ def _web(web: WebConfig, add: _Add) -> None:
             with Path(web.config_file).open("rb"):
                 pass  # an unreadable file is reported by the generic `*_file` rule
             load_web_config(web.config_file)
-        except OSError:
+        except (OSError, ValueError):
             pass
         except WebConfigError as exc:
             for problem in exc.problems:

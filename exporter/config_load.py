@@ -48,8 +48,16 @@ class ConfigError(Exception):
     """Every problem found in the configuration, one line each."""
 
     def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = tuple(problems)
+        lines = tuple(_one_line(p) for p in problems)
+        super().__init__("\n".join(lines))
+        self.problems = lines
+
+
+def _one_line(text: str) -> str:
+    """The text with control characters escaped (a key name may hold a newline)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +121,8 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError([f"cannot read '{path}': {exc.strerror or exc}"]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text ({exc.reason})"]) from None
+    except ValueError as exc:  # e.g. a NUL in the file name
+        raise ConfigError([f"cannot read {str(path)!r}: {exc}"]) from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -122,6 +132,8 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError([f"{where}: {what}"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: invalid YAML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{path}: invalid YAML: nested too deeply"]) from None
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -131,7 +143,9 @@ class _StrictLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str | int | float | bool) and key in seen:
+            if not isinstance(key, str | int | float | bool):
+                continue  # an unhashable key is refused by the base class, with its position
+            if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
@@ -257,6 +271,9 @@ class _Builder:
         except UnicodeDecodeError:
             self.problem(where, f"'{file_path}' is not UTF-8 text")
             return
+        except ValueError as exc:  # e.g. a NUL in the file name
+            self.problem(where, f"cannot read {file_path!r}: {exc}")
+            return
         if not content:
             self.problem(where, f"'{file_path}' is empty")
             return
@@ -379,6 +396,8 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise _Invalid(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise _Invalid("invalid JSON: nested too deeply") from None
 
 
 def _choice(tp: Any, value: Any) -> str:

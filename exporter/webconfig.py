@@ -234,23 +234,23 @@ def ssl_context(tls: TlsServerConfig) -> ssl.SSLContext:
     try:
         # a password callback that gives nothing: an encrypted key fails instead of prompting
         ctx.load_cert_chain(tls.cert_file, tls.key_file, password=lambda: b"")
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError, ValueError) as exc:
         raise WebConfigError([f"tls_server_config: cannot load cert_file {tls.cert_file!r} with "
                               f"key_file {tls.key_file!r}: {_reason(exc)}"]) from None  # fmt: skip
     if tls.client_ca_file:
         try:
             ctx.load_verify_locations(cafile=tls.client_ca_file)
-        except (OSError, ssl.SSLError) as exc:
+        except (OSError, ssl.SSLError, ValueError) as exc:
             raise WebConfigError([f"tls_server_config.client_ca_file: cannot load "
                                   f"{tls.client_ca_file!r}: {_reason(exc)}"]) from None  # fmt: skip
     ctx.verify_mode = CLIENT_AUTH[tls.client_auth_type]
     return ctx
 
 
-def _reason(exc: OSError | ssl.SSLError) -> str:
+def _reason(exc: Exception) -> str:
     if isinstance(exc, ssl.SSLError):
         return str(exc.reason or exc).lower().replace("_", " ")
-    return str(exc.strerror or exc)
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 # ---- the live object the server asks -----------------------------------------------------------
@@ -259,7 +259,7 @@ def _reason(exc: OSError | ssl.SSLError) -> str:
 def _stamp(path: str) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
