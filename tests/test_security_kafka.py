@@ -1,0 +1,352 @@
+"""kafka-vitals against an authenticated, authorizing broker: SASL_SSL with SCRAM-SHA-512 (password
+from the environment or from a file), mutual TLS with an encrypted client key, and the least
+privilege documented in the README, applied with Kafka's own kafka-acls tool.
+
+One 1-node cluster serves the module (tests.harness.security): the harness helpers use its
+PLAINTEXT super-user listener, kafka-vitals only ever the SASL_SSL and SSL listeners, as
+principals holding nothing but the ACLs from the README.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from tests.exporter_probe import Exporter, Scrape
+from tests.harness import clients, jars
+from tests.harness.procs import HarnessError, wait_for
+from tests.harness.security import TLS_CLIENT_CN, Pki, ScramUser, SecureCluster, make_pki
+from tests.harness.tools import run_tool
+
+pytestmark = pytest.mark.kafka
+
+ROOT = Path(__file__).resolve().parents[1]
+ACL_COMMAND = "org.apache.kafka.tools.AclCommand"
+TOPIC, GROUP = "orders", "billing"
+LIVE_GROUPS = {"live-classic": "classic", "live-next": "consumer"}
+README_PRINCIPAL = "User:kafka-vitals"
+MINIMUM_ACLS = [("GROUP", "*", "DESCRIBE"), ("TOPIC", "*", "DESCRIBE"),
+                ("TOPIC", "*", "DESCRIBE_CONFIGS")]  # fmt: skip
+
+
+@dataclass
+class Secure:
+    cluster: SecureCluster
+    pki: Pki
+    sasl_user: ScramUser
+    readme_user: ScramUser
+
+
+def readme_acl_commands() -> list[list[str]]:
+    """The kafka-acls commands of the README's "Least privilege" section, as argument lists."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Least privilege", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(cmd) for cmd in block.replace("\\\n", " ").splitlines() if cmd.strip()]
+
+
+def apply_readme_acls(bootstrap: str) -> None:
+    for argv in readme_acl_commands():
+        assert argv[0] == "kafka-acls.sh", argv
+        args = argv[1:]
+        for flag in ("--bootstrap-server", "--command-config"):
+            i = args.index(flag)
+            del args[i : i + 2]
+        run_tool(ACL_COMMAND, ["--bootstrap-server", bootstrap, *args])
+
+
+def _live_consumer(bootstrap: str, group: str, protocol: str) -> Consumer:
+    conf: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+    }
+    if protocol == "consumer":
+        conf["group.protocol"] = "consumer"
+    consumer = Consumer(conf)
+    consumer.subscribe([TOPIC])
+
+    def assigned() -> bool:
+        consumer.poll(0.5)
+        return bool(consumer.assignment())
+
+    wait_for(assigned, 60, f"consumer of group {group!r} to get partitions", interval=0.1)
+    return consumer
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secure]:
+    try:
+        jars.java()
+        jars.fetch()
+        pki = make_pki(tmp_path_factory.mktemp("pki"))
+        cluster = SecureCluster(pki, authorizer=True).up()
+    except HarnessError as exc:
+        pytest.fail(f"cannot start an authenticated Kafka: {exc}", pytrace=False)
+    consumers: list[Consumer] = []
+    try:
+        admin = cluster.admin_bootstrap
+        clients.create_topic(admin, TOPIC, partitions=2)
+        for partition in (0, 1):
+            clients.produce_messages(admin, TOPIC, 10, partition=partition)
+        clients.commit_offsets(admin, GROUP, {(TOPIC, 0): 3, (TOPIC, 1): 5})
+        consumers = [_live_consumer(admin, g, p) for g, p in LIVE_GROUPS.items()]
+        sasl_user = cluster.add_scram_user("vitals-sasl")
+        readme_user = cluster.add_scram_user("kafka-vitals")
+        for principal in (f"User:{sasl_user.name}", f"User:{TLS_CLIENT_CN}"):
+            cluster.allow(principal, MINIMUM_ACLS)
+        apply_readme_acls(admin)
+        yield Secure(cluster, pki, sasl_user, readme_user)
+    finally:
+        for consumer in consumers:
+            consumer.close()
+        cluster.down()
+
+
+def exporter_config(bootstrap: str, **kafka: Any) -> dict[str, Any]:
+    return {
+        "kafka": {"bootstrap_servers": bootstrap, "request_timeout_seconds": 5, **kafka},
+        "poll": {"interval_seconds": 2, "stage_timeout_seconds": 8},
+        "log": {"level": "debug"},
+    }
+
+
+def sasl_config(secure: Secure, user: ScramUser, **extra: Any) -> dict[str, Any]:
+    return exporter_config(
+        secure.cluster.sasl_bootstrap, security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512", sasl_username=user.name,
+        tls_ca_file=str(secure.pki.ca_cert), **extra,
+    )  # fmt: skip
+
+
+def healthy(s: Scrape) -> bool:
+    lag = [s.value("kafka_consumergroup_lag", consumergroup=GROUP, topic=TOPIC, partition=p)
+           for p in ("0", "1")]  # fmt: skip
+    return s.up() == 1 and lag == [7, 5]
+
+
+def assert_full_view(s: Scrape) -> None:
+    assert s.up() == 1
+    assert not any(s.errors().values()), s.errors()
+    assert s.value("kafka_topic_min_insync_replicas", topic=TOPIC) == 1
+    assert s.value("kafka_topic_partitions", topic=TOPIC) == 2
+    groups = {x.labels["consumergroup"]: x.labels["type"] for x in s.samples
+              if x.name == "kafka_consumergroup_info"}  # fmt: skip
+    assert groups == {GROUP: "classic", **LIVE_GROUPS}
+    for group in LIVE_GROUPS:
+        assert s.value("kafka_consumergroup_members", consumergroup=group) == 1
+
+
+def run_exporter(tmp_path: Path, config: dict[str, Any], env: dict[str, str] | None,
+                 secret: str) -> Scrape:  # fmt: skip
+    exporter = Exporter(tmp_path, config, env)
+    try:
+        scrape = exporter.wait_scrape("up=1 and the lag of every partition", healthy, 120)
+        assert_full_view(scrape)
+        assert secret not in exporter.cmdline()
+    finally:
+        exporter.stop()
+    assert secret not in exporter.output()
+    assert secret not in exporter.config_path.read_text()
+    return scrape
+
+
+def test_sasl_scram_password_from_the_environment(secure: Secure, tmp_path: Path) -> None:
+    user = secure.sasl_user
+    env = {"KAFKA_VITALS_KAFKA_SASL_PASSWORD": user.password}
+    run_exporter(tmp_path, sasl_config(secure, user), env, user.password)
+
+
+def test_sasl_scram_password_from_a_file(secure: Secure, tmp_path: Path) -> None:
+    user = secure.sasl_user
+    password_file = tmp_path / "sasl-password"
+    password_file.write_text(user.password + "\n")
+    config = sasl_config(secure, user, sasl_password_file=str(password_file))
+    run_exporter(tmp_path, config, None, user.password)
+
+
+def test_mutual_tls_with_an_encrypted_client_key(secure: Secure, tmp_path: Path) -> None:
+    pki = secure.pki
+    config = exporter_config(
+        secure.cluster.ssl_bootstrap, security_protocol="SSL", tls_ca_file=str(pki.ca_cert),
+        tls_cert_file=str(pki.client_cert), tls_key_file=str(pki.client_key),
+        tls_key_password_file=str(pki.client_key_password_file),
+    )  # fmt: skip
+    run_exporter(tmp_path, config, None, pki.client_key_password)
+    assert secure.cluster.denied(f"User:{TLS_CLIENT_CN}") == []
+
+
+def test_least_privilege_from_the_readme_is_enough_and_nothing_is_denied(
+    secure: Secure, tmp_path: Path
+) -> None:
+    cluster = secure.cluster
+    assert cluster.acls(README_PRINCIPAL) == MINIMUM_ACLS  # exactly what the README grants
+    user = secure.readme_user
+    password_file = tmp_path / "sasl-password"
+    password_file.write_text(user.password)
+    exporter = Exporter(tmp_path, sasl_config(secure, user, sasl_password_file=str(password_file)))
+    try:
+        first = exporter.wait_scrape("up=1 and the lag of every partition", healthy, 120)
+        taken = first.value("kafka_vitals_last_poll_timestamp_seconds")
+        # two more full cycles after the first healthy one
+        for _ in range(2):
+            last = exporter.wait_scrape(
+                "the next poll cycle",
+                lambda s, t=taken: (s.value("kafka_vitals_last_poll_timestamp_seconds") or 0) > t,
+                30,
+            )
+            taken = last.value("kafka_vitals_last_poll_timestamp_seconds")
+            assert_full_view(last)
+    finally:
+        exporter.stop()
+    time.sleep(1.0)  # the broker's log is written asynchronously
+    assert cluster.denied(README_PRINCIPAL) == []
+
+    # the check can see a denial: the same principal trying to write is refused and logged
+    producer = Producer({**cluster.sasl_properties(user), "message.timeout.ms": 10000})
+    errors: list[str] = []
+    producer.produce(TOPIC, b"x", on_delivery=lambda err, _m: errors.append(str(err)))
+    producer.flush(20)
+    assert errors and "authoriz" in errors[0].lower(), errors
+    denied = wait_for(lambda: cluster.denied(README_PRINCIPAL), 30, "the denied write in the log")
+    assert any(re.search(r"operation = WRITE .* Topic:LITERAL:orders", ln) for ln in denied), denied
+
+
+# ---- secrets never show ------------------------------------------------------------------
+
+WEB_USER = "prometheus"
+
+
+def _descendants_cmdlines(pid: int) -> list[str]:
+    """Command lines of `pid` and every process below it (the JMX query JVMs among them)."""
+    out: list[str] = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(proc.name) == pid or int(stat[1]) == pid or int(stat[2]) == pid:
+            out.append(cmdline)
+    return out
+
+
+def test_secrets_never_appear_in_output_pages_or_command_lines(
+    secure: Secure, tmp_path: Path
+) -> None:
+    import base64
+
+    import bcrypt
+    import yaml
+
+    from tests import cli_run
+
+    pki, user = secure.pki, secure.sasl_user
+    node = secure.cluster.cluster.nodes[0]
+    jmx_secret, jmx_file_secret = "jmx-" + "a1" * 8, "jmxfile-" + "b2" * 8
+    web_secret, wrong_web, wrong_sasl = "web-" + "c3" * 8, "wrongweb-" + "d4" * 8, "bad-" + "e5" * 8
+    secrets = [user.password, pki.client_key_password, jmx_secret, jmx_file_secret, web_secret,
+               wrong_web, wrong_sasl]  # fmt: skip
+    files = tmp_path / "secrets"
+    files.mkdir()
+    (files / "sasl").write_text(user.password + "\n")
+    (files / "jmx").write_text(jmx_file_secret)
+    web = files / "web.yml"
+    hashed = bcrypt.hashpw(web_secret.encode(), bcrypt.gensalt(4)).decode()
+    web.write_text(yaml.safe_dump({
+        "tls_server_config": {"cert_file": str(pki.web_cert), "key_file": str(pki.web_key)},
+        "basic_auth_users": {WEB_USER: hashed},
+    }))  # fmt: skip
+    config = sasl_config(
+        secure, user, tls_cert_file=str(pki.client_cert), tls_key_file=str(pki.client_key)
+    )
+    config["jmx"] = {"targets": [
+        {"url": node.jmx_url, "role": "broker", "name": "broker-1", "username": "monitor",
+         "password": jmx_secret, "timeout_seconds": 20},
+        {"url": "127.0.0.1:9", "role": "broker", "name": "closed", "username": "monitor",
+         "password_file": str(files / "jmx"), "timeout_seconds": 5},
+    ]}  # fmt: skip
+    config["web"] = {"config_file": str(web)}
+    env = {"KAFKA_VITALS_KAFKA_SASL_PASSWORD": user.password,
+           "KAFKA_VITALS_KAFKA_TLS_KEY_PASSWORD": pki.client_key_password}  # fmt: skip
+    seen: list[str] = []  # everything printed and served
+
+    exporter = Exporter(tmp_path, config, env, tls_ca=pki.ca_cert)
+    try:
+        import ssl
+        import urllib.request
+
+        ctx = ssl.create_default_context(cafile=str(pki.ca_cert))
+
+        def fetch(path: str, password: str | None) -> tuple[int, str]:
+            req = urllib.request.Request(f"https://127.0.0.1:{exporter.port}{path}")
+            if password is not None:
+                token = base64.b64encode(f"{WEB_USER}:{password}".encode()).decode()
+                req.add_header("Authorization", f"Basic {token}")
+            try:
+                with urllib.request.urlopen(req, context=ctx, timeout=5) as resp:
+                    return resp.status, resp.read().decode(errors="replace")
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode(errors="replace")
+
+        def served_everything() -> Scrape | None:
+            status, body = fetch("/metrics", web_secret)
+            s = Scrape(body, 0.0) if status == 200 else None
+            ok = s is not None and s.up() == 1 and s.up("jmx", "broker-1") == 1
+            return s if ok and s.up("jmx", "closed") == 0 else None
+
+        wait_for(served_everything, 150, "admin and JMX up over TLS with basic auth", interval=1)
+        for path in ("/metrics", "/", "/healthz", "/ready", "/nope"):
+            for password in (web_secret, wrong_web, None):
+                seen.append(fetch(path, password)[1])
+        seen.append(exporter.cmdline())
+        seen.extend(_descendants_cmdlines(exporter.process.pid))
+    finally:
+        exporter.stop()
+    seen.append(exporter.output())
+    assert "failed" in seen[-1]  # the closed JMX target logged its errors
+
+    # check, with every secret from a file, then with a wrong SASL password from the environment
+    check_config = sasl_config(
+        secure, user, sasl_password_file=str(files / "sasl"), tls_cert_file=str(pki.client_cert),
+        tls_key_file=str(pki.client_key), tls_key_password_file=str(pki.client_key_password_file),
+    )  # fmt: skip
+    check_config["jmx"] = config["jmx"]
+    check_config["log"] = {"level": "debug"}
+    path = tmp_path / "check.yml"
+    path.write_text(yaml.safe_dump(check_config))
+    good = cli_run.run("check", "--config", str(path), timeout=180)
+    assert good.returncode == 1, good.stdout + good.stderr  # the closed JMX target is down
+    assert "admin" in good.stdout and "closed" in good.stdout
+    del check_config["kafka"]["sasl_password_file"]
+    check_config["jmx"] = {}
+    path.write_text(yaml.safe_dump(check_config))
+    bad = cli_run.run("check", "--config", str(path), timeout=180, env={
+        "KAFKA_VITALS_KAFKA_SASL_PASSWORD": wrong_sasl,
+        "KAFKA_VITALS_KAFKA_TLS_KEY_PASSWORD": pki.client_key_password,  # and the file: refused
+    })  # fmt: skip
+    assert bad.returncode == 2 and "not both" in bad.stderr, bad.stderr
+    check_config["kafka"]["tls_key_password_file"] = None
+    path.write_text(yaml.safe_dump(check_config))
+    bad = cli_run.run("check", "--config", str(path), timeout=180, env={
+        "KAFKA_VITALS_KAFKA_SASL_PASSWORD": wrong_sasl,
+        "KAFKA_VITALS_KAFKA_TLS_KEY_PASSWORD": pki.client_key_password,
+    })  # fmt: skip
+    assert bad.returncode == 1 and "DOWN" in bad.stdout, bad.stdout + bad.stderr
+    seen += [good.stdout, good.stderr, bad.stdout, bad.stderr]
+
+    everything = "\n".join(seen)
+    for secret in secrets:
+        assert secret not in everything, f"a secret leaked: {secret[:4]}..."
+        assert base64.b64encode(secret.encode()).decode() not in everything
