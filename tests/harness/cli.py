@@ -6,6 +6,7 @@ Commands live in `COMMANDS` (name -> Command); a new command is one more entry.
   kafka down                 stop the cluster that `kafka up` started
   kafka status               show it
   measure                    time cluster start-up and jmxquery calls on this machine
+  demo                       the local demo stack (`make demo`); see tests/harness/demo.py
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.harness import jars
+from tests.harness import demo, jars
 from tests.harness.cluster import KafkaCluster
 from tests.harness.jmx import jmx_query
 from tests.harness.procs import HarnessError
@@ -161,6 +162,7 @@ COMMANDS: dict[str, Command] = {
         configure_measure,
         run_measure,
     ),
+    "demo": Command("run the local demo stack (`make demo`)", demo.configure, demo.run),
 }
 
 

@@ -1,0 +1,369 @@
+"""The local demo stack: `python -m tests.harness demo` (`make demo`).
+
+Starts, with no Kafka given: a KRaft cluster (3 nodes by default), a producer load on `payments`,
+a healthy consumer group (`payments-processor`, Kafka's console consumer with JMX on), a lagging
+group (`payments-audit`: committed offsets and no consumer, so its lag grows with every message),
+a trickle into the dead-letter topic `payments.DLT`, kafka-vitals reading the Admin API and the
+JMX of every broker and of the consumer, Prometheus with the shipped rules (only the `for` times
+shortened, so the lag alert fires within about two minutes of the load starting) and Alertmanager
+with the shipped routing. It prints the URLs, then a summary of the vitals read from Prometheus
+every few seconds, and stops everything on Ctrl-C or SIGTERM (or after `--duration`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+import yaml
+from confluent_kafka import Consumer, TopicPartition
+
+from alerts.outputs import alertmanager_document, rules_yaml
+from alerts.overrides import apply
+from alerts.thresholds import DEFAULT, Thresholds
+from tests.harness import clients, jars, procs, tools
+from tests.harness.cluster import KafkaCluster
+from tests.harness.demo_screen import Links, screen
+from tests.harness.procs import HarnessError, Managed, free_ports, require_binary, wait_for
+from tests.harness.prom import (
+    ALERTMANAGER_HINT,
+    PROMETHEUS_HINT,
+    Alertmanager,
+    PrometheusServer,
+    WebhookReceiver,
+)
+
+T = TypeVar("T")
+_rdkafka_log = logging.getLogger("tests.harness.librdkafka")
+
+TOPIC, DLT = "payments", "payments.DLT"
+HEALTHY_GROUP, LAGGING_GROUP = "payments-processor", "payments-audit"
+LAG_ALERT = "KafkaConsumerGroupLagHigh"
+PARTITIONS = 6
+DEMO_OVERRIDES: dict[str, Any] = {
+    # Only the waiting times shrink; every threshold is the shipped default.
+    "consumer_lag": {"for": "1m"},
+    "lag_seconds": {"for": "1m"},
+    "stalled": {"window": "2m", "for": "1m"},
+    "consumer_stopped": {"for": "2m"},
+    "consumer_falling_behind": {"for": "2m"},
+    "partitions_stalled": {"for": "2m"},
+    "dead_letter_inflow": {"for": "2m"},
+    "output": {"group_wait": "5s", "group_interval": "30s"},
+}
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived: stop the stack."""
+
+
+def demo_thresholds(webhook_url: str) -> Thresholds:
+    errors: list[str] = []
+    overrides = {
+        **DEMO_OVERRIDES,
+        "output": {**DEMO_OVERRIDES["output"], "webhook_url": webhook_url},
+    }
+    thresholds = apply(overrides, DEFAULT, errors)
+    if errors:
+        raise HarnessError("demo overrides rejected: " + "; ".join(errors))
+    return thresholds
+
+
+def exporter_command() -> list[str]:
+    """`kafka-vitals` from this Python's environment."""
+    script = Path(sys.executable).parent / "kafka-vitals"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from exporter.cli import main; sys.exit(main())"]
+
+
+def preflight() -> list[str]:
+    """Everything the demo needs that is missing, each with how to get it."""
+    problems: list[str] = []
+    checks: list[Callable[[], object]] = [
+        jars.java,
+        lambda: require_binary("prometheus", PROMETHEUS_HINT),
+        lambda: require_binary("prometheus-alertmanager", ALERTMANAGER_HINT),
+    ]
+    for check in checks:
+        try:
+            check()
+        except HarnessError as exc:
+            problems.append(str(exc))
+    if not jars.jars_present() and shutil.which("mvn") is None:
+        problems.append(
+            f"Kafka {jars.KAFKA_VERSION} jars missing and no Maven: {jars.INSTALL_HINT}"
+        )
+    return problems
+
+
+@dataclass(eq=False)
+class Stack:
+    """Everything the demo started, stopped in reverse order."""
+
+    dir: Path
+    brokers: int
+    rate: int
+    cluster: KafkaCluster | None = None
+    clients: list[tools.JavaClient] = field(default_factory=list)
+    exporter: Managed | None = None
+    exporter_url: str = ""
+    receiver: WebhookReceiver | None = None
+    alertmanager: Alertmanager | None = None
+    prometheus: PrometheusServer | None = None
+
+    def start(self, say: Callable[[str], None]) -> None:
+        self.cluster = step(say, f"Kafka: {self.brokers}-node KRaft cluster", self._kafka)
+        bootstrap = self.cluster.bootstrap_servers
+        step(say, "consumers: healthy group, lagging group", lambda: self._consumers(bootstrap))
+        step(
+            say,
+            f"load: {self.rate} msg/s to {TOPIC}, 1 msg/s to {DLT}",
+            lambda: self._load(bootstrap),
+        )
+        step(say, "kafka-vitals", self._exporter)
+        step(say, "Alertmanager", self._alertmanager)
+        step(say, "Prometheus with the kafka-vitals rules", self._prometheus)
+
+    def _kafka(self) -> KafkaCluster:
+        jars.fetch()
+        cluster = KafkaCluster(self.brokers, base_dir=self.dir / "kafka").up()
+        replicas = min(3, self.brokers)
+        clients.create_topic(cluster.bootstrap_servers, TOPIC, PARTITIONS, replicas)
+        clients.create_topic(cluster.bootstrap_servers, DLT, 1, replicas)
+        return cluster
+
+    def _consumers(self, bootstrap: str) -> None:
+        self.clients.append(tools.start_console_consumer(bootstrap, TOPIC, HEALTHY_GROUP))
+        commit_from_start(bootstrap, LAGGING_GROUP, TOPIC, PARTITIONS)
+
+    def _load(self, bootstrap: str) -> None:
+        day = 24 * 3600
+        self.clients.append(
+            tools.start_producer_perf(bootstrap, TOPIC, self.rate * day, throughput=self.rate)
+        )
+        self.clients.append(tools.start_producer_perf(bootstrap, DLT, day, throughput=1))
+
+    def _exporter(self) -> None:
+        assert self.cluster is not None
+        port = free_ports(1)[0]
+        targets = [{"url": n.jmx_url, "role": "broker", "name": f"kafka-{n.node_id}"}
+                   for n in self.cluster.nodes]  # fmt: skip
+        targets.append({"url": self.clients[0].jmx_url, "role": "client", "name": HEALTHY_GROUP})
+        config = {
+            "kafka": {"bootstrap_servers": self.cluster.bootstrap_servers},
+            "poll": {"interval_seconds": 15},
+            "jmx": {"targets": targets, "max_concurrency": 2},
+            "web": {"listen_address": f"127.0.0.1:{port}"},
+        }
+        path = self.dir / "kafka-vitals.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.exporter = procs.spawn(
+            "kafka-vitals",
+            [*exporter_command(), "serve", "--config", str(path)],
+            log_path=self.dir / "kafka-vitals.log",
+            ports=(port,),
+        )
+        self.exporter_url = f"http://127.0.0.1:{port}"
+        exporter = self.exporter
+
+        def alive() -> None:
+            if not exporter.alive():
+                raise HarnessError(f"kafka-vitals exited:\n{exporter.log_tail()}")
+
+        wait_for(lambda: procs.port_open(port), 60, "kafka-vitals to listen", check=alive)
+
+    def _alertmanager(self) -> None:
+        self.receiver = WebhookReceiver()
+        config = alertmanager_document(demo_thresholds(self.receiver.url))
+        self.alertmanager = Alertmanager(config)
+        self.alertmanager.start()
+
+    def _prometheus(self) -> None:
+        assert self.alertmanager is not None and self.receiver is not None
+        rules = rules_yaml(demo_thresholds(self.receiver.url))
+        config = {
+            "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+            "alerting": {
+                "alertmanagers": [{"static_configs": [{"targets": [self.alertmanager.address]}]}]
+            },
+            "scrape_configs": [
+                {
+                    "job_name": "kafka-vitals",
+                    "static_configs": [{"targets": [self.exporter_url.split("//", 1)[1]]}],
+                }
+            ],
+        }
+        self.prometheus = PrometheusServer(config, {"kafka-vitals-rules.yaml": rules})
+        self.prometheus.start()
+
+    def links(self) -> Links:
+        return Links(
+            prometheus=self.prometheus.url if self.prometheus else "-",
+            alertmanager=self.alertmanager.url if self.alertmanager else "-",
+            exporter=self.exporter_url or "-",
+            bootstrap=self.cluster.bootstrap_servers if self.cluster else "-",
+            logs=str(self.dir),
+        )
+
+    def stop(self) -> None:
+        """Stop everything, newest first; a part that fails to stop does not keep the rest."""
+        parts: list[Callable[[], None]] = []
+        if self.prometheus is not None:
+            parts.append(self.prometheus.stop)
+        if self.alertmanager is not None:
+            parts.append(self.alertmanager.stop)
+        if self.receiver is not None:
+            parts.append(self.receiver.stop)
+        if self.exporter is not None:
+            parts.append(lambda: self.exporter.stop(20) if self.exporter else None)
+        parts += [c.kill for c in reversed(self.clients)]
+        if self.cluster is not None:
+            parts.append(self.cluster.down)
+        for part in parts:
+            with contextlib.suppress(Exception):
+                part()
+        procs.kill_all()
+
+
+def commit_from_start(bootstrap: str, group: str, topic: str, partitions: int) -> None:
+    """Commit offset 0 on every partition for `group` with a consumer that never joins the group
+    (assign, commit, close): the group then exists, Empty, with lag growing from the first message.
+    Retried while the group coordinator is still loading after start-up."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                         "enable.auto.commit": False, "logger": _rdkafka_log})  # fmt: skip
+    offsets = [TopicPartition(topic, p, 0) for p in range(partitions)]
+
+    def commit() -> bool:
+        consumer.commit(offsets=offsets, asynchronous=False)
+        return True
+
+    try:
+        wait_for(commit, 60, f"offsets committed for {group!r}", interval=1.0)
+    finally:
+        consumer.close()
+
+
+def step(say: Callable[[str], None], what: str, action: Callable[[], T]) -> T:
+    say(f"starting {what} ...")
+    started = time.monotonic()
+    result = action()
+    say(f"  ready in {time.monotonic() - started:.0f}s")
+    return result
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Stopped (wherever the main thread is); both are ignored while
+    the stack shuts down, so a second Ctrl-C cannot leave processes behind."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s in previous:
+            signal.signal(s, signal.SIG_IGN)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="stop by itself after this long (default: run until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--no-tty",
+        action="store_true",
+        help="print each summary below the last instead of redrawing the screen",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between summaries (default 5)",
+    )
+    parser.add_argument("--brokers", type=int, choices=[1, 3], default=3)
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=300,
+        metavar="MSG_PER_S",
+        help="producer load on payments (default 300 messages/s)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    problems = preflight()
+    if problems:
+        print("cannot start the demo; missing:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    tty = sys.stdout.isatty() and not args.no_tty
+    started = time.monotonic()
+
+    def say(text: str) -> None:
+        print(f"[{time.monotonic() - started:5.0f}s] {text}", flush=True)
+
+    stack = Stack(Path(tempfile.mkdtemp(prefix="kafka-vitals-demo-")), args.brokers, args.rate)
+    code = 0
+    with stop_on_signals():
+        try:
+            stack.start(say)
+            links = stack.links()
+            say(f"Prometheus    {links.prometheus}")
+            say(f"Alertmanager  {links.alertmanager}")
+            say(f"kafka-vitals  {links.exporter}/metrics")
+            say(f"Kafka         {links.bootstrap}")
+            say(f"logs          {links.logs}")
+            watch(stack, args, tty, started)
+        except Stopped as exc:
+            say(f"{exc}: stopping")
+        except HarnessError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = 1
+        finally:
+            say("stopping everything ...")
+            stack.stop()
+            shutil.rmtree(stack.dir, ignore_errors=True)
+            say("stopped")
+    return code
+
+
+def watch(stack: Stack, args: argparse.Namespace, tty: bool, started: float) -> None:
+    """Print the summary every `--refresh` seconds until `--duration` (or a signal)."""
+    assert stack.prometheus is not None and stack.receiver is not None
+    prom, receiver = stack.prometheus, stack.receiver
+    links = stack.links()
+    deadline = started + args.duration if args.duration > 0 else None
+    while deadline is None or time.monotonic() < deadline:
+        text = screen(prom.query, prom.alerts, links, started, len(receiver.payloads))
+        if tty:
+            sys.stdout.write("\x1b[H\x1b[2J" + text + "\n")
+        else:
+            sys.stdout.write(f"---- {time.strftime('%H:%M:%S')}\n{text}\n")
+        sys.stdout.flush()
+        dead = [c.name for c in stack.clients if not c.alive]
+        if stack.exporter is not None and not stack.exporter.alive():
+            dead.append("kafka-vitals")
+        if dead:
+            raise HarnessError(f"stopped unexpectedly: {', '.join(dead)} (logs: {stack.dir})")
+        pause = args.refresh if deadline is None else min(args.refresh, deadline - time.monotonic())
+        time.sleep(max(0.0, pause))
