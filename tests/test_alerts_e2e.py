@@ -136,11 +136,6 @@ def alert_stack(
         proc.stop(timeout=15)
 
 
-def wait_zero(prom: PrometheusServer, expr: str) -> None:
-    """Wait until the single value of `expr` is 0 (wait_for_value treats 0 as not yet)."""
-    procs.wait_for(lambda: prom.query_value(expr) == 0, TIMEOUT, f"{expr} to be 0")
-
-
 def _alive(proc: procs.Managed) -> None:
     if not proc.alive():
         raise procs.HarnessError(f"kafka-vitals serve exited:\n{proc.log_tail()}")
@@ -174,8 +169,8 @@ def test_stopped_broker_pages_once_and_resolves(
         timeout=TIMEOUT,
     )
     try:
-        wait_zero(prom, urp_jmx)
-        wait_zero(prom, urp_topic)
+        prom.wait_for_value(urp_jmx, lambda v: v == 0, TIMEOUT)
+        prom.wait_for_value(urp_topic, lambda v: v == 0, TIMEOUT)
     except procs.HarnessError as exc:
         detail = prom.query("kafka_server_replicamanager_underreplicatedpartitions")
         detail += prom.query("kafka_topic_partition_under_replicated_partition == 1")
@@ -221,7 +216,7 @@ def test_stopped_broker_pages_once_and_resolves(
     stack.wait_notified(
         "KafkaBrokerUnderReplicatedPartitions", "resolved", target=urp["labels"]["target"]
     )
-    wait_zero(prom, urp_topic)
+    prom.wait_for_value(urp_topic, lambda v: v == 0, TIMEOUT)
     procs.wait_for(
         lambda: not stack.prometheus_alert("KafkaTopicUnderReplicatedPartitions", "firing"),
         TIMEOUT,
@@ -280,7 +275,7 @@ def test_stopped_consumer_lag_alert_arrives_and_resolves(
     try:
         clients.produce_messages(bootstrap, topic, 100)
         procs.wait_for(lambda: consumer.consumed >= 100, TIMEOUT, "the consumer to read 100")
-        wait_zero(stack.prom, lag)
+        stack.prom.wait_for_value(lag, lambda v: v == 0, TIMEOUT)
     finally:
         consumer.stop()
     clients.produce_messages(bootstrap, topic, 20_000, timeout=120)

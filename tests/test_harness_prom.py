@@ -43,6 +43,13 @@ def test_prometheus_scrapes_and_answers_queries(
     with pytest.raises(HarnessError, match="HTTP 400"):
         prom.query("this is not promql")
 
+    # Zero is a value, not "no result yet".
+    webhook_receiver.metrics_text = "# TYPE harness_test_value gauge\nharness_test_value 0\n"
+    zero = prom.wait_for_value('harness_test_value{job="trivial"}', lambda v: v == 0, 60)
+    assert zero == 0.0
+    with pytest.raises(HarnessError, match="timed out"):
+        prom.wait_for_value('absent_metric_name{job="trivial"}', lambda v: v == 0, 2)
+
 
 def test_alertmanager_delivers_a_posted_alert_to_the_webhook(
     alertmanager: Alertmanager, webhook_receiver: WebhookReceiver

@@ -182,13 +182,18 @@ class PrometheusServer(_Server):
     def wait_for_value(
         self, expr: str, condition: Callable[[float], bool], timeout: float = 60.0
     ) -> float:
-        """Poll `expr` until its single value satisfies `condition`; return that value."""
+        """Poll `expr` until its single value satisfies `condition`; return that value.
 
-        def probe() -> float | None:
+        An empty result is "not yet"; a value of 0 is a value like any other, so
+        `lambda v: v == 0` waits for zero.
+        """
+
+        def probe() -> tuple[float] | None:
             value = self.query_value(expr)
-            return value if value is not None and condition(value) else None
+            # Boxed: wait_for stops on a truthy answer, and 0.0 alone is falsy.
+            return (value,) if value is not None and condition(value) else None
 
-        value: float = wait_for(probe, timeout, f"query {expr!r} to satisfy the condition")
+        (value,) = wait_for(probe, timeout, f"query {expr!r} to satisfy the condition")
         return value
 
     def alerts(self) -> list[dict[str, Any]]:
