@@ -43,15 +43,16 @@ WORKDIR /src
 
 # Dependencies (and the build backend) first, in their own layer: a change to the code alone
 # reuses it, and the second install needs no network.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 RUN --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
  && python3 -m venv /opt/kafka-vitals \
- && mkdir exporter && echo '__version__ = "0"' > exporter/__init__.py \
+ && mkdir exporter && echo '__version__ = "0"' > exporter/__init__.py && touch README.md \
  && /opt/kafka-vitals/bin/pip install --no-compile 'setuptools>=68' . \
  && /opt/kafka-vitals/bin/pip uninstall -y kafka-vitals \
- && rm -rf exporter build *.egg-info
+ && rm -rf exporter build *.egg-info README.md
 
+COPY README.md ./
 COPY exporter/ exporter/
 COPY alerts/ alerts/
 COPY dashboards/ dashboards/
