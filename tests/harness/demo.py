@@ -124,6 +124,8 @@ class Stack:
     prometheus: PrometheusServer | None = None
 
     def start(self, say: Callable[[str], None]) -> None:
+        if not jars.jars_present():
+            step(say, "download of the Kafka jars with Maven (once)", jars.fetch)
         self.cluster = step(say, f"Kafka: {self.brokers}-node KRaft cluster", self._kafka)
         bootstrap = self.cluster.bootstrap_servers
         step(say, "consumers: healthy group, lagging group", lambda: self._consumers(bootstrap))
@@ -137,7 +139,6 @@ class Stack:
         step(say, "Prometheus with the kafka-vitals rules", self._prometheus)
 
     def _kafka(self) -> KafkaCluster:
-        jars.fetch()
         cluster = KafkaCluster(self.brokers, base_dir=self.dir / "kafka").up()
         replicas = min(3, self.brokers)
         clients.create_topic(cluster.bootstrap_servers, TOPIC, PARTITIONS, replicas)
