@@ -190,7 +190,8 @@ class WorkingContainer:
 
 
 def command_pids(root: int) -> list[int]:
-    """Descendants of `root` that are the command run in the container (not buildah's helpers)."""
+    """The command run in the container: the first processes below `root` that are not buildah's
+    own helpers (their children, e.g. the exporter's query JVMs, are left to the command)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
@@ -200,9 +201,10 @@ def command_pids(root: int) -> list[int]:
     todo = list(children.get(root, []))
     while todo:
         pid = todo.pop()
-        todo += children.get(pid, [])
         with contextlib.suppress(OSError):
             argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
-            if not Path(argv0.decode(errors="replace")).name.startswith("buildah"):
+            if Path(argv0.decode(errors="replace")).name.startswith("buildah"):
+                todo += children.get(pid, [])
+            else:
                 found.append(pid)
     return found
