@@ -200,10 +200,11 @@ def _web(web: WebConfig, add: _Add) -> None:
 
         try:
             with Path(web.config_file).open("rb"):
-                pass  # an unreadable file is reported by the generic `*_file` rule
-            load_web_config(web.config_file)
+                pass
         except (OSError, ValueError):
-            pass
+            return  # an unreadable file is reported by the generic `*_file` rule
+        try:
+            load_web_config(web.config_file)
         except WebConfigError as exc:
             for problem in exc.problems:
                 add("web.config_file", f"{web.config_file}: {problem}")

@@ -30,7 +30,7 @@ FIELD_NAMES = sorted({p.rsplit(".", 1)[-1] for p in PATHS} | {p.split(".")[0] fo
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _DIR = Path(tempfile.mkdtemp(prefix="kafka-vitals-hostile-"))
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+text = st.text(st.characters(codec="utf-8"), max_size=30)
 words = st.sampled_from(["PLAINTEXT", "SASL_SSL", "127.0.0.1:9092", ":9340", "(", "[", "/"])
 leaf = st.none() | st.booleans() | st.integers() | st.floats() | text | words
 tree = st.recursive(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,10 @@ def run_exporter(tmp_path: Path, config: dict[str, Any], env: dict[str, str] | N
     return scrape
 
 
+def newer_than(taken: float | None) -> Callable[[Scrape], bool]:
+    return lambda s: (s.value("kafka_vitals_last_poll_timestamp_seconds") or 0) > (taken or 0)
+
+
 def test_sasl_scram_password_from_the_environment(secure: Secure, tmp_path: Path) -> None:
     user = secure.sasl_user
     env = {"KAFKA_VITALS_KAFKA_SASL_PASSWORD": user.password}
@@ -199,11 +203,7 @@ def test_least_privilege_from_the_readme_is_enough_and_nothing_is_denied(
         taken = first.value("kafka_vitals_last_poll_timestamp_seconds")
         # two more full cycles after the first healthy one
         for _ in range(2):
-            last = exporter.wait_scrape(
-                "the next poll cycle",
-                lambda s, t=taken: (s.value("kafka_vitals_last_poll_timestamp_seconds") or 0) > t,
-                30,
-            )
+            last = exporter.wait_scrape("the next poll cycle", newer_than(taken), 30)
             taken = last.value("kafka_vitals_last_poll_timestamp_seconds")
             assert_full_view(last)
     finally:
@@ -219,6 +219,44 @@ def test_least_privilege_from_the_readme_is_enough_and_nothing_is_denied(
     assert errors and "authoriz" in errors[0].lower(), errors
     denied = wait_for(lambda: cluster.denied(README_PRINCIPAL), 30, "the denied write in the log")
     assert any(re.search(r"operation = WRITE .* Topic:LITERAL:orders", ln) for ln in denied), denied
+
+
+@pytest.mark.parametrize("missing", MINIMUM_ACLS, ids=lambda a: f"{a[0]}-{a[2]}")
+def test_each_acl_of_the_minimum_is_needed(secure: Secure, missing: tuple[str, str, str]) -> None:
+    """Without any one of the three grants the view is incomplete: the minimum is exact."""
+    from exporter.catalog import admin, own
+    from exporter.config import Config, KafkaConfig, PollConfig, Secret
+    from exporter.poller import Poller
+
+    cluster = secure.cluster
+    name = f"probe-{missing[0]}-{missing[2]}".lower()
+    user = cluster.add_scram_user(name)
+    cluster.allow(f"User:{name}", [a for a in MINIMUM_ACLS if a != missing])
+    kafka = KafkaConfig(
+        bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512", sasl_username=name, sasl_password=Secret(user.password),
+        tls_ca_file=str(secure.pki.ca_cert), request_timeout_seconds=5,
+    )  # fmt: skip
+    config = Config(kafka=kafka, poll=PollConfig(stage_timeout_seconds=8))
+
+    def incomplete() -> tuple[str, ...]:
+        poller = Poller(config)
+        try:
+            snap = poller.poll_once()
+            failed = tuple(s.stage for s in poller.last_stages if not s.ok)
+        finally:
+            poller.stop()
+        assert snap.value(own.UP, "admin", "") == 1  # authenticated and answering
+        missing_topic = snap.value(admin.TOPIC_PARTITIONS, TOPIC) is None
+        missing_lag = snap.value(admin.GROUP_LAG, GROUP, TOPIC, "0") is None
+        return (
+            failed
+            + (("topic hidden",) if missing_topic else ())
+            + (("lag missing",) if missing_lag else ())
+        )
+
+    found = wait_for(incomplete, 30, f"an incomplete view without {missing}", interval=1)
+    assert found
 
 
 # ---- secrets never show ------------------------------------------------------------------
@@ -302,9 +340,11 @@ def test_secrets_never_appear_in_output_pages_or_command_lines(
 
         def served_everything() -> Scrape | None:
             status, body = fetch("/metrics", web_secret)
-            s = Scrape(body, 0.0) if status == 200 else None
-            ok = s is not None and s.up() == 1 and s.up("jmx", "broker-1") == 1
-            return s if ok and s.up("jmx", "closed") == 0 else None
+            if status != 200:
+                return None
+            s = Scrape(body, 0.0)
+            ok = s.up() == 1 and s.up("jmx", "broker-1") == 1 and s.up("jmx", "closed") == 0
+            return s if ok else None
 
         wait_for(served_everything, 150, "admin and JMX up over TLS with basic auth", interval=1)
         for path in ("/metrics", "/", "/healthz", "/ready", "/nope"):
@@ -324,22 +364,22 @@ def test_secrets_never_appear_in_output_pages_or_command_lines(
     )  # fmt: skip
     check_config["jmx"] = config["jmx"]
     check_config["log"] = {"level": "debug"}
-    path = tmp_path / "check.yml"
-    path.write_text(yaml.safe_dump(check_config))
-    good = cli_run.run("check", "--config", str(path), timeout=180)
+    check_path = tmp_path / "check.yml"
+    check_path.write_text(yaml.safe_dump(check_config))
+    good = cli_run.run("check", "--config", str(check_path), timeout=180)
     assert good.returncode == 1, good.stdout + good.stderr  # the closed JMX target is down
     assert "admin" in good.stdout and "closed" in good.stdout
     del check_config["kafka"]["sasl_password_file"]
     check_config["jmx"] = {}
-    path.write_text(yaml.safe_dump(check_config))
-    bad = cli_run.run("check", "--config", str(path), timeout=180, env={
+    check_path.write_text(yaml.safe_dump(check_config))
+    bad = cli_run.run("check", "--config", str(check_path), timeout=180, env={
         "KAFKA_VITALS_KAFKA_SASL_PASSWORD": wrong_sasl,
         "KAFKA_VITALS_KAFKA_TLS_KEY_PASSWORD": pki.client_key_password,  # and the file: refused
     })  # fmt: skip
     assert bad.returncode == 2 and "not both" in bad.stderr, bad.stderr
     check_config["kafka"]["tls_key_password_file"] = None
-    path.write_text(yaml.safe_dump(check_config))
-    bad = cli_run.run("check", "--config", str(path), timeout=180, env={
+    check_path.write_text(yaml.safe_dump(check_config))
+    bad = cli_run.run("check", "--config", str(check_path), timeout=180, env={
         "KAFKA_VITALS_KAFKA_SASL_PASSWORD": wrong_sasl,
         "KAFKA_VITALS_KAFKA_TLS_KEY_PASSWORD": pki.client_key_password,
     })  # fmt: skip

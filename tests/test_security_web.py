@@ -16,8 +16,8 @@ import bcrypt
 import pytest
 import yaml
 
-from exporter.config_load import ConfigError, load_config
 from exporter.basic_auth import BasicAuth, parse_basic
+from exporter.config_load import ConfigError, load_config
 from exporter.webconfig import WebConfigError, load_web_config, parse_web_config
 from tests import cli_run
 from tests.harness.procs import HarnessError, free_ports
@@ -228,14 +228,15 @@ def tls_app(tmp_path: Path, pki: Pki) -> Iterator[tuple[int, Path]]:
     app.stop()
 
 
-def _https(port: int, pki: Pki, path: str, *, client_cert: bool = False,
-           **headers: str) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+def _https(
+    port: int, pki: Pki, path: str, auth: str | None = None, *, client_cert: bool = False
+) -> tuple[int, dict[str, str], bytes]:
     ctx = ssl.create_default_context(cafile=str(pki.ca_cert))
     if client_cert:
         ctx.load_cert_chain(pki.client_cert, pki.client_key, password=pki.client_key_password)
     conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
     try:
-        conn.request("GET", path, headers={k.replace("_", "-"): v for k, v in headers.items()})
+        conn.request("GET", path, headers={"Authorization": auth} if auth else {})
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
@@ -244,17 +245,16 @@ def _https(port: int, pki: Pki, path: str, *, client_cert: bool = False,
 
 def test_tls_and_basic_auth(tls_app: tuple[int, Path], pki: Pki) -> None:
     port, _ = tls_app
-    for headers in ({}, {"Authorization": _basic("prometheus", "wrong")},
-                    {"Authorization": _basic("nobody", PASSWORD)},
-                    {"Authorization": "Bearer " + PASSWORD}):  # fmt: skip
+    for auth in (None, _basic("prometheus", "wrong"), _basic("nobody", PASSWORD),
+                 "Bearer " + PASSWORD):  # fmt: skip
         for path in ("/metrics", "/"):
-            status, got, body = _https(port, pki, path, **headers)
-            assert status == 401, (path, headers)
+            status, got, body = _https(port, pki, path, auth)
+            assert status == 401, (path, auth)
             assert got["www-authenticate"] == 'Basic realm="kafka-vitals"'
             assert body == b"401 unauthorized\n"  # no detail on what was wrong
-    status, _, body = _https(port, pki, "/metrics", Authorization=_basic("prometheus", PASSWORD))
+    status, _, body = _https(port, pki, "/metrics", _basic("prometheus", PASSWORD))
     assert status == 200 and b"kafka_vitals_build_info" in body
-    status, _, body = _https(port, pki, "/", Authorization=_basic("prometheus", PASSWORD))
+    status, _, body = _https(port, pki, "/", _basic("prometheus", PASSWORD))
     assert status == 200 and b"web.config_file" in body
     assert _https(port, pki, "/healthz")[0] == 200  # probes need no credentials
     assert _https(port, pki, "/ready")[0] == 503
@@ -278,16 +278,16 @@ def test_users_and_client_certificates_reload_without_restart(
     tls_app: tuple[int, Path], pki: Pki
 ) -> None:
     port, web = tls_app
-    auth = {"Authorization": _basic("grafana-agent", "new-pw")}
-    assert _https(port, pki, "/metrics", **auth)[0] == 401
+    auth = _basic("grafana-agent", "new-pw")
+    assert _https(port, pki, "/metrics", auth)[0] == 401
     _write_web(web, pki, {"grafana-agent": _hash("new-pw")}, mtls=True)
     time.sleep(1.2)  # changes are looked for at most once a second
     with pytest.raises((ssl.SSLError, OSError)):  # the client certificate is now required
         for _ in range(2):  # the first connection after the change may still see the old one
             _https(port, pki, "/healthz")
-    assert _https(port, pki, "/metrics", client_cert=True, **auth)[0] == 200
-    old = {"Authorization": _basic("prometheus", PASSWORD)}
-    assert _https(port, pki, "/metrics", client_cert=True, **old)[0] == 401
+    assert _https(port, pki, "/metrics", auth, client_cert=True)[0] == 200
+    old = _basic("prometheus", PASSWORD)
+    assert _https(port, pki, "/metrics", old, client_cert=True)[0] == 401
     web.write_text("basic_auth_users: [broken\n")  # a bad reload keeps the last good settings
     time.sleep(1.2)
-    assert _https(port, pki, "/metrics", client_cert=True, **auth)[0] == 200
+    assert _https(port, pki, "/metrics", auth, client_cert=True)[0] == 200

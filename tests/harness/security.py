@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-import shutil
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,11 +122,6 @@ def make_pki(dir: Path) -> Pki:
             path.chmod(0o600)
     return Pki(dir, dir / "ca.pem", dir / "ca.key", broker_cert, broker_key, keystore,
                client_cert, client_key, password, password_file, web_cert, web_key)  # fmt: skip
-
-
-def openssl_pkcs8_plain(key: Path, out: Path) -> None:
-    """Convert an (unencrypted) key to PKCS#8, the form Java's PEM keystores read."""
-    _openssl("pkcs8", "-topk8", "-nocrypt", "-in", str(key), "-out", str(out), cwd=key.parent)
 
 
 # ---- the cluster -----------------------------------------------------------------------------
@@ -264,16 +258,12 @@ class SecureCluster:
     def acls(self, principal: str) -> list[tuple[str, str, str]]:
         """The ALLOW ACLs of `principal` as (resource type, name, operation), sorted."""
         admin = admin_client(self.admin_bootstrap)
-        flt = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, principal, None,
-                               AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
-        found = admin.describe_acls(flt, request_timeout=30).result(timeout=30)
+        found = admin.describe_acls(_filter(principal), request_timeout=30).result(timeout=30)
         return sorted((_type_name(b.restype), b.name, b.operation.name) for b in found)
 
     def remove_acls(self, principal: str) -> None:
         admin = admin_client(self.admin_bootstrap)
-        flt = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, principal, None,
-                               AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
-        for fut in admin.delete_acls([flt], request_timeout=30).values():
+        for fut in admin.delete_acls([_filter(principal)], request_timeout=30).values():
             fut.result(timeout=30)
 
     def denied(self, principal: str) -> list[str]:
@@ -286,6 +276,14 @@ class SecureCluster:
         return [ln for ln in text.splitlines() if who in ln]
 
 
+def _filter(principal: str) -> AclBindingFilter:
+    """Every ACL of `principal` (None: any resource name, any host)."""
+    return AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, principal, None,  # type: ignore[arg-type]
+        AclOperation.ANY, AclPermissionType.ANY,
+    )  # fmt: skip
+
+
 def _resource_type(name: str) -> ResourceType:
     """librdkafka calls Kafka's CLUSTER resource type (4) BROKER."""
     return ResourceType.BROKER if name == "CLUSTER" else ResourceType[name]
@@ -293,18 +291,3 @@ def _resource_type(name: str) -> ResourceType:
 
 def _type_name(rtype: ResourceType) -> str:
     return "CLUSTER" if rtype == ResourceType.BROKER else str(rtype.name)
-
-
-def librdkafka_tls(ca: Path, cert: Path, key: Path, password: str) -> Mapping[str, str]:
-    """librdkafka properties of an mTLS client (for harness checks)."""
-    return {
-        "security.protocol": "SSL",
-        "ssl.ca.location": str(ca),
-        "ssl.certificate.location": str(cert),
-        "ssl.key.location": str(key),
-        "ssl.key.password": password,
-    }
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, dirs_exist_ok=True)
