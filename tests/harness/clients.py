@@ -16,7 +16,6 @@ from typing import Any
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
-    ConsumerGroupTopicPartitions,
     KafkaException,
     Producer,
     TopicPartition,
@@ -196,24 +195,28 @@ def commit_offsets(
 ) -> None:
     """Commit offsets {(topic, partition): offset} for `group` without a consumer running.
 
-    The group must have no active members.
+    The group must have no active members. The commit goes through a consumer that never
+    subscribes (so it never joins the group): librdkafka's AdminClient path for this
+    (alter_consumer_group_offsets) can abort the process on an internal assertion when a request
+    times out while the group coordinator is still loading after start-up.
     """
-    client = admin_client(bootstrap)
     tps = [TopicPartition(t, p, off) for (t, p), off in sorted(offsets.items())]
     what = f"commit offsets for group {group!r}"
+    conf = {**_conf(bootstrap), "group.id": group, "enable.auto.commit": False}
+    consumer = Consumer(conf)
 
     def attempt() -> bool:
         # right after start-up the group coordinator may still be loading: retry
-        futures = client.alter_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, tps)], request_timeout=10
-        )
-        result = _result(futures[group], what, 15)
-        failed = [tp.error for tp in result.topic_partitions if tp.error is not None]
+        result = consumer.commit(offsets=tps, asynchronous=False)
+        failed = [tp.error for tp in result or () if tp.error is not None]
         if failed:
             raise HarnessError(f"{what} failed: {failed[0]}")
         return True
 
-    wait_for(attempt, timeout, what, interval=0.5)
+    try:
+        wait_for(attempt, timeout, what, interval=0.5)
+    finally:
+        consumer.close()
 
 
 def partitions(bootstrap: str, topics: Iterable[str] | None = None) -> list[PartitionInfo]:

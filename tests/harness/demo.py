@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import shutil
 import signal
 import sys
@@ -27,7 +26,6 @@ from types import FrameType
 from typing import Any, TypeVar
 
 import yaml
-from confluent_kafka import Consumer, TopicPartition
 
 from alerts.outputs import alertmanager_document, rules_yaml
 from alerts.overrides import apply
@@ -45,7 +43,6 @@ from tests.harness.prom import (
 )
 
 T = TypeVar("T")
-_rdkafka_log = logging.getLogger("tests.harness.librdkafka")
 
 TOPIC, DLT = "payments", "payments.DLT"
 HEALTHY_GROUP, LAGGING_GROUP = "payments-processor", "payments-audit"
@@ -147,7 +144,10 @@ class Stack:
 
     def _consumers(self, bootstrap: str) -> None:
         self.clients.append(tools.start_console_consumer(bootstrap, TOPIC, HEALTHY_GROUP))
-        commit_from_start(bootstrap, LAGGING_GROUP, TOPIC, PARTITIONS)
+        # offset 0 on every partition: the group exists, Empty, with lag growing from the start
+        clients.commit_offsets(
+            bootstrap, LAGGING_GROUP, {(TOPIC, p): 0 for p in range(PARTITIONS)}, timeout=60
+        )
 
     def _load(self, bootstrap: str) -> None:
         day = 24 * 3600
@@ -236,24 +236,6 @@ class Stack:
             with contextlib.suppress(Exception):
                 part()
         procs.kill_all()
-
-
-def commit_from_start(bootstrap: str, group: str, topic: str, partitions: int) -> None:
-    """Commit offset 0 on every partition for `group` with a consumer that never joins the group
-    (assign, commit, close): the group then exists, Empty, with lag growing from the first message.
-    Retried while the group coordinator is still loading after start-up."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                         "enable.auto.commit": False, "logger": _rdkafka_log})  # fmt: skip
-    offsets = [TopicPartition(topic, p, 0) for p in range(partitions)]
-
-    def commit() -> bool:
-        consumer.commit(offsets=offsets, asynchronous=False)
-        return True
-
-    try:
-        wait_for(commit, 60, f"offsets committed for {group!r}", interval=1.0)
-    finally:
-        consumer.close()
 
 
 def step(say: Callable[[str], None], what: str, action: Callable[[], T]) -> T:
