@@ -87,8 +87,11 @@ cluster and consumer group, and inhibits what a bigger alert already explains:
   job do not double a value; per-partition flags are de-duplicated before they are counted.
 - A client's `records-lag-max` is NaN before it has samples; the exporter drops NaN series and
   `> threshold` is false on NaN anyway (a promtool case proves it).
-- `KafkaNoActiveController` sums the brokers that answer; no JMX data at all gives no sum and is
-  reported by `KafkaVitalsSourceDown` instead of a false page.
+- `KafkaNoActiveController` sums the brokers' counts only while every broker's JMX target
+  answers: a failing target drops its count, and a healthy cluster would read 0. A target is a
+  broker if it served the count within `active_controller.window`; a down target that answered
+  nothing in that window may be one too. `KafkaVitalsSourceDown` reports the failing target
+  instead of a false page.
 - No `for` is shorter than 1 m: at a 30 s scrape interval a single bad scrape never pages.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
 from alerts.promtool_consumers import threshold_gauge
-from exporter.catalog import Metric, admin, jmx
+from exporter.catalog import Metric, admin, jmx, own
 
 REPLICA = {"instance": "kafka-vitals-b:9340"}
 """A second exporter replica scraped under the same job: counts must not double."""
@@ -109,44 +109,107 @@ def _replication(ctx: Ctx) -> list[Scenario]:
 
 
 def _controller(ctx: Ctx) -> list[Scenario]:
+    """The count over brokers, and the guard: no page while a broker's JMX target is down."""
     ac = ctx.t.active_controller
-    f, k = ctx.minutes(ac.for_), ctx.minutes(ac.keep_firing_for)
+    f, k, w = ctx.minutes(ac.for_), ctx.minutes(ac.keep_firing_for), ctx.minutes(ac.window)
     start, bad, after = f + 2, f + 5, k + 5
     n = start + bad + after
+    long = start + w + 10
 
-    def broker(name: str, v: Values) -> Series:
-        return ctx.series(jmx.ACTIVE_CONTROLLER.name, {"target": f"{name}:9999"}, v)
+    def target(name: str, up: Values, count: Values | None = None, **extra: str) -> list[Series]:
+        """A JMX target's up series and, for a broker that answers, its controller count."""
+        labels = {"target": f"{name}:9999", **extra}
+        out = [ctx.series(own.UP.name, {**labels, "source": "jmx"}, up)]
+        if count is not None:
+            out.append(ctx.series(jmx.ACTIVE_CONTROLLER.name, labels, count))
+        return out
 
-    def scenario(name: str, b1: Values, b2: Values, value: float) -> Scenario:
-        series = (
-            broker("broker-1", b1),
-            broker("broker-2", b2),
-            broker("broker-3", Values().hold(0, n)),
-        )
-        checks = standard_checks(
-            ctx, start, ac.for_, ac.keep_firing_for, Expect(ctx.entity(), value)
-        )
-        return Scenario("KafkaNoActiveController", name, series, tuple(checks))
+    def broker(name: str, count: Values, length: int = n) -> list[Series]:
+        """A broker whose JMX answers at every poll."""
+        return target(name, Values().hold(1, length), count)
 
-    moved = Values().hold(0, start + bad).hold(1, after)
+    def idle(name: str, length: int = n) -> list[Series]:
+        """An answering broker that is not the controller."""
+        return broker(name, Values().hold(0, length), length)
+
+    def no_controller() -> list[Series]:
+        """broker-1 loses the role at `start`; broker-2 takes it `bad` minutes later."""
+        return [
+            *broker("broker-1", Values().hold(1, start).hold(0, bad + after)),
+            *broker("broker-2", Values().hold(0, start + bad).hold(1, after)),
+        ]
+
+    def fires(name: str, value: float, *series: list[Series]) -> Scenario:
+        fired = Expect(ctx.entity(), value)
+        checks = standard_checks(ctx, start, ac.for_, ac.keep_firing_for, fired)
+        flat = tuple(x for group in series for x in group)
+        return Scenario("KafkaNoActiveController", name, flat, tuple(checks))
+
+    def held(name: str, checks: list[Check], *series: list[Series]) -> Scenario:
+        flat = tuple(x for group in series for x in group)
+        return Scenario("KafkaNoActiveController", name, flat, tuple(checks))
+
+    split = Values().hold(0, start).hold(1, bad).hold(0, after)
+    # broker-1 is the controller; its JMX target fails from `start` (its series end), then answers.
+    failing = target(
+        "broker-1",
+        Values().hold(1, start).hold(0, bad).hold(1, after),
+        Values().hold(1, start).stale().gap(bad - 1).hold(1, after),
+    )
+    dead = target(
+        "broker-1",
+        Values().hold(1, start).hold(0, long - start),
+        Values().hold(1, start).stale().gap(long - start - 1),
+    )
     return [
-        scenario(
-            "no controller fires, a new one resolves",
-            Values().hold(1, start).hold(0, bad).hold(0, after),
-            moved,
-            0,
-        ),
-        scenario(
-            "two controllers (split brain) fire",
-            Values().hold(1, n),
-            Values().hold(0, start).hold(1, bad).hold(0, after),
+        fires("every broker answers, none is controller", 0, no_controller(), idle("broker-3")),
+        fires(
+            "every broker answers, two are controller (split brain)",
             2,
+            broker("broker-1", Values().hold(1, n)),
+            broker("broker-2", split),
+            idle("broker-3"),
         ),
-        Scenario(
-            "KafkaNoActiveController",
-            "a broker without JMX data while another is controller does not fire",
-            (broker("broker-1", Values().hold(1, n)), broker("broker-2", Values().hold(0, n))),
-            (Check(n - 1, why="sum over the brokers that answer is 1"),),
+        held(
+            "the controller's JMX target failing holds the alert",
+            [
+                Check(m, why="broker-1 does not answer: the others' sum is incomplete")
+                for m in range(n)
+            ],
+            failing,
+            idle("broker-2"),
+            idle("broker-3"),
+        ),
+        held(
+            "a broker target down longer than the window still holds the alert",
+            [
+                Check(start + f + 1, why="broker-1 served the controller count within the window"),
+                Check(long - 1, why="broker-1 answered nothing within the window: may be a broker"),
+            ],
+            dead,
+            idle("broker-2", long),
+            idle("broker-3", long),
+        ),
+        held(
+            "a target that never answered holds the alert",
+            [Check(m, why="broker-4 never answered: it may be a broker") for m in range(n)],
+            no_controller(),
+            idle("broker-3"),
+            target("broker-4", Values().hold(0, n)),
+        ),
+        fires(
+            "a client target down does not hold the alert",
+            0,
+            no_controller(),
+            idle("broker-3"),
+            target("app-1", Values().hold(1, start).hold(0, n - start)),
+        ),
+        fires(
+            "a target one exporter replica fails while another reads it does not hold the alert",
+            0,
+            no_controller(),
+            idle("broker-3"),
+            target("broker-1", Values().hold(0, n), instance="kafka-vitals-b:9340"),
         ),
     ]
 

@@ -9,9 +9,9 @@ Yammer quantiles are taken with `max`, never averaged. The broker-wide MessagesI
 from __future__ import annotations
 
 from alerts.model import Alert, Group
-from alerts.promql import by, label, num, sel
+from alerts.promql import by, label, num, on, sel
 from alerts.thresholds import Thresholds
-from exporter.catalog import Metric, admin, jmx
+from exporter.catalog import Metric, admin, jmx, own
 
 
 def _per_topic(t: Thresholds, metric: Metric) -> str:
@@ -23,6 +23,32 @@ def _per_topic(t: Thresholds, metric: Metric) -> str:
 def _per_broker(t: Thresholds, metric: Metric) -> str:
     s, c = t.common.selector, t.common.cluster_label
     return f"max {by(c, 'target')} ({sel(metric, s)}) > 0"
+
+
+def _controllers(t: Thresholds) -> str:
+    """Active controllers summed over brokers, unless a broker's JMX target is not answering.
+
+    A failing target drops its series, so its count would be missing from the sum and a healthy
+    cluster would read 0. Roles are not labelled: a target is a broker if it served the controller
+    gauge within the window; a down target that answered nothing within it may be one too. A target
+    counts as down only when no exporter replica reads it.
+    """
+    s, c, w = t.common.selector, t.common.cluster_label, t.active_controller.window
+    per_target = f"max {by(c, 'target')}"
+    jmx_up = 'source="jmx"'
+    return (
+        f"sum {by(c)} ({per_target} ({sel(jmx.ACTIVE_CONTROLLER, s)})) != 1\n"
+        f"unless {on(c)}\n"
+        "  (\n"
+        f"    {per_target} ({sel(own.UP, s, jmx_up)}) == 0\n"
+        f"    and {on(c, 'target')}\n"
+        "      (\n"
+        f"        {per_target} (present_over_time({sel(jmx.ACTIVE_CONTROLLER, s, range_=w)}))\n"
+        "        or\n"
+        f"        {per_target} (max_over_time({sel(own.UP, s, jmx_up, range_=w)})) == 0\n"
+        "      )\n"
+        "  )"
+    )
 
 
 def _replication(t: Thresholds) -> tuple[Alert, ...]:
@@ -117,14 +143,14 @@ def _replication(t: Thresholds) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KafkaNoActiveController",
-            expr=(f"sum {by(c)} (max {by(c, 'target')} ({sel(jmx.ACTIVE_CONTROLLER, s)})) != 1"),
+            expr=_controllers(t),
             for_=ac.for_,
             keep_firing_for=ac.keep_firing_for,
             severity=ac.severity,
             summary="The cluster does not have exactly one active controller.",
             description=(
-                "The brokers report {{ $value }} active controllers (must be exactly 1; 0 means "
-                "none elected or the controller's JMX is not answering, 2 a split brain)."
+                "The brokers report {{ $value }} active controllers while every broker's JMX "
+                "answers (must be exactly 1; 0 means none is elected, 2 a split brain)."
             ),
             section="active_controller",
             source="broker JMX",

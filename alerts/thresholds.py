@@ -188,6 +188,14 @@ class OfflinePartitions:
 class ActiveController:
     """The cluster must have exactly one active controller."""
 
+    window: str = _w(
+        "6h",
+        "A JMX target counts as a broker if it served ActiveControllerCount within this window. "
+        "While such a target is down the sum misses its count, so the alert holds; a down target "
+        "that answered nothing within the window may be a broker too and also holds it "
+        "(KafkaVitalsSourceDown speaks for both). A client target holds it only once it has been "
+        "down this long.",
+    )
     for_: str = _w(
         "1m",
         "A controller election takes seconds; 0 or 2 controllers for two scrapes is not an "
