@@ -48,25 +48,29 @@ def _other_job(ctx: Ctx) -> dict[str, str]:
 
 
 def _stale(ctx: Ctx) -> list[Scenario]:
+    """Stale means no new snapshot; a source failing at every cycle is SourceDown's, not this."""
     ds = ctx.t.data_stale
     f, k = ctx.minutes(ds.for_), ctx.minutes(ds.keep_firing_for)
     interval = 30.0
     limit = ds.intervals * interval
     fresh = 10
-    # Minute at which the age (time() minus the last success at minute fresh - 1) passes limit.
+    # Minute at which the age (time() minus the snapshot taken at minute fresh - 1) passes limit.
     over = fresh - 1 + int(limit // 60) + 1
     stuck = over - fresh + f + 5
     after = k + 5
     n = fresh + stuck + after
 
-    def success(stuck_for: int) -> Values:
+    def snapshots(stuck_for: int = 0) -> Values:
+        """A snapshot time: a new one every minute, the same one for `stuck_for` minutes."""
         v = Values().ramp(60, fresh, start=0).hold((fresh - 1) * 60, stuck_for)
         return v.ramp(60, n - fresh - stuck_for, start=(fresh + stuck_for) * 60)
 
-    def series(v: Values) -> tuple[Series, ...]:
+    def series(taken: Values, success: Values, *extra: Series) -> tuple[Series, ...]:
         return (
-            ctx.series(own.LAST_POLL_SUCCESS.name, INSTANCE, v),
+            ctx.series(own.LAST_POLL.name, INSTANCE, taken),
+            ctx.series(own.LAST_POLL_SUCCESS.name, INSTANCE, success),
             ctx.series(own.POLL_INTERVAL.name, INSTANCE, Values().hold(interval, n)),
+            *extra,
         )
 
     at = over + f + 1
@@ -74,21 +78,33 @@ def _stale(ctx: Ctx) -> list[Scenario]:
     checks = [
         Check(fresh - 1, why="polling"),
         Check(over + f - 1, why="past the limit only since `over`: for has not elapsed"),
-        Check(at, (fired,), why="stuck past the limit for longer than for"),
+        Check(at, (fired,), why="no new snapshot past the limit for longer than for"),
         Check(fresh + stuck + k + 1, why="polling again"),
     ]
     brief = int(limit // 60)
+    never_again = Values().ramp(60, fresh, start=0).hold((fresh - 1) * 60, n - fresh)
+    dead_jmx = ctx.series(
+        own.UP.name,
+        {**INSTANCE, "source": "jmx", "target": "broker-1:9999"},
+        Values().hold(1, fresh).hold(0, n - fresh),
+    )
     return [
         Scenario(
             "KafkaVitalsDataStale",
-            "stuck polls fire, a good poll resolves",
-            series(success(stuck)),
+            "cycles stop: fires; a new snapshot resolves",
+            series(snapshots(stuck), snapshots(stuck)),
             tuple(checks),
         ),
         Scenario(
             "KafkaVitalsDataStale",
-            "a few slow polls under the limit never fire",
-            series(success(brief)),
+            "a JMX target failing at every cycle while cycles go on never fires",
+            series(snapshots(), never_again, dead_jmx),
+            tuple(Check(m, why="a new snapshot every cycle") for m in range(fresh, n)),
+        ),
+        Scenario(
+            "KafkaVitalsDataStale",
+            "a few slow cycles under the limit never fire",
+            series(snapshots(brief), snapshots(brief)),
             tuple(Check(m, why="under the limit") for m in range(fresh, n)),
         ),
     ]

@@ -1,4 +1,4 @@
-"""Alerts on the exporter itself: not scraped, a source failing, data too old, a family missing.
+"""Alerts on the exporter itself: not scraped, a source failing, polling stopped, a family missing.
 
 Without these, a dead or blind exporter looks exactly like a healthy, quiet cluster.
 """
@@ -56,19 +56,19 @@ def _alerts(t: Thresholds) -> tuple[Alert, ...]:
         Alert(
             name="KafkaVitalsDataStale",
             expr=(
-                f"time() - {sel(own.LAST_POLL_SUCCESS, s)}\n"
+                f"time() - {sel(own.LAST_POLL, s)}\n"
                 f"  > {num(ds.intervals)} * {sel(own.POLL_INTERVAL, s)}"
             ),
             for_=ds.for_,
             keep_firing_for=ds.keep_firing_for,
             severity=ds.severity,
             summary=(
-                f"kafka-vitals has not completed a fully successful poll for {num(ds.intervals)} "
-                "intervals."
+                f"kafka-vitals has served no new snapshot for {num(ds.intervals)} poll intervals."
             ),
             description=(
-                f"The last fully successful poll of kafka-vitals at {label('instance')} was "
-                "{{ $value | humanizeDuration }} ago; the data it serves is old or partial."
+                f"The snapshot kafka-vitals at {label('instance')} serves was taken "
+                "{{ $value | humanizeDuration }} ago: polling has stopped or a cycle hangs, and "
+                "every alert sees old data."
             ),
             section="data_stale",
             source="exporter",

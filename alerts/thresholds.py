@@ -358,15 +358,16 @@ class SourceDown:
 
 @dataclass(frozen=True, slots=True)
 class DataStale:
-    """The last fully successful poll is too old."""
+    """The snapshot being served is too old: poll cycles stopped or hang."""
 
     intervals: float = _w(
         5,
-        "Five poll intervals without a fully successful cycle: one slow or failed cycle is "
-        "normal, five in a row means the data on /metrics no longer tells the truth.",
+        "Five poll intervals without a new snapshot: one slow cycle is normal (a JMX target "
+        "timing out), five in a row means polling stopped or hangs and the data on /metrics no "
+        "longer tells the truth. A source failing at every cycle is KafkaVitalsSourceDown's.",
     )
     for_: str = _w("1m", "The age is already measured over five intervals.")
-    keep_firing_for: str = _w("0s", "Resolves with the next good poll.")
+    keep_firing_for: str = _w("0s", "Resolves with the next snapshot.")
     severity: Severity = field(
         default="warning", metadata=_why("Alerts and dashboards see old data.")
     )

@@ -29,7 +29,7 @@ UP_NAMES = [
 
 
 def _age(sc: Scope) -> str:
-    return f"time() - max({sc.sel(own.LAST_POLL_SUCCESS)})"
+    return f"time() - max({sc.sel(own.LAST_POLL)})"
 
 
 def _interval(sc: Scope) -> str:
@@ -70,7 +70,7 @@ def _stats(sc: Scope) -> list[tuple[g.Panel, int]]:
         (
             stat(
                 "Data age",
-                "Time since the last fully successful poll cycle, in seconds and in "
+                "Age of the snapshot being served (new at every finished cycle), in seconds and in "
                 f"poll intervals. KafkaVitalsDataStale fires above {num(ds.intervals)} intervals. "
                 + why(ds, "intervals"),
                 "s",
@@ -139,7 +139,7 @@ def _polls(sc: Scope) -> list[tuple[g.Panel, int]]:
         (
             timeseries(
                 "Data age and alert bar",
-                "Seconds since the last fully successful poll cycle. The dashed "
+                "Age of the snapshot being served, in seconds. The dashed "
                 f"line is KafkaVitalsDataStale's bar: {num(ds.intervals)} poll intervals.",
                 "s",
                 [Q(_age(sc), "data age"), Q(f"{num(ds.intervals)} * {_interval(sc)}", "alert bar")],
