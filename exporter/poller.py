@@ -32,10 +32,12 @@ sources there.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
@@ -73,6 +75,27 @@ def default_runners(config: Config) -> list[SourceRunner]:
     from exporter.sources.jmx import JmxSource
 
     return [JmxSource(config.jmx)]
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for one cycle, then one young-generation pass.
+
+    A cycle on a large cluster allocates millions of objects that outlive it (answers, samples,
+    labels, histories); with the collector on, that triggers full collections over everything
+    the process holds, again and again: 1.2-1.4 s of a 4 s cycle (10,000 groups x 10
+    partitions). The data is freed by reference counting; the young pass at the end collects
+    whatever cycles the poll made (and the occasional full collection still happens as usual).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(1)
 
 
 def enabled_collectors(config: Config) -> list[Collector]:
@@ -164,7 +187,7 @@ class Poller:
         """Run one full cycle now, swap its snapshot in, and return it."""
         if self._closed:
             raise RuntimeError("poller is stopped")
-        with self._cycle_lock:
+        with self._cycle_lock, gc_paused():
             return self._cycle()
 
     # ---- the cycle ---------------------------------------------------------------------------
@@ -174,7 +197,7 @@ class Poller:
         next_at = time.monotonic()
         while not self._stop.is_set():
             try:
-                with self._cycle_lock:
+                with self._cycle_lock, gc_paused():
                     if self._stop.is_set():
                         break
                     self._cycle()
