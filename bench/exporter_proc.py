@@ -98,7 +98,7 @@ class Exporter:
             self._check_alive()
             length = probe.head_length(self.port)
             if length == self._last_length:
-                time.sleep(0.02)
+                time.sleep(0.05)
                 continue
             published = time.time()
             cpu = probe.cpu_seconds(self.pid)

@@ -174,7 +174,9 @@ def _exporter_part(result: dict[str, Any]) -> list[str]:
     rows.append(("  after stage cycle (own, build, render, gzip)", _fmt(after["median"], "s"),
                  _fmt(after["max"], "s"), ""))  # fmt: skip
     cpu = cyc["cpu_seconds_per_cycle"]
-    rows.append(("exporter CPU per cycle", _fmt(cpu["median"], "s"), _fmt(cpu["max"], "s"), ""))
+    floor_cpu = result["floor"]["cpu_seconds"]["median"]
+    rows.append(("exporter CPU per cycle", _fmt(cpu["median"], "s"), _fmt(cpu["max"], "s"),
+                 _fmt(floor_cpu, "s")))  # fmt: skip
     mem = result["memory_mib"]
     rows.append(("exporter RSS / peak", _fmt(mem["rss"], "MiB"), _fmt(mem["hwm"], "MiB"), ""))
     size = result["response_bytes"]

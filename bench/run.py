@@ -165,6 +165,7 @@ def run_scenario(o: Options) -> dict[str, Any]:
     result["floor"] = {
         "runs": floors,
         "total": summary([f["total"] for f in floors]),
+        "cpu_seconds": summary([f["cpu_seconds"] for f in floors]),
         "steps": {k: summary([f[k] for f in floors]) for k in floor.STEPS},
     }
     full = result["cycles"]["full_seconds"]["median"]

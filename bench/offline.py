@@ -1,0 +1,169 @@
+"""CPU of a cycle's in-process work, without Kafka: `python -m bench.offline --scenario large`.
+
+Builds a `ClusterView` of the scenario's shape (topics, partitions, Empty groups with committed
+offsets; log-end offsets moving from cycle to cycle), then runs the exporter's `Poller` on it with
+a stand-in admin source, for a warm-up and N cycles, and prints the CPU seconds of every
+collector, of the snapshot build and of the render. This isolates what the exporter adds on top
+of the Admin API calls, and is steady enough to compare code changes on a loaded machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from bench.scenarios import SCENARIOS, Scenario
+from exporter.config import Config, KafkaConfig, PollConfig
+from exporter.poller import Poller
+from exporter.render import Renderer
+from exporter.snapshot import Snapshot
+from exporter.sources.admin import AdminResult
+from exporter.sources.admin_model import (
+    Broker,
+    ClusterView,
+    GroupDescription,
+    Offsets,
+    PartitionMeta,
+    TopicMeta,
+)
+from exporter.sources.stages import StageOutcome
+
+
+def view(s: Scenario, cycle: int, now: float) -> ClusterView:
+    topics = {}
+    for t in range(s.topics):
+        name = s.topic(t)
+        parts = tuple(PartitionMeta(name, p, 1, (1,), (1,)) for p in range(s.partitions))
+        topics[name] = TopicMeta(name, parts, False, 1)
+    groups: dict[str, GroupDescription] = {}
+    committed: dict[str, dict[tuple[str, int], int]] = {}
+    grow = 10 * cycle
+    for g in range(s.groups):
+        gid = s.group(g)
+        groups[gid] = GroupDescription(gid, "Empty", "classic", "", 1, True, ())
+        topic = s.topic(g % s.topics)
+        committed[gid] = {
+            (topic, p): s.committed_offset(g, p) + grow // 2 for p in range(s.partitions)
+        }
+    offsets = {
+        (name, p.partition): Offsets(0, s.messages + grow)
+        for name, meta in topics.items()
+        for p in meta.partitions
+    }
+    return ClusterView(
+        taken_at=now,
+        brokers=(Broker(1, "127.0.0.1", 9092),),
+        controller_id=1,
+        topics=topics,
+        groups=groups,
+        committed=committed,
+        offsets=offsets,
+    )
+
+
+class _StandInAdmin:
+    """Hands the poller prepared views, one per cycle."""
+
+    def __init__(self, s: Scenario) -> None:
+        self._s = s
+        self.cycle = 0
+        self.next_view: ClusterView | None = None
+
+    def prepare(self) -> None:
+        self.next_view = view(self._s, self.cycle, time.time())
+        self.cycle += 1
+
+    def fetch(self) -> AdminResult:
+        assert self.next_view is not None
+        return AdminResult(self.next_view, (StageOutcome("metadata", 0.0),))
+
+    def close(self) -> None:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.offline", description=__doc__)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="large")
+    parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--profile", help="write a cProfile of the measured cycles here")
+    args = parser.parse_args(argv)
+    s = SCENARIOS[args.scenario]
+    admin = _StandInAdmin(s)
+    config = Config(kafka=KafkaConfig(bootstrap_servers="127.0.0.1:9"),
+                    poll=PollConfig(interval_seconds=30.0))  # fmt: skip
+    renderer = Renderer()
+    times: dict[str, list[float]] = defaultdict(list)
+
+    def publish(snapshot: Snapshot) -> None:  # as the exporter's App does, in the poller thread
+        c0 = time.process_time()
+        renderer.render(snapshot)
+        times["render (both formats, gzip)"].append(time.process_time() - c0)
+
+    poller = Poller(config, runners=[], admin=admin, on_snapshot=publish)  # type: ignore[arg-type]
+    for collector in poller._collectors:
+        _time_collect(collector, times)
+    profiler = cProfile.Profile() if args.profile else None
+    for cycle in range(args.cycles + 1):
+        admin.prepare()
+        if profiler is not None and cycle:
+            profiler.enable()
+        gc0 = _gc_seconds[0]
+        c0 = time.process_time()
+        snapshot = poller.poll_once()
+        c1 = time.process_time()
+        if profiler is not None:
+            profiler.disable()
+        if cycle:
+            times["cycle (render included)"].append(c1 - c0)
+            times["garbage collector (in the cycle)"].append(_gc_seconds[0] - gc0)
+        else:
+            times.clear()
+        _print_cycle(cycle, snapshot)
+    poller.stop()
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+    print(f"CPU seconds, median of {args.cycles} cycles after a warm-up ({s.name}):")
+    for name, values in sorted(times.items(), key=lambda kv: -statistics.median(kv[1])):
+        print(f"  {name:<36} {statistics.median(values):7.3f}  (max {max(values):.3f})")
+    return 0
+
+
+_gc_seconds = [0.0, 0.0]
+"""CPU seconds in the garbage collector so far, and when the running collection started."""
+
+
+def _gc_callback(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_seconds[1] = time.process_time()
+    else:
+        _gc_seconds[0] += time.process_time() - _gc_seconds[1]
+
+
+gc.callbacks.append(_gc_callback)
+
+
+def _time_collect(collector: Any, times: dict[str, list[float]]) -> None:
+    collect = collector.collect
+
+    def timed(data: Any, out: Any) -> None:
+        c0 = time.process_time()
+        collect(data, out)
+        times[f"collector {collector.name}"].append(time.process_time() - c0)
+
+    collector.collect = timed
+
+
+def _print_cycle(cycle: int, snapshot: Snapshot) -> None:
+    label = "warm-up" if cycle == 0 else f"cycle {cycle}"
+    print(f"{label}: series={snapshot.series_count}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
