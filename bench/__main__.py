@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only the synthetic case (no broker)")  # fmt: skip
     parser.add_argument("--scrape-seconds", type=float, default=5.0,
                         help="time limit of each scrape measurement")  # fmt: skip
+    parser.add_argument("--poll", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a `poll` setting of the exporter, e.g. offsets_in_flight=64 "
+                        "(the floor uses the same window and batch size)")  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -44,7 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     cycles = args.cycles if args.cycles is not None else scenario.cycles
     if cycles < 1 or args.synthetic_series < 0 or args.scrape_seconds <= 0:
         parser.error("--cycles must be >= 1, --synthetic-series >= 0, --scrape-seconds > 0")
+    poll: list[tuple[str, float]] = []
+    for item in args.poll:
+        key, sep, value = item.partition("=")
+        try:
+            number = float(value)
+            poll.append((key.strip(), int(number) if number.is_integer() else number))
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            parser.error(f"--poll {item!r}: expected KEY=NUMBER")
     options = Options(
+        poll=tuple(poll),
         scenario=scenario,
         cycles=cycles,
         work=RESULTS / "work",

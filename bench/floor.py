@@ -54,13 +54,21 @@ def _windowed(
     return every
 
 
+def client(bootstrap: str) -> AdminClient:
+    """One client for every floor run, as the exporter keeps one (connections and group
+    coordinators known after the first run)."""
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap, "client.id": "kafka-vitals-floor", "log_level": 2}
+    )
+    admin.list_topics(timeout=60.0)
+    return admin
+
+
 def measure(
-    bootstrap: str, *, describe_batch: int = 200, in_flight: int = 32, timeout: float = 60.0
+    client: AdminClient, *, describe_batch: int = 200, in_flight: int = 32, timeout: float = 60.0
 ) -> dict[str, float]:
     """Seconds per step of one bare cycle, `total`, and the CPU time this process spent (the
     client library's threads included)."""
-    client = AdminClient({"bootstrap.servers": bootstrap, "client.id": "kafka-vitals-floor"})
-    client.list_topics(timeout=timeout)  # connect first: the exporter's client is connected too
     out: dict[str, float] = {}
     cpu = time.process_time()
     t_start = t0 = time.monotonic()

@@ -24,11 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import libversion
+from confluent_kafka.admin import AdminClient
 
 from bench import broker as broker_mod
 from bench import floor, probe
 from bench.exporter_proc import Cycle, Exporter
 from bench.scenarios import Scenario
+from exporter.config import PollConfig
 from tests.harness import procs
 
 COMBOS = ((1, True), (10, True), (1, False), (10, False))
@@ -46,6 +48,11 @@ class Options:
     scrape_seconds: float = 5.0
     scrape_requests: int = 300
     floor_runs: int = 3
+    poll: tuple[tuple[str, float], ...] = ()
+    """Overrides of the exporter's `poll` settings (the floor follows the window and batch)."""
+
+    def poll_setting(self, key: str, default: float) -> float:
+        return dict(self.poll).get(key, default)
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -61,7 +68,11 @@ def summary(values: list[float]) -> dict[str, float]:
 def exporter_config(o: Options, b: broker_mod.Broker) -> dict[str, Any]:
     config: dict[str, Any] = {
         "kafka": {"bootstrap_servers": b.bootstrap},
-        "poll": {"interval_seconds": o.scenario.interval_seconds, "stage_timeout_seconds": 60.0},
+        "poll": {
+            "interval_seconds": o.scenario.interval_seconds,
+            "stage_timeout_seconds": 60.0,
+            **dict(o.poll),
+        },
         "log": {"level": "info"},
     }
     if o.jmx:
@@ -75,14 +86,19 @@ def _cycle_dict(c: Cycle) -> dict[str, Any]:
     return d
 
 
-def run_floor(bootstrap: str) -> dict[str, Any]:
-    out: dict[str, Any] = floor.measure(bootstrap)
+def run_floor(o: Options, client: AdminClient) -> dict[str, Any]:
+    defaults = PollConfig()
+    out: dict[str, Any] = floor.measure(
+        client,
+        describe_batch=int(o.poll_setting("describe_batch_size", defaults.describe_batch_size)),
+        in_flight=int(o.poll_setting("offsets_in_flight", defaults.offsets_in_flight)),
+    )
     out["load"] = probe.load_average()
     return out
 
 
 def measure_cycles(
-    o: Options, exporter: Exporter, bootstrap: str
+    o: Options, exporter: Exporter, floor_client: AdminClient
 ) -> tuple[Cycle, list[Cycle], list[dict[str, Any]]]:
     wait = o.scenario.interval_seconds + 900.0
     warmup = exporter.next_cycle(wait)
@@ -93,7 +109,7 @@ def measure_cycles(
         cycles.append(cycle)
         estimate = floors[-1]["total"] if floors else cycle.stages.get("cycle", 1.0)
         if len(floors) < o.floor_runs and exporter.seconds_to_next_cycle() > 1.5 * estimate + 1:
-            floors.append(run_floor(bootstrap))
+            floors.append(run_floor(o, floor_client))
     return warmup, cycles, floors
 
 
@@ -149,16 +165,18 @@ def run_scenario(o: Options) -> dict[str, Any]:
         "total_seconds": round(time.monotonic() - t0, 2),
     }
     try:
+        floor_client = floor.client(b.bootstrap)
+        run_floor(o, floor_client)  # a warm-up, as the exporter's first cycle is
         exporter = Exporter(o.work / s.name, exporter_config(o, b))
         try:
             exporter.wait_serving()
-            warmup, cycles, floors = measure_cycles(o, exporter, b.bootstrap)
+            warmup, cycles, floors = measure_cycles(o, exporter, floor_client)
             scrapes = measure_scrapes(o, exporter, exporter.port)
             rss, hwm = probe.memory_mib(exporter.pid)
         finally:
             exporter.stop()
         while len(floors) < o.floor_runs:
-            floors.append(run_floor(b.bootstrap))
+            floors.append(run_floor(o, floor_client))
     finally:
         b.stop()
     result["cycles"] = cycles_section(warmup, cycles)
