@@ -93,7 +93,16 @@ class Exporter:
 
     def next_cycle(self, timeout: float) -> Cycle:
         """Wait for the next published exposition that comes from a new cycle."""
-        deadline = time.monotonic() + timeout
+        try:
+            cycle = self._next_cycle(time.monotonic() + timeout)
+        except OSError:
+            self._check_alive()  # a crash explains the error better than the socket does
+            raise
+        if cycle is None:
+            raise RuntimeError(f"no new poll cycle within {timeout:.0f}s; log: {self.log_path}")
+        return cycle
+
+    def _next_cycle(self, deadline: float) -> Cycle | None:
         while time.monotonic() < deadline:
             self._check_alive()
             length = probe.head_length(self.port)
@@ -122,7 +131,7 @@ class Exporter:
                 rss_mib=rss,
                 load=probe.load_average(),
             )
-        raise RuntimeError(f"no new poll cycle within {timeout:.0f}s; log: {self.log_path}")
+        return None
 
     def seconds_to_next_cycle(self) -> float:
         return self._last_started + self.interval - time.time()
