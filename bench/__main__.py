@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--poll", action="append", default=[], metavar="KEY=VALUE",
                         help="set a `poll` setting of the exporter, e.g. offsets_in_flight=64 "
                         "(the floor uses the same window and batch size)")  # fmt: skip
+    parser.add_argument("--exporter-source", type=Path, metavar="DIR",
+                        help="run the exporter from this source tree (A/B runs)")  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -59,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--poll {item!r}: expected KEY=NUMBER")
     options = Options(
         poll=tuple(poll),
+        exporter_source=args.exporter_source.resolve() if args.exporter_source else None,
         scenario=scenario,
         cycles=cycles,
         work=RESULTS / "work",

@@ -10,6 +10,7 @@ cycle, rendering and compression included.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -55,7 +56,8 @@ class Cycle:
 class Exporter:
     """One `kafka-vitals serve` process on a free loopback port."""
 
-    def __init__(self, work: Path, config: dict[str, Any]) -> None:
+    def __init__(self, work: Path, config: dict[str, Any], source: Path | None = None) -> None:
+        """`source`: run the exporter package from this source tree instead (A/B comparisons)."""
         (self.port,) = procs.free_ports(1)
         config = {**config, "web": {"listen_address": f"127.0.0.1:{self.port}"}}
         work.mkdir(parents=True, exist_ok=True)
@@ -69,6 +71,7 @@ class Exporter:
             [console_script(), "serve", "--config", str(self.config_path)],
             log_path=self.log_path,
             ports=[self.port],
+            env={**os.environ, "PYTHONPATH": str(source)} if source is not None else None,
         )
         self._last_length = -1
         self._last_started = 0.0

@@ -48,6 +48,8 @@ class Options:
     scrape_seconds: float = 5.0
     scrape_requests: int = 300
     floor_runs: int = 3
+    exporter_source: Path | None = None
+    """Run the exporter from this source tree (e.g. a checkout of an older commit)."""
     poll: tuple[tuple[str, float], ...] = ()
     """Overrides of the exporter's `poll` settings (the floor follows the window and batch)."""
 
@@ -157,6 +159,7 @@ def run_synthetic_only(o: Options) -> dict[str, Any]:
 def run_scenario(o: Options) -> dict[str, Any]:
     s = o.scenario
     result = _header(asdict(s))
+    result["exporter_source"] = str(o.exporter_source or "")
     t0 = time.monotonic()
     b = broker_mod.start(s, fresh=o.fresh)
     result["setup"] = {
@@ -167,7 +170,7 @@ def run_scenario(o: Options) -> dict[str, Any]:
     try:
         floor_client = floor.client(b.bootstrap)
         run_floor(o, floor_client)  # a warm-up, as the exporter's first cycle is
-        exporter = Exporter(o.work / s.name, exporter_config(o, b))
+        exporter = Exporter(o.work / s.name, exporter_config(o, b), o.exporter_source)
         try:
             exporter.wait_serving()
             warmup, cycles, floors = measure_cycles(o, exporter, floor_client)
