@@ -16,7 +16,9 @@ _GT = ("consumergroup", "topic")
 _G = ("consumergroup",)
 
 # --- brokers -------------------------------------------------------------------------------
-BROKERS = Metric("kafka_brokers", "gauge", "Number of brokers in the cluster metadata.", (), "admin")
+BROKERS = Metric(
+    "kafka_brokers", "gauge", "Number of brokers in the cluster metadata.", (), "admin"
+)
 BROKER_INFO = Metric(
     "kafka_broker_info",
     "info",
