@@ -331,6 +331,20 @@ def test_lag_status_ok_stall_stop_rewind(
 # --- rebalance hygiene ----------------------------------------------------------------------
 
 
+def stable_members(bootstrap: str, group: str, previous: set[str], n: int) -> set[str]:
+    """Wait until the group is Stable with n members and a member set other than `previous`."""
+
+    client = clients.admin_client(bootstrap)
+
+    def attempt() -> set[str] | None:
+        g = client.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
+        ids = {m.member_id for m in g.members}
+        return ids if g.state.name == "STABLE" and len(ids) == n and ids != previous else None
+
+    found: set[str] = wait_for(attempt, 90.0, f"{group} Stable with {n} new members", interval=0.2)
+    return found
+
+
 def test_rolling_restart_counts_rebalances(
     kafka_single: KafkaCluster, make_poller: PollerFactory, unique_name: Callable[[str], str]
 ) -> None:
@@ -341,9 +355,10 @@ def test_rolling_restart_counts_rebalances(
     poller = make_poller(prefix, interval=0.5)
     poller.start()
 
-    def settled_with(n: int) -> Callable[[Snapshot], bool]:
+    def settled_with(n: int, after: float = 0.0) -> Callable[[Snapshot], bool]:
         return lambda s: (
-            group_state(s, group) == "Stable"
+            s.taken_at > after
+            and group_state(s, group) == "Stable"
             and s.value(admin.GROUP_MEMBERS, group) == n
             and s.value(cat.GROUP_IDLE_MEMBERS, group) == 0
         )
@@ -356,12 +371,19 @@ def test_rolling_restart_counts_rebalances(
         snap = wait_snapshot(poller, settled_with(3), "3 consumers in a Stable group")
         before = snap.value(admin.GROUP_REBALANCES, group)
         assert before is not None
+        members = stable_members(bootstrap, group, set(), 3)
         for i in range(3):
             consumers[i].stop()
             consumers[i] = tools.start_console_consumer(
                 bootstrap, topic, group, f"{group}-{i}", jmx=False
             )
-            snap = wait_snapshot(poller, settled_with(3), f"Stable again after restart {i}")
+            # the group has settled with the new member; only a poll started after that counts,
+            # or two restarts could fall between the same two polls
+            members = stable_members(bootstrap, group, members, 3)
+            settled_at = time.time()
+            snap = wait_snapshot(
+                poller, settled_with(3, after=settled_at), f"Stable again after restart {i}"
+            )
     finally:
         for c in consumers:
             c.stop()
