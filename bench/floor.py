@@ -2,9 +2,12 @@
 
 The same requests as the exporter's admin stages (see `exporter.sources.admin`), with the same
 batch size and in-flight windows, and nothing else: metadata and cluster description, the group
-listing, describes in batches, one committed-offsets request per group, and one `list_offsets`
-call per spec for every partition. Results are only waited for, never converted. The ratio of the
-exporter's cycle to this time is what the exporter adds on top of Kafka.
+listing, describes in batches of the groups the exporter's plan describes (`DescribeCache`: Empty
+groups are described again only when their last description is due for refresh; the floor keeps a
+cache of its own across runs, as the exporter does across cycles), one committed-offsets request
+per group, and one `list_offsets` call per spec for every partition. Results are only waited for;
+of a description only the four facts the describe plan needs are kept. The ratio of the exporter's
+cycle to this time is what the exporter adds on top of Kafka.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from typing import Any
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
+from exporter.sources.admin_convert import group_state_name, group_type_name
+from exporter.sources.admin_model import GroupDescription
 from exporter.sources.filters import is_internal_topic
+from exporter.sources.group_cache import DescribeCache, listed_from
 
 STEPS = ("metadata", "groups", "committed", "offsets", "total")
 
@@ -64,8 +70,22 @@ def client(bootstrap: str) -> AdminClient:
     return admin
 
 
+def _plan_facts(desc: Any) -> GroupDescription:
+    """The four facts of a description that the describe plan looks at; nothing else."""
+    coordinator = desc.coordinator.id if desc.coordinator is not None else -1
+    return GroupDescription(
+        str(desc.group_id), group_state_name(desc.state), group_type_name(desc.type), "",
+        int(coordinator), bool(desc.is_simple_consumer_group), (),
+    )  # fmt: skip
+
+
 def measure(
-    client: AdminClient, *, describe_batch: int = 200, in_flight: int = 32, timeout: float = 60.0
+    client: AdminClient,
+    cache: DescribeCache,
+    *,
+    describe_batch: int = 200,
+    in_flight: int = 32,
+    timeout: float = 60.0,
 ) -> dict[str, float]:
     """Seconds per step of one bare cycle, `total`, and the CPU time this process spent (the
     client library's threads included)."""
@@ -78,15 +98,18 @@ def measure(
 
     t0 = time.monotonic()
     listing = client.list_consumer_groups(request_timeout=timeout).result(timeout=timeout)
-    ids = sorted({g.group_id for g in listing.valid or ()})
-    batches = [ids[i : i + describe_batch] for i in range(0, len(ids), describe_batch)]
+    listed = listed_from(listing.valid or ())
+    ids = [g.group_id for g in listed]
+    now = time.monotonic()
+    brokers = frozenset(int(b) for b in md.brokers)
+    plan, _ = cache.plan(listed, brokers, now)
+    batches = [plan[i : i + describe_batch] for i in range(0, len(plan), describe_batch)]
     described = _windowed(
         batches,
         lambda b: client.describe_consumer_groups(b, request_timeout=timeout),
         max(1, in_flight // 4),
     )
-    for fut in described:
-        fut.result()
+    cache.remember({d.group_id: _plan_facts(d) for d in (f.result() for f in described)}, now)
     out["groups"] = time.monotonic() - t0
 
     t0 = time.monotonic()
@@ -117,5 +140,6 @@ def measure(
     out["total"] = time.monotonic() - t_start
     out["cpu_seconds"] = time.process_time() - cpu
     out["groups_listed"] = float(len(ids))
+    out["groups_described"] = float(len(plan))
     out["partitions"] = float(len(wanted))
     return out

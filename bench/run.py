@@ -31,6 +31,7 @@ from bench import floor, probe
 from bench.exporter_proc import Cycle, Exporter
 from bench.scenarios import Scenario
 from exporter.config import PollConfig
+from exporter.sources.group_cache import DescribeCache
 from tests.harness import procs
 
 COMBOS = ((1, True), (10, True), (1, False), (10, False))
@@ -88,10 +89,11 @@ def _cycle_dict(c: Cycle) -> dict[str, Any]:
     return d
 
 
-def run_floor(o: Options, client: AdminClient) -> dict[str, Any]:
+def run_floor(o: Options, client: AdminClient, cache: DescribeCache) -> dict[str, Any]:
     defaults = PollConfig()
     out: dict[str, Any] = floor.measure(
         client,
+        cache,
         describe_batch=int(o.poll_setting("describe_batch_size", defaults.describe_batch_size)),
         in_flight=int(o.poll_setting("offsets_in_flight", defaults.offsets_in_flight)),
     )
@@ -100,7 +102,7 @@ def run_floor(o: Options, client: AdminClient) -> dict[str, Any]:
 
 
 def measure_cycles(
-    o: Options, exporter: Exporter, floor_client: AdminClient
+    o: Options, exporter: Exporter, floor_client: AdminClient, floor_cache: DescribeCache
 ) -> tuple[Cycle, list[Cycle], list[dict[str, Any]]]:
     wait = o.scenario.interval_seconds + 900.0
     warmup = exporter.next_cycle(wait)
@@ -111,7 +113,7 @@ def measure_cycles(
         cycles.append(cycle)
         estimate = floors[-1]["total"] if floors else cycle.stages.get("cycle", 1.0)
         if len(floors) < o.floor_runs and exporter.seconds_to_next_cycle() > 1.5 * estimate + 1:
-            floors.append(run_floor(o, floor_client))
+            floors.append(run_floor(o, floor_client, floor_cache))
     return warmup, cycles, floors
 
 
@@ -169,17 +171,19 @@ def run_scenario(o: Options) -> dict[str, Any]:
     }
     try:
         floor_client = floor.client(b.bootstrap)
-        run_floor(o, floor_client)  # a warm-up, as the exporter's first cycle is
+        refresh = PollConfig().empty_group_describe_seconds
+        floor_cache = DescribeCache(o.poll_setting("empty_group_describe_seconds", refresh))
+        run_floor(o, floor_client, floor_cache)  # a warm-up, as the exporter's first cycle is
         exporter = Exporter(o.work / s.name, exporter_config(o, b), o.exporter_source)
         try:
             exporter.wait_serving()
-            warmup, cycles, floors = measure_cycles(o, exporter, floor_client)
+            warmup, cycles, floors = measure_cycles(o, exporter, floor_client, floor_cache)
             scrapes = measure_scrapes(o, exporter, exporter.port)
             rss, hwm = probe.memory_mib(exporter.pid)
         finally:
             exporter.stop()
         while len(floors) < o.floor_runs:
-            floors.append(run_floor(o, floor_client))
+            floors.append(run_floor(o, floor_client, floor_cache))
     finally:
         b.stop()
     result["cycles"] = cycles_section(warmup, cycles)

@@ -1,5 +1,6 @@
 """The Admin API source and collectors against a real Kafka: lag equals what
-`kafka-consumer-groups --describe` prints, deleted groups and topics vanish, Empty groups stay."""
+`kafka-consumer-groups --describe` prints, deleted groups and topics vanish, Empty groups stay
+(and are not described again while they stay Empty)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from exporter.catalog import own
 from exporter.config import Config, FiltersConfig, KafkaConfig, PollConfig
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
+from exporter.sources.admin import AdminSource
+from exporter.sources.admin_model import ClusterView
 from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import wait_for
@@ -248,3 +251,62 @@ def test_new_consumer_protocol_group(
         consumer.kill()
         poller.stop()
     clients.delete_topic(bootstrap, topic)
+
+
+def test_empty_groups_are_described_again_only_when_due_or_changed(
+    kafka_single: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_single.bootstrap_servers
+    topic, idle, busy = unique_name("dc-topic"), unique_name("dc-idle"), unique_name("dc-busy")
+    clients.create_topic(bootstrap, topic, partitions=2)
+    clients.produce_messages(bootstrap, topic, 10, partition=0)
+    clients.commit_offsets(bootstrap, idle, {(topic, 0): 4})
+    clients.commit_offsets(bootstrap, busy, {(topic, 0): 2})
+    config = vitals_config(bootstrap, [topic], [idle, busy])
+    source = AdminSource(config)
+    every = AdminSource(replace(config, poll=replace(config.poll, empty_group_describe_seconds=0)))
+
+    def fetch(s: AdminSource = source) -> ClusterView:
+        result = s.fetch()
+        assert result.view is not None and result.view.groups is not None
+        assert not result.view.failed_stages, result.stages
+        return result.view
+
+    first = fetch()
+    assert set(source.described) == {idle, busy}
+    assert {g: d.state for g, d in (first.groups or {}).items()} == {idle: "Empty", busy: "Empty"}
+    # both still Empty: nothing is described, the groups and their offsets are all there
+    second = fetch()
+    assert source.described == ()
+    assert second.groups == first.groups
+    assert second.committed == {idle: {(topic, 0): 4}, busy: {(topic, 0): 2}}
+    # 0 describes every group every cycle
+    fetch(every)
+    fetch(every)
+    assert set(every.described) == {idle, busy}
+
+    consumer = tools.start_console_consumer(bootstrap, topic, busy, jmx=False)
+    try:
+
+        def joined() -> ClusterView | None:
+            view = fetch()
+            g = (view.groups or {})[busy]
+            return view if g.state == "Stable" and len(g.members) == 1 else None
+
+        wait_for(joined, 60, f"{busy} Stable with its member", interval=0.5)
+        assert source.described == (busy,)  # a group with members is described every cycle
+        fetch()
+        assert source.described == (busy,)
+    finally:
+        consumer.stop()
+
+    def left() -> ClusterView | None:
+        view = fetch()
+        g = (view.groups or {})[busy]
+        return view if g.state == "Empty" else None
+
+    view = wait_for(left, 60, f"{busy} Empty again", interval=0.5)
+    assert (view.groups or {})[busy].members == ()
+    assert busy in source.described  # the change to Empty is described once
+    fetch()
+    assert source.described == ()

@@ -9,7 +9,9 @@ each able to fail alone:
    skipped and `fetch()` reports the source down.
 2. `groups`: `list_consumer_groups` once (de-duplicated, filtered), then
    `describe_consumer_groups` in batches of `poll.describe_batch_size`. Simple groups (no members,
-   committed offsets only) are listed and described like the others.
+   committed offsets only) are listed and described like the others. An Empty group that stays
+   Empty reuses its last description for up to `poll.empty_group_describe_seconds` (see
+   `group_cache`).
 3. `committed`: `list_consumer_group_offsets`, one group per request (librdkafka takes one), through
    a window of `poll.offsets_in_flight` requests in flight. Only offsets >= 0 on partitions that
    exist in this cycle's metadata are kept, so offsets left on a deleted topic are ignored.
@@ -64,6 +66,7 @@ from exporter.sources.admin_model import (
 )
 from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.filters import Filters, is_internal_topic
+from exporter.sources.group_cache import DescribeCache, listed_from
 from exporter.sources.stages import (
     Deadline,
     StageOutcome,
@@ -115,6 +118,9 @@ class AdminSource:
         self._replace_client = False
         self.clients_created = 1
         self._min_isr: dict[str, tuple[int | None, float]] = {}
+        self._describe_cache = DescribeCache(config.poll.empty_group_describe_seconds)
+        self.described: tuple[str, ...] = ()
+        """The groups the last `fetch()` asked to describe (the others reused a description)."""
         """Topic -> (min.insync.replicas, monotonic time read)."""
 
     def _new_client(self) -> AdminClient:
@@ -165,7 +171,8 @@ class AdminSource:
             if meta is None:
                 return AdminResult(None, tuple(outcomes))
             brokers, controller_id, partitions = meta
-            listed = run("groups", self._list_and_describe)
+            broker_ids = frozenset(b.id for b in brokers)
+            listed = run("groups", lambda d: self._list_and_describe(broker_ids, d))
             group_ids, groups = listed if listed is not None else (None, None)
             committed = None
             if group_ids is not None:
@@ -223,25 +230,33 @@ class AdminSource:
         return brokers, int(md.controller_id), partitions
 
     def _list_and_describe(
-        self, deadline: Deadline
+        self, broker_ids: frozenset[int], deadline: Deadline
     ) -> tuple[list[str], dict[str, GroupDescription]]:
         cap = self._kafka.request_timeout_seconds
         listing = self._client.list_consumer_groups(
             request_timeout=deadline.request_timeout(cap)
         ).result(timeout=deadline.remaining())
-        ids = sorted({g.group_id for g in listing.valid or () if self._filters.group(g.group_id)})
+        listed = listed_from(g for g in listing.valid or () if self._filters.group(g.group_id))
+        ids = [g.group_id for g in listed]
         problems = [describe_error(e) for e in listing.errors or ()]
+        now = time.monotonic()
+        to_describe, reused = self._describe_cache.plan(listed, broker_ids, now)
+        self.described = tuple(to_describe)
         gathered = gather_windowed(
-            _batches(ids, self._poll.describe_batch_size),
+            _batches(to_describe, self._poll.describe_batch_size),
             lambda batch: self._client.describe_consumer_groups(
                 list(batch), request_timeout=deadline.request_timeout(cap)
             ),
             max(1, self._poll.offsets_in_flight // 4),
             deadline,
         )
-        groups = {
+        described = {
             gid: group_from(desc, self._filters.topic) for gid, desc in gathered.results.items()
         }
+        self._describe_cache.remember(described, now)
+        if not listing.errors:
+            self._describe_cache.keep_only(set(ids))
+        groups = {gid: g for gid in ids if (g := described.get(gid) or reused.get(gid))}
         if gathered.errors:
             gid, why = next(iter(gathered.errors.items()))
             problems.append(f"describe failed for {len(gathered.errors)} groups ({gid!r}: {why})")
