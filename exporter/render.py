@@ -21,7 +21,6 @@ Rules the output keeps whatever the snapshot holds:
 
 from __future__ import annotations
 
-import gzip
 import logging
 import math
 import operator
@@ -31,6 +30,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
+
+from isal import igzip
 
 from exporter import catalog
 from exporter.catalog import Metric
@@ -42,8 +43,9 @@ log = logging.getLogger(__name__)
 CONTENT_TYPE_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 GZIP_LEVEL = 1
-"""Measured on 100,000 lag series (8.8 MB): level 1 compresses 9.5x in ~0.03 s of CPU per body,
-level 3 10x in ~0.04 s, level 6 11x in ~0.11 s. Scrapes are local-network traffic: speed wins."""
+"""ISA-L's level 1 (python-isal; plain gzip output any client reads). Measured on 640,000 lag
+series (56 MB): 0.04 s and 13x, where zlib's level 1 takes 0.17 s for 11x. Compression runs once
+per cycle for each format, so its speed is part of every poll cycle."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
@@ -194,9 +196,9 @@ class Renderer:
         rendered = time.perf_counter()
         exposition = Exposition(
             text=text,
-            text_gzip=gzip.compress(text, compresslevel=self._gzip_level, mtime=0),
+            text_gzip=igzip.compress(text, compresslevel=self._gzip_level, mtime=0),
             openmetrics=om,
-            openmetrics_gzip=gzip.compress(om, compresslevel=self._gzip_level, mtime=0),
+            openmetrics_gzip=igzip.compress(om, compresslevel=self._gzip_level, mtime=0),
             series=series,
             taken_at=snapshot.taken_at,
         )
