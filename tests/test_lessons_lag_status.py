@@ -300,3 +300,11 @@ def test_tracker_partial_answer_forgets_nothing() -> None:
     tracker.update({"g": {("t", 0): 1}, "h": {("t", 0): 1}}, {("t", 0): Offsets(0, 2)}, None)
     tracker.update({"g": {("t", 0): 1}}, {("t", 0): Offsets(0, 2)}, None, forget=False)
     assert set(tracker.windows) == {("g", "t", 0), ("h", "t", 0)}
+
+
+@pytest.mark.parametrize("owned", [True, False, None])
+def test_one_pass_status_equals_the_rules_applied_in_order(owned: bool | None) -> None:
+    for size in (1, 2, SIZE):
+        for win in WINDOWS:
+            assert partition_status(win, owned, size) == ls.status_by_rules(win, owned, size), win
+    assert partition_status((), owned, SIZE) == ls.status_by_rules((), owned, SIZE) == "UNKNOWN"

@@ -2,9 +2,10 @@
 
 For every (group, topic, partition) with a committed offset we keep a bounded window of the last
 N polls' (committed offset, log-end offset) points. Each rule below is a small named predicate
-over that window; `partition_status` applies them in a fixed order and `group_status` takes the
-worst partition. The window restarts when the log-end offset goes backwards (the topic was
-recreated or truncated): that is not a consumer rewinding.
+over that window; `status_by_rules` applies them in a fixed order (`partition_status` computes
+the same in one pass) and `group_status` takes the worst partition. The window restarts when the
+log-end offset goes backwards (the topic was recreated or truncated): that is not a consumer
+rewinding.
 
 Rules, in the order they are applied to a partition's window:
 1. REWIND  the committed offset went back between two polls of the window.
@@ -24,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from exporter.sources.admin_model import Offsets, TopicPartition
 
@@ -33,9 +34,8 @@ SEVERITY: tuple[Status, ...] = ("OK", "UNKNOWN", "REWIND", "WARN", "STOP", "STAL
 """Statuses from best to worst; a group shows its worst partition's status."""
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    """One poll's view of a partition for a group."""
+class Point(NamedTuple):
+    """One poll's view of a partition for a group (a tuple: one is made per partition per poll)."""
 
     committed: int
     end: int
@@ -104,8 +104,11 @@ def falling_behind(window: Window) -> bool:
     return not committed_still(window) and always_lagging(window) and lag_growing(window)
 
 
-def partition_status(window: Window, owned: bool | None, size: int) -> Status:
-    """The status of one partition; `owned`: does a member own it (None: not known)."""
+def status_by_rules(window: Window, owned: bool | None, size: int) -> Status:
+    """The status of one partition, the rules above applied one by one in their order.
+
+    The reference definition; `partition_status` computes the same in one pass over the window.
+    """
     if not window:
         return "UNKNOWN"
     if rewound(window):
@@ -119,6 +122,43 @@ def partition_status(window: Window, owned: bool | None, size: int) -> Status:
     if stalled(window, owned):
         return "STALL"
     if falling_behind(window):
+        return "WARN"
+    return "OK"
+
+
+def partition_status(window: Window, owned: bool | None, size: int) -> Status:
+    """The status of one partition; `owned`: does a member own it (None: not known).
+
+    Equal to `status_by_rules` for every window (an exhaustive test checks it), in one pass: it
+    runs for every committed partition at every poll.
+    """
+    if not window:
+        return "UNKNOWN"
+    first_committed, first_end = window[0]
+    if window.count(window[0]) == len(window):  # nothing moved (idle topics, stopped groups)
+        if first_end <= first_committed:
+            return "OK"
+        if len(window) < size:
+            return "UNKNOWN"
+        return "STOP" if owned is False else "STALL"
+    prev_committed, prev_lag = first_committed, max(0, first_end - first_committed)
+    still, always_lagging_, steps_up = True, prev_lag > 0, True
+    for committed, end in window[1:]:
+        if committed < prev_committed:
+            return "REWIND"
+        lag = end - committed if end > committed else 0
+        still = still and committed == first_committed
+        always_lagging_ = always_lagging_ and lag > 0
+        steps_up = steps_up and lag >= prev_lag
+        prev_committed, prev_lag = committed, lag
+    if prev_lag == 0:
+        return "OK"
+    if len(window) < size:
+        return "UNKNOWN"
+    if still and always_lagging_:
+        return "STOP" if owned is False else "STALL"
+    first_lag = max(0, first_end - first_committed)
+    if not still and always_lagging_ and steps_up and len(window) > 1 and prev_lag > first_lag:
         return "WARN"
     return "OK"
 
