@@ -7,7 +7,7 @@ bytes. Label values are kept in the order of the family's catalog labels.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -89,6 +89,26 @@ class SnapshotBuilder:
             self.dropped[metric.name] = self.dropped.get(metric.name, 0) + 1
             return
         bucket.append(Sample(labels, float(value), suffix))
+
+    def add_rows(
+        self, metric: Metric, labels: Sequence[LabelValues], values: Sequence[float]
+    ) -> None:
+        """`add` for many plain samples of one family at once: what the largest families (one
+        series per committed partition) use, with the same checks at a fraction of the cost."""
+        bucket, n_labels, summary = self._bucket(metric)
+        if summary:
+            raise ValueError(f"{metric.name}: add_rows takes plain samples, not a summary")
+        if len(labels) != len(values):
+            raise ValueError(f"{metric.name}: {len(labels)} label tuples for {len(values)} values")
+        if labels and set(map(len, labels)) != {n_labels}:
+            got = next(len(x) for x in labels if len(x) != n_labels)
+            raise ValueError(f"{metric.name}: got {got} label values for labels {metric.labels}")
+        room = len(labels)
+        if self.series_cap:
+            room = max(0, min(room, self.series_cap - len(bucket)))
+            if room < len(labels):
+                self.dropped[metric.name] = self.dropped.get(metric.name, 0) + len(labels) - room
+        bucket.extend(map(Sample, labels[:room], map(float, values[:room])))
 
     def extend(self, metric: Metric, samples: Iterable[Sample]) -> None:
         for s in samples:

@@ -23,7 +23,7 @@ from exporter.catalog import admin as cat
 from exporter.catalog import own
 from exporter.collectors.base import CycleData, register
 from exporter.lag_time import LagClock
-from exporter.snapshot import SnapshotBuilder
+from exporter.snapshot import LabelValues, SnapshotBuilder
 from exporter.sources.admin_model import ClusterView, TopicPartition
 
 if TYPE_CHECKING:
@@ -72,6 +72,23 @@ class _GroupTotals:
     seconds_max: float | None = None
 
 
+@dataclass(slots=True)
+class _Rows:
+    """The per-partition families of one cycle, written with `add_rows` at the end."""
+
+    offset_labels: list[LabelValues] = field(default_factory=list)
+    offsets: list[float] = field(default_factory=list)
+    lag_labels: list[LabelValues] = field(default_factory=list)
+    lags: list[float] = field(default_factory=list)
+    seconds_labels: list[LabelValues] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def write(self, out: SnapshotBuilder) -> None:
+        out.add_rows(cat.GROUP_CURRENT_OFFSET, self.offset_labels, self.offsets)
+        out.add_rows(cat.GROUP_LAG, self.lag_labels, self.lags)
+        out.add_rows(cat.GROUP_LAG_SECONDS, self.seconds_labels, self.seconds)
+
+
 @register
 class ConsumerLagCollector:
     name: ClassVar[str] = "consumer_lag"
@@ -88,8 +105,11 @@ class ConsumerLagCollector:
         if view is not None:
             self._observe(view)
             if view.committed is not None:
+                rows = _Rows() if self._per_partition else None
                 for group in sorted(view.committed):
-                    self._group(view, group, view.committed[group], out)
+                    self._group(view, group, view.committed[group], out, rows)
+                if rows is not None:
+                    rows.write(out)
         out.add(own.LAG_CLAMPED, (), self.clamped_total)
 
     def _observe(self, view: ClusterView) -> None:
@@ -105,6 +125,7 @@ class ConsumerLagCollector:
         group: str,
         committed: Mapping[TopicPartition, int],
         out: SnapshotBuilder,
+        rows: _Rows | None,
     ) -> None:
         totals = _GroupTotals()
         offsets = view.offsets
@@ -112,8 +133,9 @@ class ConsumerLagCollector:
             labels = (group, topic, str(partition))
             per_topic = totals.topics.setdefault(topic, _TopicTotals())
             per_topic.offset_sum += offset
-            if self._per_partition:
-                out.add(cat.GROUP_CURRENT_OFFSET, labels, offset)
+            if rows is not None:
+                rows.offset_labels.append(labels)
+                rows.offsets.append(offset)
             o = offsets.get((topic, partition)) if offsets is not None else None
             if o is None or o.end < 0:
                 continue
@@ -127,10 +149,12 @@ class ConsumerLagCollector:
                 totals.seconds_max = (
                     seconds if totals.seconds_max is None else max(totals.seconds_max, seconds)
                 )
-            if self._per_partition:
-                out.add(cat.GROUP_LAG, labels, lag)
+            if rows is not None:
+                rows.lag_labels.append(labels)
+                rows.lags.append(lag)
                 if seconds is not None:
-                    out.add(cat.GROUP_LAG_SECONDS, labels, seconds)
+                    rows.seconds_labels.append(labels)
+                    rows.seconds.append(seconds)
         for topic, t in totals.topics.items():
             out.add(cat.GROUP_CURRENT_OFFSET_SUM, (group, topic), t.offset_sum)
             if t.lag_known:

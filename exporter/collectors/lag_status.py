@@ -48,7 +48,7 @@ class LagStatusCollector:
         complete = "committed" not in view.failed_stages  # a partial answer forgets nothing
         statuses = self._tracker.update(view.committed, view.offsets, owners(view), complete)
         if self._per_partition:
-            for (group, topic, partition), status in sorted(statuses.items()):
-                out.add(cat.PARTITION_STATUS, (group, topic, str(partition), status), 1)
+            labels = [(g, t, str(p), status) for (g, t, p), status in sorted(statuses.items())]
+            out.add_rows(cat.PARTITION_STATUS, labels, [1.0] * len(labels))
         for group, status in sorted(ls.group_statuses(statuses).items()):
             out.add(cat.GROUP_STATUS, (group, status), 1)

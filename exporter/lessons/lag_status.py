@@ -50,9 +50,11 @@ Window = tuple[Point, ...]
 
 def append(window: Window, point: Point, size: int) -> Window:
     """The window with `point` added, at most `size` long; restarted if the log end went back."""
-    if window and point.end < window[-1].end:
+    if not window or point.end < window[-1].end:
         return (point,)
-    return (*window, point)[-max(1, size) :]
+    if len(window) < size:
+        return (*window, point)
+    return (*window[len(window) - max(1, size) + 1 :], point)
 
 
 # --- the rules: each a predicate over one partition's window --------------------------------
@@ -198,23 +200,28 @@ class LagStatusTracker:
         False when the committed offsets are incomplete). A partition whose log-end offset is
         missing this poll keeps its window and gets no status.
         """
-        seen: set[Key] = set()
+        size = self.size
+        last = self.windows
+        kept: dict[Key, Window] = {}
         result: dict[Key, Status] = {}
         for group, parts in committed.items():
             owned_parts = None if owners is None else owners.get(group)
             for tp, offset in parts.items():
                 key = (group, tp[0], tp[1])
-                seen.add(key)
+                window = last.get(key, ())
                 off = offsets.get(tp)
                 if off is None or off.end < 0 or offset < 0:
+                    if window:
+                        kept[key] = window
                     continue
-                window = append(self.windows.get(key, ()), Point(offset, off.end), self.size)
-                self.windows[key] = window
+                window = append(window, Point(offset, off.end), size)
+                kept[key] = window
                 owned = None if owned_parts is None else tp in owned_parts
-                result[key] = partition_status(window, owned, self.size)
+                result[key] = partition_status(window, owned, size)
         if forget:
-            for key in self.windows.keys() - seen:
-                del self.windows[key]
+            self.windows = kept
+        else:
+            last.update(kept)
         return result
 
 
