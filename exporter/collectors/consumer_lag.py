@@ -59,20 +59,6 @@ def uncommitted_partitions(view: ClusterView, group: str) -> dict[str, int]:
 
 
 @dataclass(slots=True)
-class _TopicTotals:
-    offset_sum: int = 0
-    lag_sum: int = 0
-    lag_known: bool = False
-
-
-@dataclass(slots=True)
-class _GroupTotals:
-    topics: dict[str, _TopicTotals] = field(default_factory=dict)
-    lag_max: int | None = None
-    seconds_max: float | None = None
-
-
-@dataclass(slots=True)
 class _Rows:
     """The per-partition families of one cycle, written with `add_rows` at the end."""
 
@@ -127,42 +113,46 @@ class ConsumerLagCollector:
         out: SnapshotBuilder,
         rows: _Rows | None,
     ) -> None:
-        totals = _GroupTotals()
-        offsets = view.offsets
-        for (topic, partition), offset in sorted(committed.items()):
-            labels = (group, topic, str(partition))
-            per_topic = totals.topics.setdefault(topic, _TopicTotals())
-            per_topic.offset_sum += offset
+        # one pass per committed partition: locals rather than helpers, it runs 100,000s of times
+        offsets = view.offsets or {}
+        now = view.taken_at
+        clock = self._clock
+        offset_sums: dict[str, int] = {}
+        lag_sums: dict[str, int] = {}
+        lag_max: int | None = None
+        seconds_max: float | None = None
+        for tp, offset in sorted(committed.items()):
+            topic = tp[0]
+            labels = (group, topic, str(tp[1]))
+            offset_sums[topic] = offset_sums.get(topic, 0) + offset
             if rows is not None:
                 rows.offset_labels.append(labels)
                 rows.offsets.append(offset)
-            o = offsets.get((topic, partition)) if offsets is not None else None
+            o = offsets.get(tp)
             if o is None or o.end < 0:
                 continue
             lag, clamped = lag_of(offset, o.end)
+            seconds = 0.0 if lag == 0 else clock.lag_seconds(tp, offset, now)
             self.clamped_total += clamped
-            per_topic.lag_sum += lag
-            per_topic.lag_known = True
-            totals.lag_max = lag if totals.lag_max is None else max(totals.lag_max, lag)
-            seconds = self._clock.lag_seconds((topic, partition), offset, view.taken_at)
-            if seconds is not None:
-                totals.seconds_max = (
-                    seconds if totals.seconds_max is None else max(totals.seconds_max, seconds)
-                )
+            lag_sums[topic] = lag_sums.get(topic, 0) + lag
+            if lag_max is None or lag > lag_max:
+                lag_max = lag
+            if seconds is not None and (seconds_max is None or seconds > seconds_max):
+                seconds_max = seconds
             if rows is not None:
                 rows.lag_labels.append(labels)
                 rows.lags.append(lag)
                 if seconds is not None:
                     rows.seconds_labels.append(labels)
                     rows.seconds.append(seconds)
-        for topic, t in totals.topics.items():
-            out.add(cat.GROUP_CURRENT_OFFSET_SUM, (group, topic), t.offset_sum)
-            if t.lag_known:
-                out.add(cat.GROUP_LAG_SUM, (group, topic), t.lag_sum)
-        if totals.lag_max is not None:
-            out.add(cat.GROUP_LAG_MAX, (group,), totals.lag_max)
-        if totals.seconds_max is not None:
-            out.add(cat.GROUP_LAG_SECONDS_MAX, (group,), totals.seconds_max)
+        for topic, total in offset_sums.items():
+            out.add(cat.GROUP_CURRENT_OFFSET_SUM, (group, topic), total)
+            if topic in lag_sums:
+                out.add(cat.GROUP_LAG_SUM, (group, topic), lag_sums[topic])
+        if lag_max is not None:
+            out.add(cat.GROUP_LAG_MAX, (group,), lag_max)
+        if seconds_max is not None:
+            out.add(cat.GROUP_LAG_SECONDS_MAX, (group,), seconds_max)
         if view.groups is not None:
             for topic, count in uncommitted_partitions(view, group).items():
                 out.add(cat.GROUP_UNCOMMITTED_PARTITIONS, (group, topic), count)

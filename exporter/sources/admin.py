@@ -249,10 +249,9 @@ class AdminSource:
             ),
             max(1, self._poll.offsets_in_flight // 4),
             deadline,
+            convert=lambda desc: group_from(desc, self._filters.topic),
         )
-        described = {
-            gid: group_from(desc, self._filters.topic) for gid, desc in gathered.results.items()
-        }
+        described: dict[str, GroupDescription] = gathered.results
         self._describe_cache.remember(described, now)
         if not listing.errors:
             self._describe_cache.keep_only(set(ids))
@@ -273,6 +272,17 @@ class AdminSource:
         deadline: Deadline,
     ) -> dict[str, dict[TP, int]]:
         cap = self._kafka.request_timeout_seconds
+        counts = {t: len(ps) for t, ps in partitions.items()}
+
+        def offsets_of(result: Any) -> dict[TP, int]:
+            return {
+                (tp.topic, int(tp.partition)): int(tp.offset)
+                for tp in result.topic_partitions or ()
+                if tp.error is None
+                and tp.offset >= 0
+                and 0 <= tp.partition < counts.get(tp.topic, 0)
+            }
+
         gathered = gather_windowed(
             group_ids,
             lambda gid: self._client.list_consumer_group_offsets(
@@ -280,17 +290,9 @@ class AdminSource:
             ),
             self._poll.offsets_in_flight,
             deadline,
+            convert=offsets_of,
         )
-        counts = {t: len(ps) for t, ps in partitions.items()}
-        out: dict[str, dict[TP, int]] = {}
-        for gid, result in gathered.results.items():
-            out[gid] = {
-                (tp.topic, int(tp.partition)): int(tp.offset)
-                for tp in result.topic_partitions or ()
-                if tp.error is None
-                and tp.offset >= 0
-                and 0 <= tp.partition < counts.get(tp.topic, 0)
-            }
+        out: dict[str, dict[TP, int]] = gathered.results
         problems = []
         if gathered.errors:
             gid, why = next(iter(gathered.errors.items()))

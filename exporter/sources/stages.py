@@ -106,11 +106,14 @@ def gather_windowed(
     submit: Callable[[T], Mapping[K, Future[Any]]],
     window: int,
     deadline: Deadline,
+    convert: Callable[[Any], Any] | None = None,
 ) -> Gathered[K]:
     """Submit one request per item, at most `window` requests in flight, until the deadline.
 
     `submit` sends one request and returns its futures by key (a request may answer for several
     keys, e.g. a batch of groups). A request counts as in flight until all its futures are done.
+    `convert`, if given, turns each answer into its result as it arrives, while later answers are
+    still on their way; an exception it raises counts as that key's error.
     """
     out: Gathered[K] = Gathered()
     source = iter(items)
@@ -147,7 +150,8 @@ def gather_windowed(
             continue
         req, key = pending.pop(fut)
         try:
-            out.results[key] = fut.result(timeout=0)
+            answer = fut.result(timeout=0)
+            out.results[key] = answer if convert is None else convert(answer)
         except Exception as exc:
             out.errors[key] = describe_error(exc)
             out.timeouts += is_timeout(exc)
