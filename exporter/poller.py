@@ -245,6 +245,9 @@ class Poller:
             self._own.collect(replace(data, health=health), out)
             merged.merge(out)
         snapshot = merged.build(taken_at=started)
+        # the previous snapshot and view (millions of objects on a large cluster) are freed only
+        # after the new snapshot is published, off the path of the cycle
+        retired = (self._snapshot, self._last_cluster)
         self._snapshot = snapshot
         self._last_stages = tuple(stages)
         if admin.view is not None:
@@ -257,6 +260,7 @@ class Poller:
                 self._on_snapshot(snapshot)
             except Exception:
                 log.exception("on_snapshot failed")
+        del retired
         return snapshot
 
     def _start_runners(self) -> list[tuple[SourceRunner, _Readings | None]]:

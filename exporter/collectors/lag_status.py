@@ -47,8 +47,9 @@ class LagStatusCollector:
             return
         complete = "committed" not in view.failed_stages  # a partial answer forgets nothing
         statuses = self._tracker.update(view.committed, view.offsets, owners(view), complete)
+        # statuses come in (group, topic, partition) order
         if self._per_partition:
-            labels = [(g, t, str(p), status) for (g, t, p), status in sorted(statuses.items())]
+            labels = [(g, t, str(p), status) for (g, t, p), status in statuses.items()]
             out.add_rows(cat.PARTITION_STATUS, labels, [1.0] * len(labels))
-        for group, status in sorted(ls.group_statuses(statuses).items()):
-            out.add(cat.GROUP_STATUS, (group, status), 1)
+        groups = ls.group_statuses(statuses)
+        out.add_rows(cat.GROUP_STATUS, list(groups.items()), [1.0] * len(groups))

@@ -165,11 +165,12 @@ def partition_status(window: Window, owned: bool | None, size: int) -> Status:
     return "OK"
 
 
+RANK: dict[Status, int] = {s: i for i, s in enumerate(SEVERITY)}
+
+
 def group_status(statuses: Iterable[Status]) -> Status | None:
     """The worst of the partitions' statuses, or None for a group without partitions."""
-    worst = -1
-    for s in statuses:
-        worst = max(worst, SEVERITY.index(s))
+    worst = max(map(RANK.__getitem__, statuses), default=-1)
     return SEVERITY[worst] if worst >= 0 else None
 
 
@@ -193,7 +194,8 @@ class LagStatusTracker:
         owners: Mapping[str, frozenset[TopicPartition]] | None,
         forget: bool = True,
     ) -> dict[Key, Status]:
-        """Add this poll's points and judge every partition that has a committed offset.
+        """Add this poll's points and judge every partition that has a committed offset; the
+        result is in (group, topic, partition) order.
 
         `owners`: the partitions each described group's members own; None when the groups could
         not be described this poll. With `forget`, keys no longer committed are dropped (pass
@@ -204,9 +206,9 @@ class LagStatusTracker:
         last = self.windows
         kept: dict[Key, Window] = {}
         result: dict[Key, Status] = {}
-        for group, parts in committed.items():
+        for group in sorted(committed):
             owned_parts = None if owners is None else owners.get(group)
-            for tp, offset in parts.items():
+            for tp, offset in sorted(committed[group].items()):
                 key = (group, tp[0], tp[1])
                 window = last.get(key, ())
                 off = offsets.get(tp)
@@ -226,13 +228,10 @@ class LagStatusTracker:
 
 
 def group_statuses(partitions: Mapping[Key, Status]) -> dict[str, Status]:
-    """Each group's status from its partitions' statuses."""
-    by_group: dict[str, list[Status]] = {}
+    """Each group's status from its partitions' statuses (the worst), in order of first sight."""
+    worst: dict[str, int] = {}
     for (group, _topic, _partition), status in partitions.items():
-        by_group.setdefault(group, []).append(status)
-    result: dict[str, Status] = {}
-    for group, statuses in by_group.items():
-        worst = group_status(statuses)
-        if worst is not None:
-            result[group] = worst
-    return result
+        rank = RANK[status]
+        if rank > worst.get(group, -1):
+            worst[group] = rank
+    return {group: SEVERITY[rank] for group, rank in worst.items()}
