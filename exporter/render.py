@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-import operator
 import re
 import threading
 import time
@@ -77,7 +76,10 @@ class Exposition:
 
 
 def format_value(value: float) -> str:
-    """A sample value as both formats accept it: integers without `.0`, NaN/+Inf/-Inf tokens."""
+    """A sample value as both formats accept it: integers without `.0` (zero without a sign),
+    NaN/+Inf/-Inf tokens."""
+    if value == 0:
+        return "0"
     r = repr(value)
     if r.endswith(".0"):
         return r[:-2]
@@ -136,6 +138,37 @@ class _FamilyCache:
     keys: list[object] | None
     prefixes: list[str]
     index: dict[object, str]
+    _template: str | None = None
+
+    @property
+    def template(self) -> str:
+        """The family's lines with a `%r` where each value goes, `%` in the text escaped: one
+        `template % values` writes the whole family in C."""
+        if self._template is None:
+            self._template = "".join(p.replace("%", "%%") + "%r\n" for p in self.prefixes)
+        return self._template
+
+
+INT_EXACT = 1e16
+"""Below this, an integral float's repr is its integer's digits plus `.0` (1e16 is `1e+16`)."""
+
+
+def _format_values(template: str, values: list[float]) -> str:
+    """`template` filled with the values as `format_value` writes them."""
+    try:
+        integral = (
+            all(map(float.is_integer, values)) and max(map(abs, values), default=0) < INT_EXACT
+        )
+    except TypeError:  # not a float: let repr and the fix-ups below handle it
+        integral = False
+    if integral:  # the common case (offsets, lags, counts, info): integers, no fix-up needed
+        return template % tuple(map(int, values))
+    # 12.0 -> 12, nan -> NaN, inf -> +Inf: a value is always followed by a newline
+    body = (template % tuple(values)).replace(".0\n", "\n").replace(" -0\n", " 0\n")
+    if not all(map(math.isfinite, values)):
+        body = body.replace(" nan\n", " NaN\n").replace(" inf\n", " +Inf\n")
+        body = body.replace(" -inf\n", " -Inf\n")
+    return body
 
 
 class Renderer:
@@ -240,15 +273,9 @@ class Renderer:
             if len(index) != len(keys) or None in prefixes:
                 return self._render_family_slowly(metric, samples, keys, old)
             cache = _FamilyCache(keys, cast(list[str], prefixes), cast(dict[object, str], index))
-        values = [s.value for s in samples]
-        # every line is `prefix repr(value)`; a prefix holds no newline (escaped), so the value
-        # tokens can be fixed up on the joined text: 12.0 -> 12, nan -> NaN, inf -> +Inf
-        body = "\n".join(map(operator.add, cache.prefixes, map(repr, values))) + "\n"
-        body = body.replace(".0\n", "\n")
-        if not all(map(math.isfinite, values)):
-            body = body.replace(" nan\n", " NaN\n").replace(" inf\n", " +Inf\n")
-            body = body.replace(" -inf\n", " -Inf\n")
-        return body, cache
+        # every line is `prefix value`; a prefix holds no newline (escaped), so the value tokens
+        # can be fixed up on the filled-in text
+        return _format_values(cache.template, [s.value for s in samples]), cache
 
     def _render_family_slowly(
         self,

@@ -17,6 +17,7 @@ HOSTILE_GROUPS = (
     'all\\"\n-of-them\\n',
     "trailing\\",
     "{braces},=commas",
+    "100%-done %s %r %%",
 )
 
 

@@ -8,6 +8,8 @@ import math
 import os
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
@@ -15,7 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from exporter import catalog
 from exporter.catalog import admin, own
-from exporter.render import Renderer, escape_label_value, format_value, series_prefix
+from exporter.render import (
+    Renderer,
+    _format_values,
+    escape_label_value,
+    format_value,
+    series_prefix,
+)
 from exporter.snapshot import Sample, Snapshot, SnapshotBuilder
 from tests.exposition_check import check_metrics
 from tests.snapshots import HOSTILE_GROUPS, golden_snapshot
@@ -62,6 +70,15 @@ def test_golden_exposition_matches_file_and_passes_promtool() -> None:
         GOLDEN.write_bytes(text)
     assert text == GOLDEN.read_bytes(), "golden differs; rerun with UPDATE_GOLDEN=1 and review"
     check_metrics(text)
+
+
+def test_a_second_render_of_the_same_series_writes_the_same_bytes() -> None:
+    """The second time a family's series come in the same order, its cached line template is
+    filled in; hostile label values (with `%`, quotes, newlines) and every value kind included."""
+    renderer = Renderer()
+    first = renderer.render(golden_snapshot())
+    second = renderer.render(golden_snapshot())
+    assert second.text == first.text and second.openmetrics == first.openmetrics
 
 
 def test_text_format_round_trips_hostile_label_values() -> None:
@@ -111,7 +128,7 @@ def test_special_values_and_number_formatting() -> None:
     assert format_value(-math.inf) == "-Inf"
     assert format_value(3.0) == "3"
     assert format_value(0.25) == "0.25"
-    assert format_value(-0.0) == "-0"
+    assert format_value(-0.0) == "0"
     assert format_value(123456789012.0) == "123456789012"
     assert float(format_value(2.0**63)) == 2.0**63
     text = Renderer().render(golden_snapshot()).text.decode()
@@ -206,3 +223,15 @@ def test_steady_state_and_reordered_series_render_current_values() -> None:
         for p in order:
             assert f'partition="{p}"}} {p + offset}\n' in text
         assert text.index('partition="2"') < text.index('partition="0"') or order[0] == 0
+
+
+VALUES = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**60), 2**60).map(float)
+
+
+@given(st.lists(VALUES))
+def test_a_family_is_written_as_format_value_writes_each_value(values: list[float]) -> None:
+    """Whole families are filled in at once (integers apart); each line must read as if the value
+    had gone through `format_value`. The label holds a `%`, escaped in the template."""
+    template = "".join(f'm{{i="{i}%%"}} %r\n' for i in range(len(values)))
+    lines = _format_values(template, values).splitlines()
+    assert lines == [f'm{{i="{i}%"}} {format_value(v)}' for i, v in enumerate(values)]
