@@ -33,6 +33,16 @@ class Sample(NamedTuple):
     suffix: str = ""
 
 
+_PARTITION_LABELS = tuple(str(i) for i in range(4096))
+
+
+def partition_label(partition: int) -> str:
+    """A partition number as a label value: the same string object every cycle for the usual
+    partition numbers, so that the renderer's comparison of a family's series with the last
+    cycle's stops at identity."""
+    return _PARTITION_LABELS[partition] if 0 <= partition < 4096 else str(partition)
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one poll cycle produced. Families with no samples are absent."""

@@ -23,7 +23,7 @@ from exporter.catalog import admin as cat
 from exporter.catalog import own
 from exporter.collectors.base import CycleData, register
 from exporter.lag_time import LagClock
-from exporter.snapshot import LabelValues, SnapshotBuilder
+from exporter.snapshot import LabelValues, SnapshotBuilder, partition_label
 from exporter.sources.admin_model import ClusterView, TopicPartition
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class ConsumerLagCollector:
         seconds_max: float | None = None
         for tp, offset in sorted(committed.items()):
             topic = tp[0]
-            labels = (group, topic, str(tp[1]))
+            labels = (group, topic, partition_label(tp[1]))
             offset_sums[topic] = offset_sums.get(topic, 0) + offset
             if rows is not None:
                 rows.offset_labels.append(labels)

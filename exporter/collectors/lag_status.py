@@ -14,7 +14,7 @@ from exporter.catalog import lessons as cat
 from exporter.collectors.base import CycleData, register
 from exporter.lessons import headroom as hr
 from exporter.lessons import lag_status as ls
-from exporter.snapshot import SnapshotBuilder
+from exporter.snapshot import SnapshotBuilder, partition_label
 from exporter.sources.admin_model import ClusterView, TopicPartition
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class LagStatusCollector:
         statuses = self._tracker.update(view.committed, view.offsets, owners(view), complete)
         # statuses come in (group, topic, partition) order
         if self._per_partition:
-            labels = [(g, t, str(p), status) for (g, t, p), status in statuses.items()]
+            labels = [(g, t, partition_label(p), s) for (g, t, p), s in statuses.items()]
             out.add_rows(cat.PARTITION_STATUS, labels, [1.0] * len(labels))
         groups = ls.group_statuses(statuses)
         out.add_rows(cat.GROUP_STATUS, list(groups.items()), [1.0] * len(groups))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
 from exporter.collectors.base import CycleData, register
-from exporter.snapshot import SnapshotBuilder
+from exporter.snapshot import SnapshotBuilder, partition_label
 from exporter.sources.admin_model import PartitionMeta
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class PartitionsCollector:
             if min_isr is not None:
                 out.add(cat.TOPIC_MIN_INSYNC_REPLICAS, (topic.name,), min_isr)
             for p in topic.partitions:
-                labels = (topic.name, str(p.partition))
+                labels = (topic.name, partition_label(p.partition))
                 out.add(cat.PARTITION_LEADER, labels, p.leader if p.leader >= 0 else -1)
                 out.add(cat.PARTITION_LEADER_IS_PREFERRED, labels, leader_is_preferred(p))
                 out.add(cat.PARTITION_REPLICAS, labels, len(p.replicas))

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
+from sys import intern
 from typing import Any, TypeVar
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
@@ -223,6 +224,7 @@ class AdminSource:
                 continue
             if not self._filters.topic(name):
                 continue
+            name = intern(name)  # label strings compare by identity across cycles
             partitions[name] = tuple(
                 PartitionMeta(name, int(p.id), int(p.leader), tuple(p.replicas), tuple(p.isrs))
                 for p in sorted(t.partitions.values(), key=lambda p: p.id)
@@ -276,7 +278,7 @@ class AdminSource:
 
         def offsets_of(result: Any) -> dict[TP, int]:
             return {
-                (tp.topic, int(tp.partition)): int(tp.offset)
+                (intern(tp.topic), int(tp.partition)): int(tp.offset)
                 for tp in result.topic_partitions or ()
                 if tp.error is None
                 and tp.offset >= 0

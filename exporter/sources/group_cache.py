@@ -20,6 +20,7 @@ So an Empty group's last description is reused while all of this holds:
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ def listed_from(listings: Iterable[Any]) -> list[Listed]:
     sorted by id."""
     out: dict[str, Listed] = {}
     for g in listings:
-        gid = str(g.group_id)
+        gid = sys.intern(str(g.group_id))  # one string per group across cycles: fast compares
         if gid not in out:
             state, kind = getattr(g, "state", None), getattr(g, "type", None)
             simple = bool(g.is_simple_consumer_group)
