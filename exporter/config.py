@@ -156,6 +156,9 @@ class JmxConfig:
     """The java executable that runs the jmxquery jar."""
     java_options: tuple[str, ...] = JMX_JAVA_OPTIONS
     """JVM flags of each query JVM."""
+    niceness: int = 10
+    """Added to each query JVM's CPU niceness (0-19): the query is a short batch job, and the
+    broker or application next to it, and the exporter's own poll, come first."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,11 @@ def check(config: Config, skip: Collection[str] = ()) -> list[Problem]:
     _kafka(config.kafka, add)
     _web(config.web, add)
     _jmx_targets(config.jmx.targets, add)
+    if config.jmx.niceness > 19:
+        add(
+            "jmx.niceness",
+            f"must be 19 at most (the lowest CPU priority), got {config.jmx.niceness}",
+        )
     if not 0 <= config.jmx.discover_brokers_port <= 65535:
         add("jmx.discover_brokers_port", "must be a TCP port, or 0 for no discovery")
     for key in ("planned_consumers_by_group", "planned_consumers_by_topic"):

@@ -204,7 +204,7 @@ kafka:
   extra_properties: {group.id: x}
 web: {telemetry_path: /ready}
 lessons: {dead_letter_patterns: ["(.+)_dlq"], planned_consumers_by_group: {g: 0}}
-jmx: {targets: [{url: "a:1", role: broker}, {url: "a:1", role: client}]}
+jmx: {targets: [{url: "a:1", role: broker}, {url: "a:1", role: client}], niceness: 20}
 """,
     )
     problems = _problems(path)
@@ -217,6 +217,7 @@ jmx: {targets: [{url: "a:1", role: broker}, {url: "a:1", role: client}]}
         "kafka.extra_properties.group.id: kafka-vitals never joins a consumer group",
         "web.telemetry_path: '/ready' is taken by ('/', '/healthz', '/ready')",
         "jmx.targets[1].name: 'a:1' is already used by jmx.targets[0]",
+        "jmx.niceness: must be 19 at most (the lowest CPU priority), got 20",
         "lessons.planned_consumers_by_group.g: must be at least 1, got 0",
     ]
 

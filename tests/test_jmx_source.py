@@ -50,7 +50,8 @@ FAKE_JAVA = textwrap.dedent(
     log = os.environ.get("FAKE_JAVA_LOG")
     if log:
         with open(log, "a") as fh:
-            fh.write(json.dumps({{"argv": sys.argv, "args": args, "pid": os.getpid()}}) + "\\n")
+            fh.write(json.dumps({{"argv": sys.argv, "args": args, "pid": os.getpid(),
+                                 "nice": os.nice(0)}}) + "\\n")
     if "hang" in url:
         time.sleep(120)
     elif "garbage" in url:
@@ -106,6 +107,16 @@ def test_one_poll_runs_one_jvm_per_target_with_every_query(fake_java: tuple[str,
     query = args[args.index("-q") + 1]
     assert query.count(";") > 20  # every broker query in one call
     assert r.errors_total == {}
+
+
+@pytest.mark.parametrize("niceness", [0, 7, 30])
+def test_the_query_jvm_runs_at_lower_cpu_priority(
+    fake_java: tuple[str, Path], niceness: int
+) -> None:
+    java, log = fake_java
+    src = source(java, JmxTarget(url=url("ok"), role="broker", name="b1"), niceness=niceness)
+    assert src.poll(timeout=30)["b1"].ok
+    assert [c["nice"] for c in calls(log)] == [min(19, os.nice(0) + niceness)]
 
 
 def test_password_goes_in_the_argument_file_never_on_the_command_line(
