@@ -148,7 +148,13 @@ class _FamilyCache:
         """The family's lines with a `%r` where each value goes, `%` in the text escaped: one
         `template % values` writes the whole family in C."""
         if self._template is None:
-            self._template = "".join(p.replace("%", "%%") + "%r\n" for p in self.prefixes)
+            if not self.prefixes:
+                self._template = ""
+            else:  # whole-string operations: a prefix holds no newline (escaped in label values)
+                text = "\n".join(self.prefixes)
+                if "%" in text:
+                    text = text.replace("%", "%%")
+                self._template = text.replace("\n", "%r\n") + "%r\n"
         return self._template
 
 
@@ -304,6 +310,8 @@ class Renderer:
             lines.append(f"{prefix}{format_value(s.value)}\n")
         if duplicates:
             self._count_duplicates(metric.name, duplicates)
+        if len(index) == len(keys):  # every sample written: next time the fast path can match
+            return "".join(lines), _FamilyCache(list(keys), list(index.values()), index)
         return "".join(lines), _FamilyCache(None, [], index)
 
     @staticmethod
