@@ -95,6 +95,21 @@ def test_errors_are_kept_per_key() -> None:
     assert got.timeouts == 0
 
 
+def test_each_answer_is_converted_and_a_failed_conversion_fails_only_its_key(
+    service: Service,
+) -> None:
+    def convert(answer: str) -> str:
+        if answer == "answer-g2":
+            raise ValueError("malformed answer")
+        return answer.upper()
+
+    keys = [f"g{i}" for i in range(5)]
+    got = gather_windowed(keys, lambda k: service.request((k,)), 2, Deadline.after(30), convert)
+    assert got.results == {k: f"ANSWER-{k.upper()}" for k in keys if k != "g2"}
+    assert got.errors == {"g2": "ValueError: malformed answer"}
+    assert got.timeouts == 0 and got.unfinished == 0
+
+
 def test_deadline_stops_waiting_and_sending() -> None:
     service = Service(delay=0.5)
     try:
