@@ -59,7 +59,13 @@ def spawn_serve(
 
 
 def get(port: int, path: str, timeout: float = 5.0, **headers: str) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    return request(http.client.HTTPConnection("127.0.0.1", port, timeout=timeout), path, headers)
+
+
+def request(
+    conn: http.client.HTTPConnection, path: str, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """GET `path` on `conn` (plain or TLS), header names with `_` for `-`; (status, body)."""
     try:
         conn.request("GET", path, headers={k.replace("_", "-"): v for k, v in headers.items()})
         resp = conn.getresponse()

@@ -112,12 +112,7 @@ class Exporter:
             return cli_run.get(self.port, path, timeout=timeout, **headers)
         ctx = ssl.create_default_context(cafile=str(self.tls_ca))
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
-        try:
-            conn.request("GET", path, headers={k.replace("_", "-"): v for k, v in headers.items()})
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
+        return cli_run.request(conn, path, headers)
 
     def scrape(self, timeout: float = 1.0) -> Scrape:
         """/metrics within `timeout` seconds (a slower answer raises)."""
