@@ -6,16 +6,21 @@ scrape only reads the last complete snapshot.
 
 One cycle:
 
-1. Every additional source runner (see below) starts in its own worker thread.
-2. The Admin API stages run in the poller thread (`exporter.sources.admin`), each with its own
+1. The Admin API stages run in the poller thread (`exporter.sources.admin`), each with its own
    deadline and able to fail alone.
-3. The runners are awaited until `poll.stage_timeout_seconds` (plus a short grace) have passed
-   since the cycle started. A runner still busy then fails this cycle with "timed out", and is not
-   started again until its earlier call returns.
-4. Every enabled collector of `exporter.collectors.REGISTRY` (switch: `collectors.<name>`) gets
-   the cycle's `CycleData` and a fresh `SnapshotBuilder` with the series cap
-   (`poll.series_cap` per family); the builders are merged. A collector that raises fails alone
-   (stage `collector:<name>`).
+2. Every additional source runner (see below) starts in its own worker thread when the Admin
+   API's log-end offsets stage begins (or at once when the cluster is unreachable). On a large
+   cluster the stages before it keep the client and the broker busy, and a JMX query JVM starting
+   beside them slows them and itself down; from then on the broker is idle and the collectors
+   below overlap with the JVM.
+3. Every enabled collector of `exporter.collectors.REGISTRY` (switch: `collectors.<name>`) that
+   does not read the runners' readings gets the cycle's `CycleData` and a fresh `SnapshotBuilder`
+   with the series cap (`poll.series_cap` per family); the builders are merged. A collector that
+   raises fails alone (stage `collector:<name>`).
+4. The runners are awaited until `poll.stage_timeout_seconds` (plus a short grace) have passed
+   since they started. A runner still busy then fails this cycle with "timed out", and is not
+   started again until its earlier call returns. Then the collectors that read their readings
+   (`reads_jmx = True`) run.
 5. The `own` collector runs last, with the cycle's `PollHealth`; its families are never capped.
 6. The snapshot is built, swapped in with one reference assignment, and handed to `on_snapshot`.
 
@@ -44,7 +49,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from exporter import collectors as _collectors  # noqa: F401  (registers every collector)
-from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth
+from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth, reads_jmx
 from exporter.config import Config
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import AdminSource
@@ -54,8 +59,10 @@ from exporter.sources.stages import StageOutcome, describe_error
 log = logging.getLogger(__name__)
 
 RUNNER_GRACE_SECONDS = 10.0
-_Readings = Future[tuple[Mapping[str, object], StageOutcome]]
 """How long after its deadline a runner may still hand in its readings."""
+RUNNERS_START_STAGE = "offsets"
+"""The Admin API stage at whose start the runners start (see the module docstring)."""
+_Readings = Future[tuple[Mapping[str, object], StageOutcome]]
 
 
 class SourceRunner(Protocol):
@@ -122,6 +129,8 @@ class Poller:
         collectors = enabled_collectors(config)
         self._own = next((c for c in collectors if c.name == "own"), None)
         self._collectors = [c for c in collectors if c.name != "own"]
+        self._admin_collectors = [c for c in self._collectors if not reads_jmx(c)]
+        self._runner_collectors = [c for c in self._collectors if reads_jmx(c)]
         self._pool = (
             ThreadPoolExecutor(max_workers=len(self._runners), thread_name_prefix="source")
             if self._runners
@@ -214,24 +223,28 @@ class Poller:
     def _cycle(self) -> Snapshot:
         started = time.time()
         t0 = time.monotonic()
-        pending = self._start_runners()
-        admin = self._admin.fetch()
-        readings, runner_stages = self._finish_runners(pending, t0)
-        data = CycleData(now=started, cluster=admin.view, jmx=readings)
+        pending: list[tuple[SourceRunner, _Readings | None]] | None = None
+        runners_at = t0
+
+        def on_stage(stage: str) -> None:
+            nonlocal pending, runners_at
+            if pending is None and stage == RUNNERS_START_STAGE:
+                runners_at, pending = time.monotonic(), self._start_runners()
+
+        admin = self._admin.fetch(on_stage)
+        if pending is None:  # the cluster was unreachable: no stage got that far
+            runners_at, pending = time.monotonic(), self._start_runners()
+        data = CycleData(now=started, cluster=admin.view)
         cap = self._config.poll.series_cap
         merged = SnapshotBuilder()  # the cap applies per collector; own health is never capped
-        stages = [*admin.stages, *runner_stages]
-        for collector in self._collectors:
-            out = SnapshotBuilder(series_cap=cap)
-            c0 = time.monotonic()
-            try:
-                collector.collect(data, out)
-            except Exception as exc:
-                log.exception("collector failed collector=%s", collector.name)
-                stages.append(StageOutcome(f"collector:{collector.name}",
-                                           time.monotonic() - c0, describe_error(exc)))  # fmt: skip
-                continue
-            merged.merge(out)
+        stages = list(admin.stages)
+        for collector in self._admin_collectors:
+            self._collect(collector, data, cap, merged, stages)
+        readings, runner_stages = self._finish_runners(pending, runners_at)
+        stages += runner_stages
+        data = replace(data, jmx=readings)
+        for collector in self._runner_collectors:
+            self._collect(collector, data, cap, merged, stages)
         if self._own is not None:
             health = PollHealth(
                 started_at=started,
@@ -263,6 +276,25 @@ class Poller:
         del retired
         return snapshot
 
+    @staticmethod
+    def _collect(
+        collector: Collector,
+        data: CycleData,
+        cap: int,
+        merged: SnapshotBuilder,
+        stages: list[StageOutcome],
+    ) -> None:
+        out = SnapshotBuilder(series_cap=cap)
+        c0 = time.monotonic()
+        try:
+            collector.collect(data, out)
+        except Exception as exc:
+            log.exception("collector failed collector=%s", collector.name)
+            stages.append(StageOutcome(f"collector:{collector.name}",
+                                       time.monotonic() - c0, describe_error(exc)))  # fmt: skip
+            return
+        merged.merge(out)
+
     def _start_runners(self) -> list[tuple[SourceRunner, _Readings | None]]:
         started: list[tuple[SourceRunner, _Readings | None]] = []
         for runner in self._runners:
@@ -292,6 +324,7 @@ class Poller:
         pending: list[tuple[SourceRunner, _Readings | None]],
         t0: float,
     ) -> tuple[dict[str, object], list[StageOutcome]]:
+        """The readings of the runners started at `t0`, each awaited until its deadline."""
         deadline = t0 + self._config.poll.stage_timeout_seconds + RUNNER_GRACE_SECONDS
         readings: dict[str, object] = {}
         stages: list[StageOutcome] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import pairwise
 from typing import ClassVar
 
@@ -17,9 +17,11 @@ import exporter.poller as poller_module
 from exporter.catalog import own
 from exporter.collectors.base import REGISTRY, CycleData
 from exporter.config import Config, KafkaConfig, PollConfig
-from exporter.poller import Poller
+from exporter.poller import RUNNERS_START_STAGE, Poller
 from exporter.snapshot import Snapshot, SnapshotBuilder
+from exporter.sources.admin import STAGES, AdminResult
 from exporter.sources.admin_model import ClusterView
+from exporter.sources.stages import StageOutcome
 
 
 def closed_port_config(**collectors: bool) -> Config:
@@ -60,6 +62,7 @@ class Runner:
 
 class Recorder:
     name: ClassVar[str] = "test_recorder"
+    reads_jmx: ClassVar[bool] = True
     seen: ClassVar[list[CycleData]] = []
 
     def __init__(self, config: Config) -> None:
@@ -132,6 +135,86 @@ def test_runners_collectors_and_deadlines(
     finally:
         poller.stop()
     assert fast.closed and slow.closed
+
+
+class StagedAdmin:
+    """An Admin API source that walks through the stages of a reachable cluster (no Kafka: this
+    test is about the order of the poller's steps) and records when each began."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+
+    def fetch(self, on_stage: Callable[[str], None] | None = None) -> AdminResult:
+        for stage in STAGES:
+            self.events.append(f"stage {stage}")
+            if on_stage is not None:
+                on_stage(stage)
+            time.sleep(0.05)
+        view = ClusterView(taken_at=time.time(), brokers=(), controller_id=-1, topics={})
+        return AdminResult(view, tuple(StageOutcome(s, 0.05) for s in STAGES))
+
+    def close(self) -> None:
+        pass
+
+
+class EventRunner(Runner):
+    def __init__(self, events: list[str]) -> None:
+        super().__init__("eventsource", delays=(0.3,))
+        self.events = events
+
+    def poll(
+        self, cluster: ClusterView | None = None, timeout: float | None = None
+    ) -> Mapping[str, object]:
+        self.events.append("runner started")
+        got = super().poll(cluster, timeout)
+        self.events.append("runner done")
+        return got
+
+
+class AdminReader:
+    name: ClassVar[str] = "test_admin_reader"
+    events: ClassVar[list[str]] = []
+
+    def __init__(self, config: Config) -> None:
+        del config
+
+    def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
+        AdminReader.events.append(f"admin collector jmx={dict(data.jmx)}")
+
+
+def test_runners_start_at_the_offsets_stage_and_admin_collectors_do_not_wait(
+    test_collectors: None,
+) -> None:
+    events: list[str] = []
+    AdminReader.events = events
+    REGISTRY[AdminReader.name] = AdminReader
+    try:
+        poller = Poller(closed_port_config(), runners=[EventRunner(events)],
+                        admin=StagedAdmin(events))  # type: ignore[arg-type]  # fmt: skip
+        try:
+            snap = poller.poll_once()
+        finally:
+            poller.stop()
+    finally:
+        del REGISTRY[AdminReader.name]
+    started = events.index("runner started")
+    assert events[started - 1] == f"stage {RUNNERS_START_STAGE}" == "stage offsets"
+    # the collector that does not read JMX ran while the runner was busy, and saw no readings;
+    # the one that does ran after it, with them
+    assert events.index("admin collector jmx={}") < events.index("runner done")
+    assert Recorder.seen[-1].jmx == {"eventsource-target": "reading-1"}
+    assert snap.value(own.POLL_ERRORS, "eventsource") == 0
+
+
+def test_runners_start_when_the_cluster_is_unreachable(test_collectors: None) -> None:
+    runner = Runner("fastsource")
+    poller = Poller(closed_port_config(), runners=[runner])
+    try:
+        snap = poller.poll_once()
+    finally:
+        poller.stop()
+    assert runner.calls == 1 and snap.value(own.POLL_ERRORS, "fastsource") == 0
+    assert Recorder.seen[-1].jmx == {"fastsource-target": "reading-1"}
 
 
 def test_switched_off_collectors_do_not_run(test_collectors: None) -> None:

@@ -61,6 +61,12 @@ class Collector(Protocol):
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None: ...
 
 
+def reads_jmx(collector: Collector) -> bool:
+    """Whether the collector reads `CycleData.jmx` (class attribute `reads_jmx = True`). The
+    others run while the JMX queries are still on their way, with `CycleData.jmx` empty."""
+    return bool(getattr(collector, "reads_jmx", False))
+
+
 CollectorFactory = Callable[["Config"], Collector]
 REGISTRY: dict[str, CollectorFactory] = {}
 

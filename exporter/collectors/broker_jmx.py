@@ -109,6 +109,7 @@ def request_summary(attributes: Mapping[str, float]) -> Iterator[tuple[str, floa
 @register
 class BrokerJmxCollector:
     name: ClassVar[str] = "broker_jmx"
+    reads_jmx: ClassVar[bool] = True
 
     def __init__(self, config: Config) -> None:
         self._filters = Filters.from_config(config.filters)

@@ -56,6 +56,7 @@ def usable(v: JmxValue) -> bool:
 @register
 class ClientJmxCollector:
     name: ClassVar[str] = "client_jmx"
+    reads_jmx: ClassVar[bool] = True
 
     def __init__(self, config: Config) -> None:
         self._filters = Filters.from_config(config.filters)

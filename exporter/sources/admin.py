@@ -137,7 +137,8 @@ class AdminSource:
 
     # ---- one cycle -------------------------------------------------------------------------
 
-    def fetch(self) -> AdminResult:
+    def fetch(self, on_stage: Callable[[str], None] | None = None) -> AdminResult:
+        """One cycle's stages; `on_stage(name)` is called as each stage begins."""
         if self._replace_client:
             self._client = self._new_client()
             self.clients_created += 1
@@ -147,6 +148,8 @@ class AdminSource:
         started = time.time()
 
         def run(stage: str, fn: Callable[[Deadline], R]) -> R | None:
+            if on_stage is not None:
+                on_stage(stage)
             t0 = time.monotonic()
             error = ""
             value: Any = None
