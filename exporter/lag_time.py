@@ -148,6 +148,11 @@ class LagClock:
     def lag_seconds(self, tp: TopicPartition, committed: int, now: float) -> float | None:
         return lag_seconds(self._histories.get(tp, ()), committed, now, self.max_extrapolation)
 
+    @property
+    def histories(self) -> Mapping[TopicPartition, History]:
+        """Every partition's history, read-only (for loops that inline `lag_seconds`)."""
+        return self._histories
+
     def history(self, tp: TopicPartition) -> History:
         return self._histories.get(tp, ())
 

@@ -3,12 +3,15 @@
 Two formats come out of one pass: the Prometheus text format 0.0.4 and OpenMetrics 1.0. They share
 every sample line and differ only in the family headers (an OpenMetrics counter is typed under its
 name without `_total`; HELP escapes double quotes) and the closing `# EOF`. `info` families are
-typed `gauge` in both (value 1, facts in labels, the plain name). Both bodies are gzip-compressed
-once per cycle too, so a scrape never compresses.
+typed `gauge` in both (value 1, facts in labels, the plain name). Each format is served plain or
+gzip-compressed; each of these four bodies is made at most once per cycle (see `Exposition`), so
+a scrape never compresses and never formats.
 
 Speed: the text before each value (`name{label="value",...} `) is cached per series between
-cycles and only the value is formatted. The cache of the next cycle is built from the series of
-this one, so entries of vanished series are dropped and memory stays bounded by one snapshot.
+cycles and only the value is formatted. A family whose series and values are the same as last
+cycle (partition replicas, group info, an idle topic's offsets) is not formatted at all: its lines
+of last cycle are reused. The cache of the next cycle is built from the series of this one, so
+entries of vanished series are dropped and memory stays bounded by one snapshot.
 
 Rules the output keeps whatever the snapshot holds:
 - label values are escaped (backslash, double quote, newline); any other character is kept as
@@ -23,20 +26,20 @@ from __future__ import annotations
 
 import logging
 import math
-import operator
 import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import cast
 
-from isal import igzip
+from isal import igzip, isal_zlib
 
 from exporter import catalog
 from exporter.catalog import Metric
 from exporter.catalog.own import SERIES_DUPLICATE
-from exporter.snapshot import LabelValues, Sample, Snapshot
+from exporter.snapshot import Family, LabelValues, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +50,95 @@ GZIP_LEVEL = 1
 series (56 MB): 0.04 s and 13x, where zlib's level 1 takes 0.17 s for 11x. Compression runs once
 per cycle for each format, so its speed is part of every poll cycle."""
 
-_LABELS_OF = operator.itemgetter(0)
-"""A Sample's labels (`Sample.labels`), as a C function for whole lists."""
+GZIP_WBITS = 31
+"""zlib's window bits for a gzip wrapper (16 + 15)."""
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 _ORDER = {m: i for i, m in enumerate(catalog.ALL)}
 _TEXT_TYPE = {"gauge": "gauge", "counter": "counter", "summary": "summary", "info": "gauge"}
 
 
-@dataclass(frozen=True, slots=True)
-class Exposition:
-    """The bytes of one snapshot in both formats, plain and gzip-compressed."""
+Variant = tuple[bool, bool]
+"""(openmetrics, gzipped): one of the four bodies of an exposition."""
+WANTED_SECONDS = 600.0
+"""A body asked for by a scrape in the last this many seconds is made with every render."""
 
-    text: bytes
-    text_gzip: bytes
-    openmetrics: bytes
-    openmetrics_gzip: bytes
-    series: int
-    """Series written (after dropping duplicates)."""
-    taken_at: float
-    """When the snapshot was taken (0.0 for the one served before the first poll)."""
+
+class Exposition:
+    """The bytes of one snapshot in both formats, plain and gzip-compressed.
+
+    Each of the four bodies is made once, when first asked for, from the family parts the
+    renderer wrote; the renderer makes at once those that scrapes asked for lately, so a scrape
+    normally only copies bytes, and bodies nobody asks for (a Prometheus asks for one) cost
+    neither time nor memory. Safe to read from many threads.
+    """
+
+    __slots__ = ("_asked", "_bodies", "_gzip_level", "_lock", "_parts", "series", "taken_at")
+
+    def __init__(
+        self,
+        text_parts: list[bytes],
+        openmetrics_parts: list[bytes],
+        *,
+        series: int,
+        taken_at: float,
+        gzip_level: int = 1,
+        asked: dict[Variant, float] | None = None,
+    ) -> None:
+        self._parts = {False: text_parts, True: openmetrics_parts}
+        self._bodies: dict[Variant, bytes] = {}
+        self._lock = threading.Lock()
+        self._gzip_level = gzip_level
+        self._asked = asked
+        self.series = series
+        """Series written (after dropping duplicates)."""
+        self.taken_at = taken_at
+        """When the snapshot was taken (0.0 for the one served before the first poll)."""
 
     def body(self, *, openmetrics: bool, gzipped: bool) -> bytes:
-        if openmetrics:
-            return self.openmetrics_gzip if gzipped else self.openmetrics
-        return self.text_gzip if gzipped else self.text
+        """One body, as a scrape asks for it (the ask is remembered for the next renders)."""
+        variant = (openmetrics, gzipped)
+        if self._asked is not None:
+            self._asked[variant] = time.monotonic()
+        return self.make(variant)
+
+    def make(self, variant: Variant) -> bytes:
+        got = self._bodies.get(variant)
+        if got is None:
+            with self._lock:
+                got = self._bodies.get(variant)
+                if got is None:
+                    got = self._bodies[variant] = self._made(*variant)
+        return got
+
+    def _made(self, openmetrics: bool, gzipped: bool) -> bytes:
+        plain = self._bodies.get((openmetrics, False))
+        if not gzipped:
+            return b"".join(self._parts[openmetrics])
+        if plain is not None:
+            return igzip.compress(plain, compresslevel=self._gzip_level, mtime=0)
+        # without the plain body at hand, compress the parts one by one: no 60 MB join
+        deflate = isal_zlib.compressobj(self._gzip_level, isal_zlib.DEFLATED, GZIP_WBITS)
+        out = [deflate.compress(part) for part in self._parts[openmetrics]]
+        out.append(deflate.flush())
+        return b"".join(out)
+
+    @property
+    def text(self) -> bytes:
+        return self.make((False, False))
+
+    @property
+    def text_gzip(self) -> bytes:
+        return self.make((False, True))
+
+    @property
+    def openmetrics(self) -> bytes:
+        return self.make((True, False))
+
+    @property
+    def openmetrics_gzip(self) -> bytes:
+        return self.make((True, True))
 
     @staticmethod
     def content_type(*, openmetrics: bool) -> str:
@@ -136,12 +203,16 @@ def _family_order(metric: Metric) -> tuple[int, str]:
 @dataclass(slots=True)
 class _FamilyCache:
     """One family's series of the last snapshot: their keys in order (None when that snapshot
-    needed the slow path), their prefixes in the same order, and the prefixes by key."""
+    needed the slow path), their prefixes in the same order, and the prefixes by key; with the
+    values and the lines written from them, reused as they are when the next snapshot holds the
+    same series with the same values."""
 
-    keys: list[object] | None
+    keys: Sequence[object] | None
     prefixes: list[str]
     index: dict[object, str]
     _template: str | None = None
+    values: Sequence[float] | None = None
+    body: bytes = b""
 
     @property
     def template(self) -> str:
@@ -162,7 +233,7 @@ INT_EXACT = 1e16
 """Below this, an integral float's repr is its integer's digits plus `.0` (1e16 is `1e+16`)."""
 
 
-def _format_values(template: str, values: list[float]) -> str:
+def _format_values(template: str, values: Sequence[float]) -> str:
     """`template` filled with the values as `format_value` writes them."""
     try:
         integral = (
@@ -193,6 +264,8 @@ class Renderer:
         self._headers: dict[Metric, tuple[bytes, bytes]] = {}
         self._duplicates: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._asked: dict[Variant, float] = {}
+        """When scrapes last asked for each body (shared with every exposition made)."""
 
     @property
     def cached_series(self) -> int:
@@ -210,14 +283,13 @@ class Renderer:
         caches: dict[Metric, _FamilyCache] = {}
         names_seen: set[str] = set()
         series = 0
-        for metric in sorted(snapshot.families, key=_family_order):
-            samples = snapshot.families[metric]
+        for metric in sorted(snapshot.columns, key=_family_order):
+            family = snapshot.columns[metric]
             if metric.name in names_seen:  # two Metric objects with one name: keep the first
-                self._count_duplicates(metric.name, len(samples))
+                self._count_duplicates(metric.name, len(family))
                 continue
             names_seen.add(metric.name)
-            lines, cache = self._render_family(metric, samples, self._caches.get(metric))
-            body = lines.encode("utf-8")
+            body, cache = self._render_family(metric, family, self._caches.get(metric))
             caches[metric] = cache
             series += len(cache.index)
             text_head, om_head = self._family_headers(metric)
@@ -233,22 +305,17 @@ class Renderer:
             om_parts += (om_head, body)
         om_parts.append(b"# EOF\n")
         self._caches = caches
-        text = b"".join(text_parts)
-        om = b"".join(om_parts)
         rendered = time.perf_counter()
-        exposition = Exposition(
-            text=text,
-            text_gzip=igzip.compress(text, compresslevel=self._gzip_level, mtime=0),
-            openmetrics=om,
-            openmetrics_gzip=igzip.compress(om, compresslevel=self._gzip_level, mtime=0),
-            series=series,
-            taken_at=snapshot.taken_at,
-        )
+        exposition = Exposition(text_parts, om_parts, series=series, taken_at=snapshot.taken_at,
+                                gzip_level=self._gzip_level, asked=self._asked)  # fmt: skip
+        now = time.monotonic()
+        for variant, at in sorted(dict(self._asked).items()):
+            if now - at <= WANTED_SECONDS:
+                exposition.make(variant)
         log.debug(
-            "rendered series=%d bytes=%d gzip_bytes=%d render_seconds=%.3f gzip_seconds=%.3f",
+            "rendered series=%d bytes=%d render_seconds=%.3f bodies_seconds=%.3f",
             series,
-            len(text),
-            len(exposition.text_gzip),
+            sum(map(len, text_parts)),
             rendered - started,
             time.perf_counter() - rendered,
         )
@@ -261,77 +328,88 @@ class Renderer:
         return headers
 
     def _render_family(
-        self, metric: Metric, samples: Sequence[Sample], old: _FamilyCache | None
-    ) -> tuple[str, _FamilyCache]:
+        self, metric: Metric, family: Family, old: _FamilyCache | None
+    ) -> tuple[bytes, _FamilyCache]:
         """The sample lines of one family, and its cache for the next snapshot.
 
-        Fast paths, on whole lists: the same series in the same order as last time (the steady
-        state: the prefixes are reused as they are), or every prefix cached and no duplicates.
-        Anything else (new series, duplicates, bad labels) goes sample by sample.
+        Fast paths, on whole columns: the same series with the same values as last time (a
+        family that did not change: its lines are reused as they are), the same series in the
+        same order (the prefixes are reused), or every prefix cached and no duplicates. Anything
+        else (new series, duplicates, bad labels) goes sample by sample.
         """
+        keys: Sequence[object] = family.labels
         if metric.type == "summary":
-            keys: list[object] = [(s.suffix, s.labels) for s in samples]
-        else:
-            keys = list(map(_LABELS_OF, samples))
+            keys = tuple(zip(family.suffixes or repeat(""), family.labels, strict=False))
+        values = family.values
         if old is not None and keys == old.keys:
+            # equal floats are written alike (0.0 and -0.0 both as 0); NaN never equals itself,
+            # so a family holding one is written again
+            if values == old.values:
+                return old.body, old
             cache = old
         else:
             get = (old.index if old is not None else {}).get
             prefixes = [get(k) for k in keys]
             index = dict(zip(keys, prefixes, strict=True))
             if len(index) != len(keys) or None in prefixes:
-                return self._render_family_slowly(metric, samples, keys, old)
+                return self._render_family_slowly(metric, family, keys, old)
             cache = _FamilyCache(keys, cast(list[str], prefixes), cast(dict[object, str], index))
         # every line is `prefix value`; a prefix holds no newline (escaped), so the value tokens
         # can be fixed up on the filled-in text
-        return _format_values(cache.template, [s.value for s in samples]), cache
+        cache.values = values
+        cache.body = _format_values(cache.template, values).encode("utf-8")
+        return cache.body, cache
 
     def _render_family_slowly(
         self,
         metric: Metric,
-        samples: Sequence[Sample],
+        family: Family,
         keys: Sequence[object],
         old: _FamilyCache | None,
-    ) -> tuple[str, _FamilyCache]:
+    ) -> tuple[bytes, _FamilyCache]:
         old_index = old.index if old is not None else {}
         index: dict[object, str] = {}
         lines: list[str] = []
         duplicates = 0
-        for key, s in zip(keys, samples, strict=True):
+        suffixes = family.suffixes or repeat("")
+        rows = zip(keys, family.labels, family.values, suffixes, strict=False)
+        for key, labels, value, suffix in rows:
             if key in index:
                 duplicates += 1
                 continue
             prefix = old_index.get(key)
             if prefix is None:
-                prefix = self._make_prefix(metric, s)
+                prefix = self._make_prefix(metric, labels, suffix)
                 if prefix is None:
                     continue
             index[key] = prefix
-            lines.append(f"{prefix}{format_value(s.value)}\n")
+            lines.append(f"{prefix}{format_value(value)}\n")
         if duplicates:
             self._count_duplicates(metric.name, duplicates)
+        body = "".join(lines).encode("utf-8")
         if len(index) == len(keys):  # every sample written: next time the fast path can match
-            return "".join(lines), _FamilyCache(list(keys), list(index.values()), index)
-        return "".join(lines), _FamilyCache(None, [], index)
+            prefixes = list(index.values())
+            return body, _FamilyCache(keys, prefixes, index, None, family.values, body)
+        return body, _FamilyCache(None, [], index)
 
     @staticmethod
-    def _make_prefix(metric: Metric, sample: Sample) -> str | None:
-        """The series prefix, or None (logged) when the sample's labels do not fit the family."""
+    def _make_prefix(metric: Metric, labels: LabelValues, suffix: str) -> str | None:
+        """The series prefix, or None (logged) when the labels do not fit the family."""
         name, names = metric.name, metric.labels
         if metric.type == "summary":
-            if sample.suffix:
-                name += sample.suffix
+            if suffix:
+                name += suffix
             else:
                 names = (*names, "quantile")
-        if len(sample.labels) != len(names):
+        if len(labels) != len(names):
             log.warning(
                 "series dropped family=%s reason=label_count expected=%d got=%d",
                 metric.name,
                 len(names),
-                len(sample.labels),
+                len(labels),
             )
             return None
-        return series_prefix(name, names, sample.labels)
+        return series_prefix(name, names, labels)
 
     def _count_duplicates(self, family: str, n: int) -> None:
         self._duplicates[family] = self._duplicates.get(family, 0) + n

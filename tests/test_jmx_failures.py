@@ -192,7 +192,7 @@ def test_metrics_stay_served_while_a_jmx_target_hangs(
         ),
     )  # fmt: skip
     renderer = Renderer()
-    state = ServingState(renderer.render(Snapshot(taken_at=0.0, families={})), lambda: True)
+    state = ServingState(renderer.render(Snapshot(taken_at=0.0, columns={})), lambda: True)
     poller = Poller(cfg, on_snapshot=lambda snap: state.publish(renderer.render(snap)))
     server = MetricsServer(ServerOptions(listen_address="127.0.0.1:0"), state)
     server.start()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exporter.lessons import lag_status as ls
 from exporter.lessons.lag_status import LagStatusTracker, Point, partition_status
@@ -308,3 +310,21 @@ def test_one_pass_status_equals_the_rules_applied_in_order(owned: bool | None) -
         for win in WINDOWS:
             assert partition_status(win, owned, size) == ls.status_by_rules(win, owned, size), win
     assert partition_status((), owned, SIZE) == ls.status_by_rules((), owned, SIZE) == "UNKNOWN"
+
+
+@given(
+    st.integers(0, 4),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=12),
+)
+def test_tracker_windows_and_statuses_follow_append_and_the_rules(
+    size: int, polls: list[tuple[int, int]]
+) -> None:
+    """The tracker's loop writes `append` out (with a shortcut for a full window that did not
+    move): poll after poll, its window and status equal `append` and `status_by_rules`."""
+    tracker = LagStatusTracker(size=size)
+    window: ls.Window = ()
+    for committed, end in polls:
+        result = tracker.update({"g": {("t", 0): committed}}, {("t", 0): Offsets(0, end)}, None)
+        window = ls.append(window, Point(committed, end), size)
+        assert tracker.windows[("g", "t", 0)] == window
+        assert result == {("g", "t", 0): ls.status_by_rules(window, None, size)}

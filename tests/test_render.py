@@ -16,7 +16,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter import catalog
-from exporter.catalog import admin, own
+from exporter.catalog import Metric, admin, own
 from exporter.render import (
     Renderer,
     _format_values,
@@ -148,7 +148,7 @@ def test_escaping_helpers() -> None:
 
 def test_duplicate_series_keep_the_first_and_are_counted() -> None:
     lag = admin.GROUP_LAG
-    snapshot = Snapshot(
+    snapshot = Snapshot.of(
         0.0,
         {
             lag: (
@@ -173,7 +173,9 @@ def test_duplicate_series_keep_the_first_and_are_counted() -> None:
 
 
 def test_sample_with_wrong_label_count_is_dropped_not_fatal() -> None:
-    snapshot = Snapshot(0.0, {admin.GROUP_LAG: (Sample(("g", "t"), 1), Sample(("g", "t", "0"), 2))})
+    snapshot = Snapshot.of(
+        0.0, {admin.GROUP_LAG: (Sample(("g", "t"), 1), Sample(("g", "t", "0"), 2))}
+    )
     text = Renderer().render(snapshot).text.decode()
     assert text.count("kafka_consumergroup_lag{") == 1
     check_metrics(text.encode())
@@ -235,3 +237,38 @@ def test_a_family_is_written_as_format_value_writes_each_value(values: list[floa
     template = "".join(f'm{{i="{i}%%"}} %r\n' for i in range(len(values)))
     lines = _format_values(template, values).splitlines()
     assert lines == [f'm{{i="{i}%"}} {format_value(v)}' for i, v in enumerate(values)]
+
+
+def test_unchanged_families_are_reused_and_changed_ones_written_again() -> None:
+    """A family with the same series and values as last time is not formatted again; whatever
+    changed (a value, NaN, the order) is. Each render equals a fresh renderer's output."""
+
+    def snap(lags: list[float], offsets: list[float]) -> Snapshot:
+        b = SnapshotBuilder()
+        for p, v in enumerate(lags):
+            b.add(admin.GROUP_LAG, ("g", "t", str(p)), v)
+        for p, v in enumerate(offsets):
+            b.add(admin.GROUP_CURRENT_OFFSET, ("g", "t", str(p)), v)
+        return b.build(0.0)
+
+    renderer = Renderer()
+    steps = [
+        ([1, 2, 3], [10, 20, 30]),
+        ([1, 2, 3], [10, 20, 30]),  # nothing changed
+        ([1, 2, 4], [10, 20, 30]),  # one value of one family
+        ([1, 2, 4], [10, 20, 30]),
+        ([1, math.nan, 4], [10, 20, 30]),  # NaN never equals itself: written again
+        ([1, math.nan, 4], [10, 20, 30]),
+        ([0.0, 2, 4], [10, 20, 30]),
+        ([-0.0, 2, 4], [10, 20, 30]),  # equal to 0.0, and written alike
+        ([1, 2], [10, 20, 30]),  # a series gone
+    ]
+    previous: dict[Metric, bytes] = {}
+    for lags, offsets in steps:
+        snapshot = snap(lags, offsets)
+        got = renderer.render(snapshot).text
+        assert got == Renderer().render(snapshot).text
+        bodies = {m: c.body for m, c in renderer._caches.items()}
+        if offsets == [10, 20, 30] and admin.GROUP_CURRENT_OFFSET in previous:
+            assert bodies[admin.GROUP_CURRENT_OFFSET] is previous[admin.GROUP_CURRENT_OFFSET]
+        previous = bodies

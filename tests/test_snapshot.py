@@ -6,7 +6,7 @@ import pytest
 
 from exporter.catalog import admin as cat
 from exporter.catalog import jmx
-from exporter.snapshot import Sample, SnapshotBuilder
+from exporter.snapshot import Sample, Snapshot, SnapshotBuilder
 
 LABELS = [("g", "t", str(p)) for p in range(5)]
 VALUES = [0, 1.5, 2, float("nan"), 4]
@@ -54,4 +54,32 @@ def test_add_rows_rejects_what_add_rejects(
     out = SnapshotBuilder()
     with pytest.raises(ValueError, match=message):
         out.add_rows(metric, labels, values)  # type: ignore[arg-type]
+    assert out.build(0.0).series_count == 0
+
+
+def test_columns_give_back_the_samples_added_summaries_included() -> None:
+    out = SnapshotBuilder()
+    out.add(jmx.REQUEST_TOTAL_TIME, ("b", "Produce", "0.99"), 12.5)
+    out.add(jmx.REQUEST_TOTAL_TIME, ("b", "Produce"), 3, "_count")
+    out.add_rows(cat.GROUP_LAG, LABELS[:2], VALUES[:2])
+    other = SnapshotBuilder()
+    other.add(jmx.REQUEST_TOTAL_TIME, ("b", "Fetch"), 7, "_sum")
+    out.merge(other)
+    snap = out.build(5.0)
+    assert snap.samples(jmx.REQUEST_TOTAL_TIME) == (
+        Sample(("b", "Produce", "0.99"), 12.5, ""),
+        Sample(("b", "Produce"), 3.0, "_count"),
+        Sample(("b", "Fetch"), 7.0, "_sum"),
+    )
+    assert snap.columns[cat.GROUP_LAG].suffixes is None
+    assert snap.value(jmx.REQUEST_TOTAL_TIME, "b", "Fetch", suffix="_sum") == 7.0
+    assert snap.series_count == 5
+    again = Snapshot.of(5.0, snap.families)
+    assert again.families == snap.families and again.columns == snap.columns
+
+
+def test_a_suffix_outside_a_summary_is_refused() -> None:
+    out = SnapshotBuilder()
+    with pytest.raises(ValueError, match="only in summaries"):
+        out.add(cat.GROUP_LAG, ("g", "t", "0"), 1, "_sum")
     assert out.build(0.0).series_count == 0

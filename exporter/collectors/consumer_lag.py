@@ -16,18 +16,21 @@ maxima stay.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
 from exporter.catalog import own
 from exporter.collectors.base import CycleData, register
-from exporter.lag_time import LagClock
-from exporter.snapshot import LabelValues, SnapshotBuilder, partition_label
+from exporter.lag_time import LagClock, time_at_offset
+from exporter.snapshot import PARTITION_LABELS, Rows, SnapshotBuilder, partition_label
 from exporter.sources.admin_model import ClusterView, TopicPartition
 
 if TYPE_CHECKING:
     from exporter.config import Config
+
+
+_PARTITIONS = PARTITION_LABELS
+_KNOWN = len(PARTITION_LABELS)
 
 
 def lag_of(committed: int, log_end: int) -> tuple[int, bool]:
@@ -58,21 +61,25 @@ def uncommitted_partitions(view: ClusterView, group: str) -> dict[str, int]:
     return out
 
 
-@dataclass(slots=True)
 class _Rows:
-    """The per-partition families of one cycle, written with `add_rows` at the end."""
+    """The families of one cycle, gathered group by group and written with `add_rows` at the
+    end; the per-partition ones only with `poll.lag_granularity: partition`."""
 
-    offset_labels: list[LabelValues] = field(default_factory=list)
-    offsets: list[float] = field(default_factory=list)
-    lag_labels: list[LabelValues] = field(default_factory=list)
-    lags: list[float] = field(default_factory=list)
-    seconds_labels: list[LabelValues] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
+    def __init__(self, per_partition: bool) -> None:
+        self.per_partition = per_partition
+        self.offsets = Rows(cat.GROUP_CURRENT_OFFSET)
+        self.lags = Rows(cat.GROUP_LAG)
+        self.seconds = Rows(cat.GROUP_LAG_SECONDS)
+        self.offset_sums = Rows(cat.GROUP_CURRENT_OFFSET_SUM)
+        self.lag_sums = Rows(cat.GROUP_LAG_SUM)
+        self.lag_max = Rows(cat.GROUP_LAG_MAX)
+        self.seconds_max = Rows(cat.GROUP_LAG_SECONDS_MAX)
+        self.uncommitted = Rows(cat.GROUP_UNCOMMITTED_PARTITIONS)
 
     def write(self, out: SnapshotBuilder) -> None:
-        out.add_rows(cat.GROUP_CURRENT_OFFSET, self.offset_labels, self.offsets)
-        out.add_rows(cat.GROUP_LAG, self.lag_labels, self.lags)
-        out.add_rows(cat.GROUP_LAG_SECONDS, self.seconds_labels, self.seconds)
+        for rows in (self.offsets, self.lags, self.seconds, self.offset_sums, self.lag_sums,
+                     self.lag_max, self.seconds_max, self.uncommitted):  # fmt: skip
+            rows.write(out)
 
 
 @register
@@ -91,11 +98,10 @@ class ConsumerLagCollector:
         if view is not None:
             self._observe(view)
             if view.committed is not None:
-                rows = _Rows() if self._per_partition else None
+                rows = _Rows(self._per_partition)
                 for group in sorted(view.committed):
-                    self._group(view, group, view.committed[group], out, rows)
-                if rows is not None:
-                    rows.write(out)
+                    self._group(view, group, view.committed[group], rows)
+                rows.write(out)
         out.add(own.LAG_CLAMPED, (), self.clamped_total)
 
     def _observe(self, view: ClusterView) -> None:
@@ -110,49 +116,66 @@ class ConsumerLagCollector:
         view: ClusterView,
         group: str,
         committed: Mapping[TopicPartition, int],
-        out: SnapshotBuilder,
-        rows: _Rows | None,
+        rows: _Rows,
     ) -> None:
-        # one pass per committed partition: locals rather than helpers, it runs 100,000s of times
+        # one pass per committed partition: locals rather than helpers (`lag_of`,
+        # `LagClock.lag_seconds` and `partition_label` written out), it runs 100,000s of times
         offsets = view.offsets or {}
         now = view.taken_at
-        clock = self._clock
+        histories = self._clock.histories
+        max_extrapolation = self._clock.max_extrapolation
         offset_sums: dict[str, int] = {}
         lag_sums: dict[str, int] = {}
         lag_max: int | None = None
         seconds_max: float | None = None
+        clamped = 0
+        per_partition = rows.per_partition
+        add_offset_label, add_offset = rows.offsets.labels.append, rows.offsets.values.append
+        add_lag_label, add_lag = rows.lags.labels.append, rows.lags.values.append
+        add_seconds_label, add_seconds = rows.seconds.labels.append, rows.seconds.values.append
         for tp, offset in sorted(committed.items()):
-            topic = tp[0]
-            labels = (group, topic, partition_label(tp[1]))
+            topic, partition = tp
+            labels = (group, topic, _PARTITIONS[partition] if 0 <= partition < _KNOWN
+                      else partition_label(partition))  # fmt: skip
             offset_sums[topic] = offset_sums.get(topic, 0) + offset
-            if rows is not None:
-                rows.offset_labels.append(labels)
-                rows.offsets.append(offset)
+            if per_partition:
+                add_offset_label(labels)
+                add_offset(offset)
             o = offsets.get(tp)
             if o is None or o.end < 0:
                 continue
-            lag, clamped = lag_of(offset, o.end)
-            seconds = 0.0 if lag == 0 else clock.lag_seconds(tp, offset, now)
-            self.clamped_total += clamped
+            lag = o.end - offset
+            seconds: float | None = 0.0
+            if lag < 0:
+                lag = 0
+                clamped += 1
+            elif lag:
+                history = histories.get(tp)
+                if not history:
+                    seconds = None
+                elif offset < history[-1].offset:  # else caught up with the newest reading
+                    at = time_at_offset(history, offset, max_extrapolation)
+                    seconds = None if at is None else max(0.0, now - at)
             lag_sums[topic] = lag_sums.get(topic, 0) + lag
             if lag_max is None or lag > lag_max:
                 lag_max = lag
             if seconds is not None and (seconds_max is None or seconds > seconds_max):
                 seconds_max = seconds
-            if rows is not None:
-                rows.lag_labels.append(labels)
-                rows.lags.append(lag)
+            if per_partition:
+                add_lag_label(labels)
+                add_lag(lag)
                 if seconds is not None:
-                    rows.seconds_labels.append(labels)
-                    rows.seconds.append(seconds)
+                    add_seconds_label(labels)
+                    add_seconds(seconds)
+        self.clamped_total += clamped
         for topic, total in offset_sums.items():
-            out.add(cat.GROUP_CURRENT_OFFSET_SUM, (group, topic), total)
+            rows.offset_sums.add((group, topic), total)
             if topic in lag_sums:
-                out.add(cat.GROUP_LAG_SUM, (group, topic), lag_sums[topic])
+                rows.lag_sums.add((group, topic), lag_sums[topic])
         if lag_max is not None:
-            out.add(cat.GROUP_LAG_MAX, (group,), lag_max)
+            rows.lag_max.add((group,), lag_max)
         if seconds_max is not None:
-            out.add(cat.GROUP_LAG_SECONDS_MAX, (group,), seconds_max)
+            rows.seconds_max.add((group,), seconds_max)
         if view.groups is not None:
             for topic, count in uncommitted_partitions(view, group).items():
-                out.add(cat.GROUP_UNCOMMITTED_PARTITIONS, (group, topic), count)
+                rows.uncommitted.add((group, topic), count)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
 from exporter.collectors.base import CycleData, register
-from exporter.snapshot import SnapshotBuilder
+from exporter.snapshot import Rows, SnapshotBuilder
 from exporter.sources.admin_model import GroupDescription, TopicPartition
 
 if TYPE_CHECKING:
@@ -63,6 +63,10 @@ class GroupsCollector:
         if view is None or view.groups is None:
             return
         complete = "groups" not in view.failed_stages
+        members, state, info, rebalances = (
+            Rows(m) for m in (cat.GROUP_MEMBERS, cat.GROUP_STATE, cat.GROUP_INFO,
+                              cat.GROUP_REBALANCES)
+        )  # fmt: skip
         for group_id in sorted(view.groups):
             g = view.groups[group_id]
             now = seen(g)
@@ -71,11 +75,13 @@ class GroupsCollector:
             )
             self._rebalances[group_id] = count
             self._seen[group_id] = now
-            out.add(cat.GROUP_MEMBERS, (group_id,), len(g.members))
-            out.add(cat.GROUP_STATE, (group_id, g.state), 1)
+            members.add((group_id,), len(g.members))
+            state.add((group_id, g.state), 1)
             simple = "true" if g.simple else "false"
-            out.add(cat.GROUP_INFO, (group_id, g.type, g.assignor, str(g.coordinator), simple), 1)
-            out.add(cat.GROUP_REBALANCES, (group_id,), count)
+            info.add((group_id, g.type, g.assignor, str(g.coordinator), simple), 1)
+            rebalances.add((group_id,), count)
+        for rows in (members, state, info, rebalances):
+            rows.write(out)
         if complete:
             # forget groups that are gone; a partial listing forgets nothing
             for gone in set(self._seen) - set(view.groups):

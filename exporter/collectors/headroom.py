@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 from exporter.catalog import lessons as cat
 from exporter.collectors.base import CycleData, register
 from exporter.lessons import headroom as hr
-from exporter.snapshot import SnapshotBuilder
+from exporter.snapshot import Rows, SnapshotBuilder
 
 if TYPE_CHECKING:
     from exporter.config import Config
@@ -29,22 +29,28 @@ class HeadroomCollector:
         view = data.cluster
         if view is None or view.groups is None:
             return
+        idle_rows, members, planned_rows, headroom = (
+            Rows(m) for m in (cat.GROUP_IDLE_MEMBERS, cat.GROUP_TOPIC_MEMBERS,
+                              cat.GROUP_PLANNED_MEMBERS, cat.GROUP_PARTITION_HEADROOM)
+        )  # fmt: skip
         for group_id, group in view.groups.items():
             idle = hr.idle_members(group)
             if idle is not None:
-                out.add(cat.GROUP_IDLE_MEMBERS, (group_id,), idle)
+                idle_rows.add((group_id,), idle)
             per_topic = hr.topic_members(group)
             committed = view.committed.get(group_id) if view.committed is not None else None
             for topic in sorted(hr.group_topics(group, committed)):
                 labels = (group_id, topic)
                 if per_topic is not None:
-                    out.add(cat.GROUP_TOPIC_MEMBERS, labels, per_topic.get(topic, 0))
+                    members.add(labels, per_topic.get(topic, 0))
                 planned = hr.planned_members(group_id, topic, self._by_group, self._by_topic)
                 if planned is not None:
-                    out.add(cat.GROUP_PLANNED_MEMBERS, labels, planned)
+                    planned_rows.add(labels, planned)
                 meta = view.topics.get(topic) if view.topics is not None else None
                 if meta is None:
                     continue
                 ratio = hr.headroom_ratio(len(meta.partitions), planned, len(group.members))
                 if ratio is not None:
-                    out.add(cat.GROUP_PARTITION_HEADROOM, labels, ratio)
+                    headroom.add(labels, ratio)
+        for rows in (idle_rows, members, planned_rows, headroom):
+            rows.write(out)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
 from exporter.collectors.base import CycleData, register
-from exporter.snapshot import SnapshotBuilder, partition_label
+from exporter.snapshot import Rows, SnapshotBuilder, partition_label
 from exporter.sources.admin_model import PartitionMeta
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ class PartitionsCollector:
         if view is None or view.topics is None:
             return
         offsets = view.offsets
+        leader, preferred, replicas, isr, under_replicated_, offline_, under_min, end, start = (
+            Rows(m) for m in PER_PARTITION
+        )
         for topic in view.topics.values():
             out.add(cat.TOPIC_PARTITIONS, (topic.name,), len(topic.partitions))
             min_isr = topic.min_insync_replicas
@@ -55,17 +58,34 @@ class PartitionsCollector:
                 out.add(cat.TOPIC_MIN_INSYNC_REPLICAS, (topic.name,), min_isr)
             for p in topic.partitions:
                 labels = (topic.name, partition_label(p.partition))
-                out.add(cat.PARTITION_LEADER, labels, p.leader if p.leader >= 0 else -1)
-                out.add(cat.PARTITION_LEADER_IS_PREFERRED, labels, leader_is_preferred(p))
-                out.add(cat.PARTITION_REPLICAS, labels, len(p.replicas))
-                out.add(cat.PARTITION_IN_SYNC_REPLICA, labels, len(p.isr))
-                out.add(cat.PARTITION_UNDER_REPLICATED, labels, under_replicated(p))
-                out.add(cat.PARTITION_OFFLINE, labels, offline(p))
+                leader.add(labels, p.leader if p.leader >= 0 else -1)
+                preferred.add(labels, leader_is_preferred(p))
+                replicas.add(labels, len(p.replicas))
+                isr.add(labels, len(p.isr))
+                under_replicated_.add(labels, under_replicated(p))
+                offline_.add(labels, offline(p))
                 if min_isr is not None:
-                    out.add(cat.PARTITION_UNDER_MIN_ISR, labels, under_min_isr(p, min_isr))
+                    under_min.add(labels, under_min_isr(p, min_isr))
                 o = offsets.get((topic.name, p.partition)) if offsets is not None else None
                 if o is not None:
                     if o.end >= 0:
-                        out.add(cat.PARTITION_CURRENT_OFFSET, labels, o.end)
+                        end.add(labels, o.end)
                     if o.start >= 0:
-                        out.add(cat.PARTITION_OLDEST_OFFSET, labels, o.start)
+                        start.add(labels, o.start)
+        for rows in (leader, preferred, replicas, isr, under_replicated_, offline_, under_min,
+                     end, start):  # fmt: skip
+            rows.write(out)
+
+
+PER_PARTITION = (
+    cat.PARTITION_LEADER,
+    cat.PARTITION_LEADER_IS_PREFERRED,
+    cat.PARTITION_REPLICAS,
+    cat.PARTITION_IN_SYNC_REPLICA,
+    cat.PARTITION_UNDER_REPLICATED,
+    cat.PARTITION_OFFLINE,
+    cat.PARTITION_UNDER_MIN_ISR,
+    cat.PARTITION_CURRENT_OFFSET,
+    cat.PARTITION_OLDEST_OFFSET,
+)
+"""The per-partition families, in the order `collect` unpacks them."""

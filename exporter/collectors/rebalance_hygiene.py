@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 from exporter.catalog import lessons as cat
 from exporter.collectors.base import CycleData, register
 from exporter.lessons import hygiene as hy
-from exporter.snapshot import SnapshotBuilder
+from exporter.snapshot import Rows, SnapshotBuilder
 
 if TYPE_CHECKING:
     from exporter.config import Config
@@ -42,6 +42,10 @@ class RebalanceHygieneCollector:
         if "groups" not in view.failed_stages:  # a partial listing forgets nothing
             for gone in self._seen.keys() - view.groups.keys():
                 del self._seen[gone]
+        seconds_rows, dynamic, protocols = (
+            Rows(m) for m in (cat.GROUP_REBALANCING_SECONDS, cat.GROUP_DYNAMIC_MEMBERS,
+                              cat.GROUP_REBALANCE_PROTOCOL)
+        )  # fmt: skip
         for group_id, group in view.groups.items():
             now = hy.rebalancing(group)
             before = self._seen.get(group_id)
@@ -51,7 +55,9 @@ class RebalanceHygieneCollector:
                     before.rebalancing, now, view.taken_at - before.at, self._max_interval
                 )
             self._seen[group_id] = _Seen(view.taken_at, now, seconds)
-            out.add(cat.GROUP_REBALANCING_SECONDS, (group_id,), seconds)
-            out.add(cat.GROUP_DYNAMIC_MEMBERS, (group_id,), hy.dynamic_members(group))
+            seconds_rows.add((group_id,), seconds)
+            dynamic.add((group_id,), hy.dynamic_members(group))
             protocol = hy.rebalance_protocol(group)
-            out.add(cat.GROUP_REBALANCE_PROTOCOL, (group_id, protocol, group.assignor), 1)
+            protocols.add((group_id, protocol, group.assignor), 1)
+        for rows in (seconds_rows, dynamic, protocols):
+            rows.write(out)

@@ -206,20 +206,31 @@ class LagStatusTracker:
         last = self.windows
         kept: dict[Key, Window] = {}
         result: dict[Key, Status] = {}
+        status = partition_status
         for group in sorted(committed):
             owned_parts = None if owners is None else owners.get(group)
             for tp, offset in sorted(committed[group].items()):
-                key = (group, tp[0], tp[1])
+                key = (group, *tp)
                 window = last.get(key, ())
                 off = offsets.get(tp)
                 if off is None or off.end < 0 or offset < 0:
                     if window:
                         kept[key] = window
                     continue
-                window = append(window, Point(offset, off.end), size)
+                end = off.end
+                # `append` written out: it runs for every committed partition at every poll
+                if not window or end < window[-1][1]:
+                    window = (Point(offset, end),)
+                elif len(window) < size:
+                    window = (*window, Point(offset, end))
+                elif window[-1] == (offset, end) and window.count(window[0]) == size:
+                    pass  # a full window of one point stays as it is (nothing moved)
+                else:
+                    window = (*window[len(window) - max(1, size) + 1 :], Point(offset, end))
                 kept[key] = window
-                owned = None if owned_parts is None else tp in owned_parts
-                result[key] = partition_status(window, owned, size)
+                result[key] = status(
+                    window, None if owned_parts is None else tp in owned_parts, size
+                )
         if forget:
             self.windows = kept
         else:
