@@ -73,7 +73,7 @@ class Exporter:
             ports=[self.port],
             env={**os.environ, "PYTHONPATH": str(source)} if source is not None else None,
         )
-        self._last_length = -1
+        self._log_offset = 0
         self._last_started = 0.0
         self._last_cpu = 0.0
 
@@ -108,24 +108,23 @@ class Exporter:
     def _next_cycle(self, deadline: float) -> Cycle | None:
         while time.monotonic() < deadline:
             self._check_alive()
-            length = probe.head_length(self.port)
-            if length == self._last_length:
-                time.sleep(0.05)
+            published = self._published()
+            if published is None:
+                time.sleep(0.02)
                 continue
-            published = time.time()
+            taken_at, published_at = published
             cpu = probe.cpu_seconds(self.pid)
             rss, _ = probe.memory_mib(self.pid)
-            self._last_length = length
             exposition = probe.fetch(self.port)
             started = exposition.value(LAST_POLL)
-            if started is None or started == self._last_started:
+            if started is None or started == self._last_started or taken_at == 0.0:
                 continue  # the start-up exposition, or the same cycle
             self._last_started = started
             cpu_delta = cpu - self._last_cpu if self._last_cpu else 0.0
             self._last_cpu = cpu
             return Cycle(
                 started_at=started,
-                published_at=published,
+                published_at=published_at,
                 stages=exposition.by_label(POLL_DURATION, "stage"),
                 series=exposition.series,
                 plain_bytes=exposition.plain_bytes,
@@ -135,6 +134,28 @@ class Exporter:
                 load=probe.load_average(),
             )
         return None
+
+    def _published(self) -> tuple[float, float] | None:
+        """(taken_at, published at) of the newest publication logged since the last call.
+
+        Publications are read from the exporter's debug log line, not by probing /metrics: a
+        probe every few milliseconds during the cycle would take the interpreter from the poller
+        thread and slow the very cycle it times."""
+        with self.log_path.open("rb") as f:
+            f.seek(self._log_offset)
+            chunk = f.read()
+        end = chunk.rfind(b"\n") + 1
+        self._log_offset += end
+        newest = None
+        for line in chunk[:end].splitlines():
+            if b"exposition published" not in line:
+                continue
+            try:
+                record = json.loads(line)
+                newest = (float(record["taken_at"]), float(record["at"]))
+            except (ValueError, KeyError):
+                continue
+        return newest
 
     def seconds_to_next_cycle(self) -> float:
         return self._last_started + self.interval - time.time()

@@ -1,8 +1,9 @@
 """CPU of a cycle's in-process work, without Kafka: `python -m bench.offline --scenario large`.
 
 Builds a `ClusterView` of the scenario's shape (topics, partitions, Empty groups with committed
-offsets; log-end offsets moving from cycle to cycle), then runs the exporter's `Poller` on it with
-a stand-in admin source, for a warm-up and N cycles, and prints the CPU seconds of every
+offsets; log-end and committed offsets moving from cycle to cycle, or with `--still` staying as
+they are, as in the Kafka scenarios where no client runs), then runs the exporter's `Poller` on
+it with a stand-in admin source, for a warm-up and N cycles, and prints the CPU seconds of every
 collector, of the snapshot build and of the render. This isolates what the exporter adds on top
 of the Admin API calls, and is steady enough to compare code changes on a loaded machine.
 """
@@ -36,7 +37,7 @@ from exporter.sources.admin_model import (
 from exporter.sources.stages import StageOutcome
 
 
-def view(s: Scenario, cycle: int, now: float) -> ClusterView:
+def view(s: Scenario, cycle: int, now: float, *, still: bool = False) -> ClusterView:
     topics = {}
     for t in range(s.topics):
         name = s.topic(t)
@@ -44,7 +45,7 @@ def view(s: Scenario, cycle: int, now: float) -> ClusterView:
         topics[name] = TopicMeta(name, parts, False, 1)
     groups: dict[str, GroupDescription] = {}
     committed: dict[str, dict[tuple[str, int], int]] = {}
-    grow = 10 * cycle
+    grow = 0 if still else 10 * cycle
     for g in range(s.groups):
         gid = s.group(g)
         groups[gid] = GroupDescription(gid, "Empty", "classic", "", 1, True, ())
@@ -71,16 +72,17 @@ def view(s: Scenario, cycle: int, now: float) -> ClusterView:
 class _StandInAdmin:
     """Hands the poller prepared views, one per cycle."""
 
-    def __init__(self, s: Scenario) -> None:
+    def __init__(self, s: Scenario, *, still: bool = False) -> None:
         self._s = s
+        self._still = still
         self.cycle = 0
         self.next_view: ClusterView | None = None
 
     def prepare(self) -> None:
-        self.next_view = view(self._s, self.cycle, time.time())
+        self.next_view = view(self._s, self.cycle, time.time(), still=self._still)
         self.cycle += 1
 
-    def fetch(self) -> AdminResult:
+    def fetch(self, on_stage: Any = None) -> AdminResult:
         assert self.next_view is not None
         return AdminResult(self.next_view, (StageOutcome("metadata", 0.0),))
 
@@ -93,9 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="large")
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--profile", help="write a cProfile of the measured cycles here")
+    parser.add_argument(
+        "--still",
+        action="store_true",
+        help="offsets stay as they are from cycle to cycle (default: all move)",
+    )
     args = parser.parse_args(argv)
     s = SCENARIOS[args.scenario]
-    admin = _StandInAdmin(s)
+    admin = _StandInAdmin(s, still=args.still)
     config = Config(kafka=KafkaConfig(bootstrap_servers="127.0.0.1:9"),
                     poll=PollConfig(interval_seconds=30.0))  # fmt: skip
     renderer = Renderer()
@@ -103,16 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def publish(snapshot: Snapshot) -> None:  # as the exporter's App does, in the poller thread
         c0 = time.process_time()
-        renderer.render(snapshot)
-        times["render (both formats, gzip)"].append(time.process_time() - c0)
+        exposition = renderer.render(snapshot)
+        exposition.body(openmetrics=False, gzipped=True)  # as a Prometheus scraping it asks
+        times["render (one body, gzip)"].append(time.process_time() - c0)
 
     poller = Poller(config, runners=[], admin=admin, on_snapshot=publish)  # type: ignore[arg-type]
     for collector in poller._collectors:
         _time_collect(collector, times)
     profiler = cProfile.Profile() if args.profile else None
-    for cycle in range(args.cycles + 1):
+    warm_up = 2  # lag in seconds needs two log-end readings: its series appear in the second
+    for cycle in range(args.cycles + warm_up):
         admin.prepare()
-        if profiler is not None and cycle:
+        if profiler is not None and cycle >= warm_up:
             profiler.enable()
         gc0 = _gc_seconds[0]
         c0 = time.process_time()
@@ -120,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         c1 = time.process_time()
         if profiler is not None:
             profiler.disable()
-        if cycle:
+        if cycle >= warm_up:
             times["cycle (render included)"].append(c1 - c0)
             times["garbage collector (in the cycle)"].append(_gc_seconds[0] - gc0)
         else:
@@ -129,7 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     poller.stop()
     if profiler is not None:
         profiler.dump_stats(args.profile)
-    print(f"CPU seconds, median of {args.cycles} cycles after a warm-up ({s.name}):")
+    moving = "offsets still" if args.still else "offsets moving"
+    print(f"CPU seconds, median of {args.cycles} cycles after {warm_up} of warm-up "
+          f"({s.name}, {moving}):")  # fmt: skip
     for name, values in sorted(times.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"  {name:<36} {statistics.median(values):7.3f}  (max {max(values):.3f})")
     return 0
@@ -161,7 +172,7 @@ def _time_collect(collector: Any, times: dict[str, list[float]]) -> None:
 
 
 def _print_cycle(cycle: int, snapshot: Snapshot) -> None:
-    label = "warm-up" if cycle == 0 else f"cycle {cycle}"
+    label = f"cycle {cycle}"
     print(f"{label}: series={snapshot.series_count}", flush=True)
 
 

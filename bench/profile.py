@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         def publish(snapshot: Snapshot) -> None:
             t0 = time.perf_counter()
-            renderer.render(snapshot)
+            exposition = renderer.render(snapshot)
+            exposition.body(openmetrics=False, gzipped=True)  # as a Prometheus scraping it asks
             rendered.append(time.perf_counter() - t0)
 
         poller = Poller(config, on_snapshot=publish, runners=[])

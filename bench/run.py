@@ -76,7 +76,8 @@ def exporter_config(o: Options, b: broker_mod.Broker) -> dict[str, Any]:
             "stage_timeout_seconds": 60.0,
             **dict(o.poll),
         },
-        "log": {"level": "info"},
+        # debug: the bench reads each publication from the log (see `exporter_proc`)
+        "log": {"level": "debug", "format": "json"},
     }
     if o.jmx:
         config["jmx"] = {"targets": [{"url": b.jmx_url, "role": "broker", "name": "broker-1"}]}

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from types import FrameType
 
 from exporter import __version__
@@ -66,7 +67,10 @@ class App:
             raise
 
     def _publish(self, snapshot: Snapshot) -> None:
-        self.state.publish(self.renderer.render(snapshot))
+        exposition = self.renderer.render(snapshot)
+        self.state.publish(exposition)
+        log.debug("exposition published series=%d taken_at=%.3f at=%.3f", exposition.series,
+                  snapshot.taken_at, time.time())  # fmt: skip
 
     def start(self) -> None:
         self.server.start()
