@@ -218,15 +218,17 @@ class LagStatusTracker:
                         kept[key] = window
                     continue
                 end = off.end
-                # `append` written out: it runs for every committed partition at every poll
+                # `append` written out: it runs for every committed partition at every poll; a
+                # point is a plain (committed, end) tuple here (equal to a Point, cheaper to make)
+                point: Point = (offset, end)  # type: ignore[assignment]
                 if not window or end < window[-1][1]:
-                    window = (Point(offset, end),)
+                    window = (point,)
                 elif len(window) < size:
-                    window = (*window, Point(offset, end))
-                elif window[-1] == (offset, end) and window.count(window[0]) == size:
+                    window = (*window, point)
+                elif window[-1] == point and window.count(window[0]) == size:
                     pass  # a full window of one point stays as it is (nothing moved)
                 else:
-                    window = (*window[len(window) - max(1, size) + 1 :], Point(offset, end))
+                    window = (*window[len(window) - max(1, size) + 1 :], point)
                 kept[key] = window
                 result[key] = status(
                     window, None if owned_parts is None else tp in owned_parts, size

@@ -277,16 +277,19 @@ class AdminSource:
         deadline: Deadline,
     ) -> dict[str, dict[TP, int]]:
         cap = self._kafka.request_timeout_seconds
-        counts = {t: len(ps) for t, ps in partitions.items()}
+        # topic as answered -> (the metadata's interned name, its partition count)
+        known = {t: (t, len(ps)) for t, ps in partitions.items()}
 
         def offsets_of(result: Any) -> dict[TP, int]:
-            return {
-                (intern(tp.topic), int(tp.partition)): int(tp.offset)
-                for tp in result.topic_partitions or ()
-                if tp.error is None
-                and tp.offset >= 0
-                and 0 <= tp.partition < counts.get(tp.topic, 0)
-            }
+            out: dict[TP, int] = {}
+            for tp in result.topic_partitions or ():
+                offset, partition = int(tp.offset), int(tp.partition)
+                if offset < 0 or tp.error is not None:
+                    continue
+                topic = known.get(tp.topic)
+                if topic is not None and 0 <= partition < topic[1]:
+                    out[(topic[0], partition)] = offset
+            return out
 
         gathered = gather_windowed(
             group_ids,

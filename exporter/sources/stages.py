@@ -120,6 +120,7 @@ def gather_windowed(
     done: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
     pending: dict[Future[Any], tuple[int, K]] = {}
     open_futures: dict[int, int] = {}
+    arrived: list[tuple[K, Future[Any]]] = []
     request_no = 0
     exhausted = False
     while True:
@@ -140,24 +141,33 @@ def gather_windowed(
             for key, fut in futures.items():
                 pending[fut] = (request_no, key)
                 fut.add_done_callback(done.put)
+        # the answers that arrived are converted after the window was refilled: the next requests
+        # are on their way while this thread works
+        for key, fut in arrived:
+            try:
+                answer = fut.result(timeout=0)
+                out.results[key] = answer if convert is None else convert(answer)
+            except Exception as exc:
+                out.errors[key] = describe_error(exc)
+                out.timeouts += is_timeout(exc)
+        arrived.clear()
         if not pending:
             break
         try:
             fut = done.get(timeout=deadline.remaining() or 1e-9)
         except queue.Empty:
             break
-        if fut not in pending:  # pragma: no cover - a future handed back twice
-            continue
-        req, key = pending.pop(fut)
-        try:
-            answer = fut.result(timeout=0)
-            out.results[key] = answer if convert is None else convert(answer)
-        except Exception as exc:
-            out.errors[key] = describe_error(exc)
-            out.timeouts += is_timeout(exc)
-        open_futures[req] -= 1
-        if open_futures[req] == 0:
-            del open_futures[req]
+        while True:  # this answer and every other one already there
+            if fut in pending:  # (else a future handed back twice)
+                req, key = pending.pop(fut)
+                arrived.append((key, fut))
+                open_futures[req] -= 1
+                if open_futures[req] == 0:
+                    del open_futures[req]
+            try:
+                fut = done.get_nowait()
+            except queue.Empty:
+                break
     out.unfinished = len(pending) + sum(1 for _ in source)
     return out
 
