@@ -24,9 +24,8 @@ class Sample(NamedTuple):
     the last one is the `quantile` ("0.99"). Its `_sum` and `_count` samples carry exactly the
     catalog labels.
 
-    A named tuple rather than a frozen dataclass: there is one per series and cycle (hundreds of
-    thousands on a large cluster), and a named tuple is as immutable and three times cheaper to
-    create.
+    The poll cycle itself makes none: a snapshot keeps its series in columns (`Family`), and
+    Samples are made from them when asked for (tests, the CLI summary).
     """
 
     labels: LabelValues
