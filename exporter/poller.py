@@ -12,7 +12,9 @@ One cycle:
    API's log-end offsets stage begins (or at once when the cluster is unreachable). On a large
    cluster the stages before it keep the client and the broker busy, and a JMX query JVM starting
    beside them slows them and itself down; from then on the broker is idle and the collectors
-   below overlap with the JVM.
+   below overlap with the JVM. When the stages before take much longer than in the last cycle
+   (requests timing out while a broker is down), the runners start anyway, after
+   `RUNNERS_LATEST_BASE + RUNNERS_LATEST_FACTOR x` the last cycle's time to its offsets stage.
 3. Every enabled collector of `exporter.collectors.REGISTRY` (switch: `collectors.<name>`) that
    does not read the runners' readings gets the cycle's `CycleData` and a fresh `SnapshotBuilder`
    with the series cap (`poll.series_cap` per family); the builders are merged. A collector that
@@ -52,7 +54,7 @@ from exporter import collectors as _collectors  # noqa: F401  (registers every c
 from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth, reads_jmx
 from exporter.config import Config
 from exporter.snapshot import Snapshot, SnapshotBuilder
-from exporter.sources.admin import AdminSource
+from exporter.sources.admin import STAGES, AdminSource
 from exporter.sources.admin_model import ClusterView
 from exporter.sources.stages import StageOutcome, describe_error
 
@@ -62,7 +64,13 @@ RUNNER_GRACE_SECONDS = 10.0
 """How long after its deadline a runner may still hand in its readings."""
 RUNNERS_START_STAGE = "offsets"
 """The Admin API stage at whose start the runners start (see the module docstring)."""
+RUNNERS_LATEST_BASE = 1.0
+RUNNERS_LATEST_FACTOR = 1.5
+"""The runners start at the latest BASE + FACTOR x (seconds from the start of the last cycle to
+its offsets stage) after the cycle started, when this cycle's stages before the offsets stage
+take that much longer (requests timing out)."""
 _Readings = Future[tuple[Mapping[str, object], StageOutcome]]
+_BEFORE_RUNNERS = frozenset(STAGES[: STAGES.index(RUNNERS_START_STAGE)])
 
 
 class SourceRunner(Protocol):
@@ -137,6 +145,8 @@ class Poller:
             else None
         )
         self._busy: dict[str, _Readings] = {}
+        self._runners_after = 0.0
+        """Seconds from the start of the last cycle without failed stages to its offsets stage."""
         self._snapshot: Snapshot | None = None
         self._ready = False
         self._last_stages: tuple[StageOutcome, ...] = ()
@@ -225,15 +235,36 @@ class Poller:
         t0 = time.monotonic()
         pending: list[tuple[SourceRunner, _Readings | None]] | None = None
         runners_at = t0
+        lock = threading.Lock()
+
+        def start_runners() -> None:
+            nonlocal pending, runners_at
+            with lock:
+                if pending is None:
+                    runners_at, pending = time.monotonic(), self._start_runners()
+
+        reached: list[float] = []
 
         def on_stage(stage: str) -> None:
-            nonlocal pending, runners_at
-            if pending is None and stage == RUNNERS_START_STAGE:
-                runners_at, pending = time.monotonic(), self._start_runners()
+            if stage == RUNNERS_START_STAGE:
+                reached.append(time.monotonic() - t0)
+                start_runners()
 
-        admin = self._admin.fetch(on_stage)
-        if pending is None:  # the cluster was unreachable: no stage got that far
-            runners_at, pending = time.monotonic(), self._start_runners()
+        # at the latest when the stages before take much longer than last time (timeouts: the
+        # client waits, it does not compete with a JVM)
+        latest = threading.Timer(RUNNERS_LATEST_BASE + RUNNERS_LATEST_FACTOR * self._runners_after,
+                                 start_runners)  # fmt: skip
+        latest.daemon = True
+        if self._runners:
+            latest.start()
+        try:
+            admin = self._admin.fetch(on_stage)
+        finally:
+            latest.cancel()
+        start_runners()  # the cluster was unreachable: no stage got that far
+        assert pending is not None
+        if reached and all(o.ok for o in admin.stages if o.stage in _BEFORE_RUNNERS):
+            self._runners_after = reached[0]  # learnt from cycles without failed stages only
         data = CycleData(now=started, cluster=admin.view)
         cap = self._config.poll.series_cap
         merged = SnapshotBuilder()  # the cap applies per collector; own health is never capped

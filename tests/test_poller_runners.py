@@ -141,15 +141,19 @@ class StagedAdmin:
     """An Admin API source that walks through the stages of a reachable cluster (no Kafka: this
     test is about the order of the poller's steps) and records when each began."""
 
-    def __init__(self, events: list[str]) -> None:
+    def __init__(self, events: list[str], slow: dict[str, float] | None = None) -> None:
         self.events = events
+        self.slow = slow or {}
+        """Seconds a stage takes instead of 0.05 (from the second fetch on)."""
+        self.fetches = 0
 
     def fetch(self, on_stage: Callable[[str], None] | None = None) -> AdminResult:
+        self.fetches += 1
         for stage in STAGES:
             self.events.append(f"stage {stage}")
             if on_stage is not None:
                 on_stage(stage)
-            time.sleep(0.05)
+            time.sleep(self.slow.get(stage, 0.05) if self.fetches > 1 else 0.05)
         view = ClusterView(taken_at=time.time(), brokers=(), controller_id=-1, topics={})
         return AdminResult(view, tuple(StageOutcome(s, 0.05) for s in STAGES))
 
@@ -204,6 +208,27 @@ def test_runners_start_at_the_offsets_stage_and_admin_collectors_do_not_wait(
     assert events.index("admin collector jmx={}") < events.index("runner done")
     assert Recorder.seen[-1].jmx == {"eventsource-target": "reading-1"}
     assert snap.value(own.POLL_ERRORS, "eventsource") == 0
+
+
+def test_runners_start_anyway_when_the_stages_before_take_much_longer_than_last_time(
+    test_collectors: None,
+) -> None:
+    """Requests timing out (a broker down) keep the client waiting, not busy: the JMX readings
+    must not wait for them."""
+    events: list[str] = []
+    admin = StagedAdmin(events, slow={"committed": 4.0})
+    poller = Poller(closed_port_config(), runners=[EventRunner(events)],
+                    admin=admin)  # type: ignore[arg-type]  # fmt: skip
+    try:
+        poller.poll_once()  # every stage 0.05 s: the offsets stage begins after about 0.15 s
+        assert events.index("runner started") == events.index("stage offsets") + 1
+        events.clear()
+        poller.poll_once()
+    finally:
+        poller.stop()
+    # started during the slow committed stage (at 1 + 1.5 x 0.15 s), done before its end
+    assert events.index("stage committed") < events.index("runner started")
+    assert events.index("runner done") < events.index("stage offsets")
 
 
 def test_runners_start_when_the_cluster_is_unreachable(test_collectors: None) -> None:
