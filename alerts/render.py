@@ -111,12 +111,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alerts.overrides import OverridesError, load
+    from alerts.overrides import load
+    from exporter.config.yamlfile import ConfigError
 
     try:
         t = load(Path(args.overrides)) if args.overrides else DEFAULT
-    except OverridesError as exc:
-        for line in exc.errors:
+    except ConfigError as exc:
+        for line in exc.problems:
             print(f"kafka-vitals render: {line}", file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.out)

@@ -19,7 +19,7 @@ from exporter import __version__
 from exporter.catalog import own
 from exporter.collectors.own import build_labels
 from exporter.config import Config
-from exporter.config_keys import summary
+from exporter.config.keys import summary
 from exporter.http import MetricsServer, ServerOptions, ServingState
 from exporter.poller import Poller
 from exporter.render import Renderer

@@ -72,7 +72,7 @@ class _Parser(argparse.ArgumentParser):
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """`--config FILE` and one flag per configuration key (secrets excepted)."""
-    from exporter.config_keys import keys
+    from exporter.config.keys import keys
 
     parser.add_argument(
         "--config",
@@ -98,8 +98,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load(args: argparse.Namespace) -> Config:
     """The configuration from `--config`, the environment and the flags; UsageError if bad."""
-    from exporter.config_keys import keys
-    from exporter.config_load import ConfigError, load_config
+    from exporter.config.keys import keys
+    from exporter.configure import ConfigError, load_config
 
     flags = {
         k.path: getattr(args, k.path) for k in keys() if getattr(args, k.path, None) is not None
@@ -111,7 +111,7 @@ def load(args: argparse.Namespace) -> Config:
 
 
 def _setup_logging(config: Config) -> None:
-    from exporter.config_load import unknown_env
+    from exporter.config.load import unknown_env
     from exporter.logs import setup_logging
 
     setup_logging(config.log.level, config.log.format)

@@ -4,7 +4,7 @@ config dataclasses, so the docs cannot drift from the code (a test regenerates a
     python -m exporter.docs_gen            # rewrite both files
     python -m exporter.docs_gen --check    # exit 1 if either file is out of date
 
-Field comments come from the attribute docstrings in `exporter/config.py` (read with `ast`).
+Field comments come from the attribute docstrings in `exporter/config/model.py` (read with `ast`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from exporter import catalog, config
+from exporter import catalog
 from exporter.catalog import Metric
 from exporter.config import Config, Secret
-from exporter.config_keys import ENV_PREFIX, field_default
+from exporter.config import model as config
+from exporter.config.binder import field_default
+from exporter.config.keys import ENV_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS_MD = Path("docs/metrics.md")
@@ -89,7 +91,7 @@ def metrics_markdown() -> str:
 
 
 def field_docs() -> dict[str, dict[str, str]]:
-    """{class name: {field name or "": docstring}} from the source of exporter/config.py."""
+    """{class name: {field name or "": docstring}} from the source of exporter/config/model.py."""
     tree = ast.parse(inspect.getsource(config))
     docs: dict[str, dict[str, str]] = {}
     for node in tree.body:
@@ -168,7 +170,7 @@ def config_reference() -> str:
     docs = field_docs()
     lines = [
         "# kafka-vitals reference configuration: every key, with its default value.",
-        "# Generated from exporter/config.py by `python -m exporter.docs_gen`; do not edit.",
+        "# Generated from exporter/config/model.py by `python -m exporter.docs_gen`; do not edit.",
         "#",
         f"# Every key can also be set by the environment variable {ENV_PREFIX}<SECTION>_<KEY>",
         "# (shown as `env:`), and every key but a secret by the flag",

@@ -36,7 +36,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from exporter.config_check import host_port
+from exporter.config.values import host_port
 from exporter.render import Exposition
 
 log = logging.getLogger(__name__)

@@ -41,6 +41,10 @@ from types import MappingProxyType
 from typing import Any
 
 from exporter.basic_auth import BasicAuth
+from exporter.config import Config
+from exporter.config.check import Add
+from exporter.config.values import host_port
+from exporter.config.yamlfile import ConfigError, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,7 @@ _UNSUPPORTED = {
 }
 _BCRYPT_HASH = re.compile(r"^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$")
 RELOAD_CHECK_SECONDS = 1.0
+RESERVED_PATHS = ("/", "/healthz", "/ready")
 
 
 class WebConfigError(ValueError):
@@ -110,8 +115,6 @@ class WebSettings:
 
 def load_web_config(path: str | Path) -> WebSettings:
     """Parse and check the file (certificates loaded too); WebConfigError lists every problem."""
-    from exporter.config_load import ConfigError, read_yaml
-
     try:
         raw = read_yaml(Path(path))
     except ConfigError as exc:
@@ -251,6 +254,32 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, ssl.SSLError):
         return str(exc.reason or exc).lower().replace("_", " ")
     return str(getattr(exc, "strerror", None) or exc)
+
+
+def check_config(config: Config, add: Add) -> None:
+    """The rules of the `web` section (a `Check` of the loader): the listen address is host:port,
+    the telemetry path is a free URL path, the web config file parses and its certificates load."""
+    web = config.web
+    try:
+        host_port(web.listen_address)
+    except ValueError as exc:
+        add("web.listen_address", str(exc))
+    path = web.telemetry_path
+    if not path.startswith("/") or any(c in path for c in "?# "):
+        add("web.telemetry_path", f"must be a URL path starting with '/', got {path!r}")
+    elif path.rstrip("/") in ("", "/healthz", "/ready"):
+        add("web.telemetry_path", f"{path!r} is taken by {RESERVED_PATHS}")
+    if web.config_file:
+        try:
+            with Path(web.config_file).open("rb"):
+                pass
+        except (OSError, ValueError):
+            return  # an unreadable file is reported by the generic `*_file` rule
+        try:
+            load_web_config(web.config_file)
+        except WebConfigError as exc:
+            for problem in exc.problems:
+                add("web.config_file", f"{web.config_file}: {problem}")
 
 
 # ---- the live object the server asks -----------------------------------------------------------

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from exporter.config import Config, JmxTarget, Secret
-from exporter.config_keys import keys
-from exporter.config_load import ConfigError, load_config, unknown_env
+from exporter.config.keys import keys
+from exporter.config.load import unknown_env
+from exporter.configure import ConfigError, load_config
 
 BOOT = {"KAFKA_VITALS_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092"}
 

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from exporter import catalog
 from exporter.config import Config, KafkaConfig
-from exporter.config_keys import keys
-from exporter.config_load import load_config, read_yaml
+from exporter.config.keys import keys
+from exporter.config.yamlfile import read_yaml
+from exporter.configure import load_config
 from exporter.docs_gen import CONFIG_REFERENCE, METRICS_MD, ROOT, stale
 
 DOCS = ROOT / "docs"

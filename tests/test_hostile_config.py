@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporter.config import Config
-from exporter.config_keys import keys
-from exporter.config_load import ConfigError, load_config
+from exporter.config.keys import keys
+from exporter.configure import ConfigError, load_config
 from exporter.webconfig import WebConfigError, WebSettings, parse_web_config
 from tests import cli_run
 

@@ -18,8 +18,8 @@ from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
 
-from exporter.config_keys import summary
-from exporter.config_load import load_config
+from exporter.config.keys import summary
+from exporter.configure import load_config
 from exporter.http import (
     MetricsServer,
     ServerOptions,

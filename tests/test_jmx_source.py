@@ -285,11 +285,11 @@ def test_config_problems_name_each_key() -> None:
         discover_brokers_port=70000,
     )
     problems = config_problems(cfg)
-    text = "\n".join(problems)
+    text = "\n".join(f"{path}: {message}" for path, message in problems)
     assert "jmx.targets[0].url" in text
     assert "jmx.targets[1].role" in text
     assert "jmx.targets[2].timeout_seconds" in text
-    assert "jmx.targets[2].name: target 'a:1' already used by jmx.targets[1]" in text
+    assert "jmx.targets[2].name: 'a:1' is already used by jmx.targets[1]" in text
     assert "jmx.targets[3].username" in text
     assert "jmx.max_concurrency" in text
     assert "jmx.discover_brokers_port" in text
@@ -333,7 +333,7 @@ def test_discovered_brokers_join_the_configured_targets_and_survive_an_admin_out
 )
 def test_config_loader_rejects_what_the_source_would_refuse(jmx_yaml: str, tmp_path: Path) -> None:
     """A config the JMX source cannot take never gets past loading (no traceback at start)."""
-    from exporter.config_load import ConfigError, load_config
+    from exporter.configure import ConfigError, load_config
 
     path = tmp_path / "config.yaml"
     path.write_text(f"kafka: {{bootstrap_servers: '127.0.0.1:9092'}}\njmx: {{{jmx_yaml}}}\n")

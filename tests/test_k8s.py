@@ -28,7 +28,7 @@ from alerts.thresholds import DEFAULT
 from dashboards import CONFIGMAP_PATH
 from exporter import __version__
 from exporter.config import WebConfig
-from exporter.config_load import load_config
+from exporter.configure import load_config
 from tests.container import kustomize
 from tests.container.dockerfile import dockerfile_facts
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from exporter.basic_auth import BasicAuth, parse_basic
-from exporter.config_load import ConfigError, load_config
+from exporter.configure import ConfigError, load_config
 from exporter.webconfig import WebConfigError, load_web_config, parse_web_config
 from tests import cli_run
 from tests.harness.procs import HarnessError, free_ports

@@ -3,6 +3,8 @@
 A new collector is one new module in this package, listed here.
 """
 
+import difflib
+
 from exporter.collectors import (
     broker_jmx,
     brokers,
@@ -17,6 +19,19 @@ from exporter.collectors import (
     rebalance_hygiene,
 )
 from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth, register
+from exporter.config import Config
+from exporter.config.check import Add
+
+
+def check_config(config: Config, add: Add) -> None:
+    """`collectors` switches name known collectors (a `Check` of the configuration loader)."""
+    for name in config.collectors:
+        if name not in REGISTRY:
+            close = difflib.get_close_matches(name, list(REGISTRY), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            known = ", ".join(sorted(REGISTRY))
+            add(f"collectors.{name}", f"unknown collector{hint}; known: {known}")
+
 
 __all__ = [
     "REGISTRY",

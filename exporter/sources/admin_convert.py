@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from exporter.config import KafkaConfig, Secret
+from exporter.config import Config, KafkaConfig, Secret
+from exporter.config.check import Add
+from exporter.config.values import host_port
 from exporter.sources.admin_model import Broker, GroupDescription, Member, TopicPartition
 
 GROUP_STATES: dict[str, str] = {
@@ -169,3 +171,71 @@ class RdkafkaLog:
             self._seen.clear()
         self._seen[key] = now
         self._logger.log(level, "librdkafka line=%r", text)
+
+
+_EXTRA_PROPERTY_KEYS = {
+    "bootstrap.servers": "kafka.bootstrap_servers",
+    "client.id": "kafka.client_id",
+    "security.protocol": "kafka.security_protocol",
+    "sasl.mechanism": "kafka.sasl_mechanism",
+    "sasl.mechanisms": "kafka.sasl_mechanism",
+    "sasl.username": "kafka.sasl_username",
+    "sasl.password": "kafka.sasl_password",
+    "ssl.ca.location": "kafka.tls_ca_file",
+    "ssl.certificate.location": "kafka.tls_cert_file",
+    "ssl.key.location": "kafka.tls_key_file",
+    "ssl.key.password": "kafka.tls_key_password",
+    "group.id": None,
+}
+"""librdkafka properties `kafka.extra_properties` must not set: the key to set instead (None:
+never)."""
+
+
+def check_config(config: Config, add: Add) -> None:
+    """The rules of the `kafka` section: bootstrap servers are host:port, SASL and TLS settings
+    fit the security protocol, extra properties do not shadow a key (a `Check` of the loader)."""
+    _check_kafka(config.kafka, add)
+
+
+def _check_kafka(kafka: KafkaConfig, add: Add) -> None:
+    servers = [s for s in kafka.bootstrap_servers.split(",") if s.strip()]
+    if not servers:
+        add("kafka.bootstrap_servers", "required: a comma-separated list of host:port")
+    for server in servers:
+        try:
+            host, port = host_port(server)
+        except ValueError as exc:
+            add("kafka.bootstrap_servers", str(exc))
+            continue
+        if not host or port == 0:
+            add("kafka.bootstrap_servers", f"{server.strip()!r} needs a host and a port above 0")
+    sasl = kafka.security_protocol.startswith("SASL_")
+    if sasl and not kafka.sasl_mechanism:
+        add("kafka.sasl_mechanism", f"required with security_protocol {kafka.security_protocol}")
+    if kafka.sasl_mechanism and not sasl:
+        add(
+            "kafka.sasl_mechanism",
+            f"needs security_protocol SASL_PLAINTEXT or SASL_SSL, not {kafka.security_protocol}",
+        )
+    if sasl and kafka.sasl_mechanism:
+        if not kafka.sasl_username:
+            add("kafka.sasl_username", f"required with sasl_mechanism {kafka.sasl_mechanism}")
+        if not kafka.sasl_password and not kafka.sasl_password_file:
+            add(
+                "kafka.sasl_password",
+                f"required with sasl_mechanism {kafka.sasl_mechanism} (or sasl_password_file)",
+            )
+    protocol = kafka.security_protocol
+    tls = protocol in ("SSL", "SASL_SSL")
+    for key in ("tls_ca_file", "tls_cert_file", "tls_key_file"):
+        if getattr(kafka, key) and not tls:
+            add(f"kafka.{key}", f"needs security_protocol SSL or SASL_SSL, not {protocol}")
+    if bool(kafka.tls_cert_file) != bool(kafka.tls_key_file):
+        add("kafka.tls_cert_file", "set tls_cert_file and tls_key_file together, or neither")
+    for prop in kafka.extra_properties:
+        if prop in _EXTRA_PROPERTY_KEYS:
+            instead = _EXTRA_PROPERTY_KEYS[prop]
+            reason = (
+                f"set {instead} instead" if instead else "kafka-vitals never joins a consumer group"
+            )
+            add(f"kafka.extra_properties.{prop}", reason)

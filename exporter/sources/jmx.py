@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -31,6 +30,7 @@ import jmxquery
 
 from exporter.config import JmxConfig, JmxTarget, Secret
 from exporter.sources.admin_model import ClusterView
+from exporter.sources.jmx_check import config_problems, default_name, service_url
 from exporter.sources.jmx_model import (
     QUERIES_BY_ROLE,
     AnswerError,
@@ -46,8 +46,6 @@ log = logging.getLogger(__name__)
 JAR_PATH = Path(jmxquery.JAR_PATH)
 """The query jar that jmxquery ships."""
 
-_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
-_URL_HOST_PORT = re.compile(r"rmi://(\[[^\]]+\]|[^/:]+):(\d+)/")
 _KILL_GRACE_SECONDS = 5.0
 
 
@@ -64,22 +62,6 @@ class ResolvedTarget:
     password_file: str = ""
 
 
-def service_url(url: str) -> str:
-    """The JMX service URL for `url`, which is either one already or `host:port`."""
-    if url.startswith("service:jmx:"):
-        return url
-    m = _HOST_PORT.match(url)
-    if m is None:
-        raise ValueError(f"not a JMX service URL or host:port: {url!r}")
-    return f"service:jmx:rmi:///jndi/rmi://{m.group(1)}:{m.group(2)}/jmxrmi"
-
-
-def default_name(url: str) -> str:
-    """host:port of a JMX service URL (the default `target` label), or the URL itself."""
-    m = _URL_HOST_PORT.search(url)
-    return f"{m.group(1)}:{m.group(2)}" if m else url
-
-
 def resolve(target: JmxTarget) -> ResolvedTarget:
     url = service_url(target.url)
     return ResolvedTarget(
@@ -91,45 +73,6 @@ def resolve(target: JmxTarget) -> ResolvedTarget:
         password=target.password,
         password_file=target.password_file,
     )
-
-
-def config_problems(cfg: JmxConfig) -> list[str]:
-    """Every problem of the `jmx` section, each naming its key path; empty when all is well."""
-    problems: list[str] = []
-    names: dict[str, int] = {}
-    for i, t in enumerate(cfg.targets):
-        where = f"jmx.targets[{i}]"
-        try:
-            service_url(t.url)
-        except ValueError as exc:
-            problems.append(f"{where}.url: {exc}")
-        if t.role not in QUERIES_BY_ROLE:
-            problems.append(f"{where}.role: must be broker or client, got {t.role!r}")
-        if not t.timeout_seconds > 0:
-            problems.append(f"{where}.timeout_seconds: must be > 0")
-        if (t.password or t.password_file) and not t.username:
-            problems.append(f"{where}.username: required when a password is set")
-        name = t.name or (default_name(service_url(t.url)) if _valid_url(t.url) else t.url)
-        if name in names:
-            problems.append(
-                f"{where}.name: target {name!r} already used by jmx.targets[{names[name]}]"
-            )
-        names.setdefault(name, i)
-    if cfg.max_concurrency < 1:
-        problems.append("jmx.max_concurrency: must be >= 1")
-    if not 0 <= cfg.discover_brokers_port <= 65535:
-        problems.append("jmx.discover_brokers_port: must be a TCP port (0 disables discovery)")
-    if not cfg.discover_timeout_seconds > 0:
-        problems.append("jmx.discover_timeout_seconds: must be > 0")
-    return problems
-
-
-def _valid_url(url: str) -> bool:
-    try:
-        service_url(url)
-    except ValueError:
-        return False
-    return True
 
 
 def argfile_text(args: list[str]) -> str:
@@ -155,7 +98,7 @@ class JmxSource:
     def __init__(self, cfg: JmxConfig, *, jar: Path = JAR_PATH) -> None:
         problems = config_problems(cfg)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("; ".join(f"{path}: {message}" for path, message in problems))
         self._cfg = cfg
         self._jar = jar
         self._static = tuple(resolve(t) for t in cfg.targets)

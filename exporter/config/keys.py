@@ -1,8 +1,8 @@
 """The keys of the configuration: dotted path, type, default, environment variable and flag.
 
-Derived from the dataclasses in `exporter.config`, so the loader, the command-line flags and the
-generated reference docs all agree: key `section.key` is the variable `KAFKA_VITALS_SECTION_KEY`
-and the flag `--section.key-with-dashes`; secrets have no flag.
+Derived from the dataclasses in `exporter.config.model`, so the loader, the command-line flags
+and the generated reference docs all agree: key `section.key` is the variable
+`KAFKA_VITALS_SECTION_KEY` and the flag `--section.key-with-dashes`; secrets have no flag.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_type_hints
 
-from exporter.config import Config, Secret
+from exporter.config.binder import field_default
+from exporter.config.model import Config, Secret
 
 ENV_PREFIX = "KAFKA_VITALS_"
 PREFERRED_FLAGS = {"web.config_file": "--web.config.file"}
@@ -39,14 +40,6 @@ class Key:
     @property
     def secret(self) -> bool:
         return self.type is Secret
-
-
-def field_default(f: dataclasses.Field[Any]) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    return dataclasses.MISSING
 
 
 @functools.cache

@@ -1,7 +1,7 @@
 """Typed, frozen configuration of kafka-vitals, with every default in this one file.
 
 The YAML file (`--config`), environment variables and command-line flags are read by
-`exporter.config_load`, which builds these dataclasses and validates them strictly: unknown keys
+`exporter.config.load`, which builds these dataclasses and validates them strictly: unknown keys
 are rejected and every problem is reported at once with its key path.
 
 Every key `a.b` can also be set by the environment variable `KAFKA_VITALS_A_B` (upper case, dots

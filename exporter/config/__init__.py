@@ -1,0 +1,57 @@
+"""The ground floor: the configuration model, its keys, and the one strict loader.
+
+- `model`: the frozen dataclasses of the exporter's configuration, every default in one place
+  (re-exported here: `from exporter.config import Config`).
+- `keys`: every settable key with its environment variable and flag, derived from the model.
+- `values`: parsers of values that several parts share (`host_port`).
+- `yamlfile`: the strict YAML reader (duplicate keys refused) and `ConfigError`.
+- `binder`: the one strict YAML-to-dataclass binder, used by the exporter configuration, the web
+  config file's neighbour checks and the bundle's overrides file alike.
+- `check`: the model-wide rules (no negative numbers, readable files, valid regexes).
+- `load`: `load_config`, which binds defaults, file, environment and flags and runs the rules,
+  plus the checks of each part handed in by the caller.
+
+Nothing here imports from any other package of kafka-vitals: the validation of a part's
+settings (Kafka client, JMX targets, web server, collectors) lives with that part and is handed to
+`load_config` by the caller (`exporter.configure`).
+"""
+
+from exporter.config.model import (
+    JMX_JAVA_OPTIONS,
+    Config,
+    FiltersConfig,
+    JmxConfig,
+    JmxRole,
+    JmxTarget,
+    KafkaConfig,
+    LagGranularity,
+    LessonsConfig,
+    LogConfig,
+    LogFormat,
+    LogLevel,
+    PollConfig,
+    SaslMechanism,
+    Secret,
+    SecurityProtocol,
+    WebConfig,
+)
+
+__all__ = [
+    "JMX_JAVA_OPTIONS",
+    "Config",
+    "FiltersConfig",
+    "JmxConfig",
+    "JmxRole",
+    "JmxTarget",
+    "KafkaConfig",
+    "LagGranularity",
+    "LessonsConfig",
+    "LogConfig",
+    "LogFormat",
+    "LogLevel",
+    "PollConfig",
+    "SaslMechanism",
+    "Secret",
+    "SecurityProtocol",
+    "WebConfig",
+]
