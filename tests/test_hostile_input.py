@@ -10,6 +10,7 @@ import gzip
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -232,3 +233,35 @@ def test_fifty_concurrent_scrapers_get_complete_answers(
         assert exporter.fds() <= fds_before + 4  # every connection closed again
     finally:
         exporter.stop()
+
+
+def test_slowloris_is_cut_off_by_the_deadline_and_scrapes_go_on(served: Exporter) -> None:
+    """300 connections send a request head a few bytes at a time and never end it: the server
+    serves /metrics meanwhile and closes each at its request deadline (10 s), whatever it sent."""
+    fds_before = served.fds()
+    socks = [socket.create_connection(("127.0.0.1", served.port), timeout=15) for _ in range(300)]
+    started = time.monotonic()
+    cut: set[int] = set()
+    for sock in socks:
+        sock.setblocking(False)
+    while len(cut) < len(socks) and time.monotonic() - started < 20:
+        for i, sock in enumerate(socks):
+            if i in cut:
+                continue
+            try:
+                sock.send(b"GET /metrics HTTP/1.1\r\nX-Drip: " if time.monotonic() - started < 1
+                          else b"z")  # fmt: skip
+                if sock.recv(1024) == b"":
+                    cut.add(i)
+            except BlockingIOError:
+                pass
+            except OSError:
+                cut.add(i)
+        assert served.get("/metrics", timeout=1.0)[0] == 200
+        time.sleep(0.5)
+    seconds = time.monotonic() - started
+    for sock in socks:
+        sock.close()
+    assert len(cut) == len(socks), f"{len(socks) - len(cut)} slow connections still open"
+    assert 9 < seconds < 20, seconds  # cut at the deadline, not at once and not never
+    assert served.fds() <= fds_before + 4

@@ -9,6 +9,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +28,8 @@ from exporter.http import (
     accepts_gzip,
     wants_openmetrics,
 )
-from exporter.render import CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, Renderer
+from exporter.http_server import STALL_SECONDS
+from exporter.render import CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, Exposition, Renderer
 from tests.snapshots import golden_snapshot
 
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"
@@ -201,21 +203,60 @@ def test_slow_client_is_cut_off_and_others_are_served(
         assert time.monotonic() - started < 6.0
 
 
-def test_too_many_connections_get_503(ready: Ready) -> None:
-    srv, _ = _start(ready, request_timeout=5.0, max_connections=2)
+def test_idle_connections_over_the_limit_push_out_the_oldest_idle_one(ready: Ready) -> None:
+    srv, _ = _start(ready, request_timeout=30.0, max_connections=16)
     try:
-        idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(2)]
+        idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(16)]
         time.sleep(0.2)
-        assert _raw(srv.port, HEALTHZ).startswith(b"HTTP/1.1 503")
+        assert _raw(srv.port, HEALTHZ).startswith(b"HTTP/1.1 200")  # not refused
+        assert idle[0].recv(1024) == b""  # the oldest idle connection made room
+        idle[-1].sendall(HEALTHZ)  # the younger ones are still served
+        assert idle[-1].recv(65536).startswith(b"HTTP/1.1 200")
         for sock in idle:
             sock.close()
+    finally:
+        srv.stop()
+
+
+def test_requests_in_flight_are_limited_not_connections(ready: Ready) -> None:
+    release = threading.Event()
+
+    def slow_check(header: str | None) -> bool:
+        return release.wait(10)
+
+    srv, _ = _start(ready, max_in_flight=1, authorize=slow_check)
+    try:
+        idle = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(50)]
+        first = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        first.sendall(b"GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if _raw(srv.port, HEALTHZ).startswith(b"HTTP/1.1 200"):
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the server did not accept connections again")
+        while (answer := _raw(srv.port, HEALTHZ)).startswith(b"HTTP/1.1 200"):
+            assert time.monotonic() < deadline, "the first request never got in flight"
+            time.sleep(0.05)
+        assert answer.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in answer
+        release.set()
+        assert first.recv(65536).startswith(b"HTTP/1.1 200")
+        assert _raw(srv.port, HEALTHZ).startswith(b"HTTP/1.1 200")
+        for sock in [first, *idle]:
+            sock.close()
+    finally:
+        srv.stop()
+
+
+def test_a_client_that_asks_and_does_not_read_gives_way(ready: Ready) -> None:
+    big = Exposition([b"x" * 40_000_000], [b"x" * 40_000_000], series=1, taken_at=1.0)
+    state = ServingState(big, ready)
+    srv = MetricsServer(ServerOptions(listen_address="127.0.0.1:0", max_in_flight=1), state)
+    srv.start()
+    try:
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(("127.0.0.1", srv.port))
+        stuck.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")  # and never reads
+        time.sleep(STALL_SECONDS + 0.5)
+        status, _, body = _get(srv.port, "/metrics")
+        assert status == 200 and len(body) == 40_000_000
+        stuck.close()
     finally:
         srv.stop()
 
