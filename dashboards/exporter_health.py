@@ -192,6 +192,42 @@ def _errors(sc: Scope) -> list[tuple[g.Panel, int]]:
     ]
 
 
+def _collectors(sc: Scope) -> list[tuple[g.Panel, int]]:
+    return [
+        (
+            timeseries(
+                "Collectors failing",
+                "Collectors whose last run raised (kafka_vitals_collector_success == 0): their "
+                "series are absent from the snapshot. Only failing ones are drawn, so it is empty "
+                "while every collector works.",
+                "short",
+                [
+                    Q(
+                        f"max {sc.by('collector')} ({sc.sel(own.COLLECTOR_SUCCESS)}) == 0",
+                        "{{collector}}",
+                    )
+                ],
+            ),
+            12,
+        ),
+        (
+            timeseries(
+                "Collector duration",
+                "Wall time of each collector in the last poll cycle: translation of the cycle's "
+                "source data into series (collectors do no I/O).",
+                "s",
+                [
+                    Q(
+                        f"max {sc.by('collector')} ({sc.sel(own.COLLECTOR_DURATION)})",
+                        "{{collector}}",
+                    )
+                ],
+            ),
+            12,
+        ),
+    ]
+
+
 def _series(sc: Scope) -> list[tuple[g.Panel, int]]:
     return [
         (
@@ -280,6 +316,7 @@ def build(sc: Scope) -> g.Dashboard:
             "Polls",
             (8, _polls(sc)),
             (8, _errors(sc)),
+            (8, _collectors(sc)),
             "Sources and series",
             (6, _sources(sc)),
             (8, _series(sc)),

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from exporter import catalog
+from exporter import catalog, collectors
 from exporter.catalog import Metric
 from exporter.config import Config, Secret
 from exporter.config import model as config
@@ -84,7 +84,33 @@ def metrics_markdown() -> str:
     unknown = sorted({m.source for m in catalog.ALL} - set(SOURCES))
     if unknown:  # pragma: no cover - a new source needs a title above
         raise RuntimeError(f"docs_gen: no title for metric sources {unknown}")
+    lines += collectors_markdown()
     return "\n".join(lines)
+
+
+def collectors_markdown() -> list[str]:
+    """The collectors section: every registered collector, its switch, and its summary (the first
+    sentence of its module's docstring, after `Collector `name`:`)."""
+    lines = [
+        "## Collectors",
+        "",
+        "Each collector is switched by `collectors.<name>` (on unless set false) and reports its",
+        "own `kafka_vitals_collector_success{collector}` and",
+        "`kafka_vitals_collector_duration_seconds{collector}` (all but `own`, which writes them).",
+        "",
+        "| Collector | Reads | What it exports |",
+        "|---|---|---|",
+    ]
+    for name, factory in sorted(collectors.REGISTRY.items()):
+        doc = inspect.getdoc(sys.modules[factory.__module__]) or ""
+        summary = " ".join(doc.split("\n\n", 1)[0].split())
+        summary = summary.removeprefix(f"Collector `{name}`:").strip()
+        reads = "JMX readings" if getattr(factory, "reads_jmx", False) else "Admin API view"
+        if name == "own":
+            reads = "the cycle's health"
+        lines.append(f"| `{name}` | {reads} | {_cell(summary)} |")
+    lines.append("")
+    return lines
 
 
 # ---- config-reference.yaml -------------------------------------------------------------------

@@ -51,7 +51,14 @@ from dataclasses import replace
 from typing import Protocol
 
 from exporter import collectors as _collectors  # noqa: F401  (registers every collector)
-from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth, reads_jmx
+from exporter.collectors.base import (
+    REGISTRY,
+    Collector,
+    CollectorRun,
+    CycleData,
+    PollHealth,
+    reads_jmx,
+)
 from exporter.config import Config
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import STAGES, AdminSource
@@ -269,13 +276,14 @@ class Poller:
         cap = self._config.poll.series_cap
         merged = SnapshotBuilder()  # the cap applies per collector; own health is never capped
         stages = list(admin.stages)
+        runs: dict[str, CollectorRun] = {}
         for collector in self._admin_collectors:
-            self._collect(collector, data, cap, merged, stages)
+            runs[collector.name] = self._collect(collector, data, cap, merged, stages)
         readings, runner_stages = self._finish_runners(pending, runners_at)
         stages += runner_stages
         data = replace(data, jmx=readings)
         for collector in self._runner_collectors:
-            self._collect(collector, data, cap, merged, stages)
+            runs[collector.name] = self._collect(collector, data, cap, merged, stages)
         if self._own is not None:
             health = PollHealth(
                 started_at=started,
@@ -284,6 +292,7 @@ class Poller:
                 admin_up=admin.up,
                 series=merged.counts(),
                 dropped=dict(merged.dropped),
+                collectors=runs,
             )
             out = SnapshotBuilder()
             self._own.collect(replace(data, health=health), out)
@@ -314,17 +323,20 @@ class Poller:
         cap: int,
         merged: SnapshotBuilder,
         stages: list[StageOutcome],
-    ) -> None:
+    ) -> CollectorRun:
         out = SnapshotBuilder(series_cap=cap)
         c0 = time.monotonic()
         try:
             collector.collect(data, out)
         except Exception as exc:
             log.exception("collector failed collector=%s", collector.name)
-            stages.append(StageOutcome(f"collector:{collector.name}",
-                                       time.monotonic() - c0, describe_error(exc)))  # fmt: skip
-            return
+            seconds = time.monotonic() - c0
+            stages.append(StageOutcome(f"collector:{collector.name}", seconds,
+                                       describe_error(exc)))  # fmt: skip
+            return CollectorRun(ok=False, seconds=seconds)
+        seconds = time.monotonic() - c0
         merged.merge(out)
+        return CollectorRun(ok=True, seconds=seconds)
 
     def _start_runners(self) -> list[tuple[SourceRunner, _Readings | None]]:
         started: list[tuple[SourceRunner, _Readings | None]] = []

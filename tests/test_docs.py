@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from exporter import catalog
+from exporter.collectors import REGISTRY
 from exporter.config import Config, KafkaConfig
 from exporter.config.keys import keys
 from exporter.config.yamlfile import read_yaml
@@ -41,10 +42,13 @@ def test_reference_config_loads_to_the_defaults() -> None:
         assert f"# env: {key.env}" in text
 
 
-def test_metrics_doc_lists_every_family() -> None:
+def test_metrics_doc_lists_every_family_and_every_collector() -> None:
     text = (ROOT / METRICS_MD).read_text(encoding="utf-8")
-    documented = set(re.findall(r"^\| `([a-z_]+)` \|", text, flags=re.M))
+    families, _, collectors_part = text.partition("\n## Collectors\n")
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", families, flags=re.M))
     assert documented == {m.name for m in catalog.ALL}
+    listed = set(re.findall(r"^\| `([a-z_]+)` \|", collectors_part, flags=re.M))
+    assert listed == set(REGISTRY)
 
 
 def test_configuration_guide_names_real_flags_and_variables() -> None:

@@ -102,6 +102,22 @@ JMX_ERRORS = Metric(
     ("target", "reason"),
     "own",
 )
+COLLECTOR_SUCCESS = Metric(
+    "kafka_vitals_collector_success",
+    "gauge",
+    "1 if the collector ran without error in the last poll cycle, else 0 (its series are then "
+    "absent). Every collector but own, which writes these.",
+    ("collector",),
+    "own",
+)
+COLLECTOR_DURATION = Metric(
+    "kafka_vitals_collector_duration_seconds",
+    "gauge",
+    "Wall time the collector took in the last poll cycle (translation only: collectors do no I/O).",
+    ("collector",),
+    "own",
+    unit="s",
+)
 BUILD_INFO = Metric(
     "kafka_vitals_build_info",
     "info",

@@ -1,26 +1,31 @@
-"""Every collector module, imported so that each registers itself in `base.REGISTRY`.
+"""The collectors: every module of this package is imported, so each registers itself in
+`base.REGISTRY`.
 
-A new collector is one new module in this package, listed here.
+A new collector is one new module in this package: no list to edit. `discover()` imports the
+modules found on the package's path (a directory added to `__path__` counts too).
 """
 
 import difflib
+import importlib
+import pkgutil
+import sys
 
-from exporter.collectors import (
-    broker_jmx,
-    brokers,
-    client_jmx,
-    consumer_lag,
-    dead_letters,
-    groups,
-    headroom,
-    lag_status,
-    own,
-    partitions,
-    rebalance_hygiene,
-)
 from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth, register
 from exporter.config import Config
 from exporter.config.check import Add
+
+
+def discover() -> tuple[str, ...]:
+    """Import every collector module not imported yet; the names of those imported now."""
+    found = []
+    for info in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
+        if info.name not in sys.modules:
+            importlib.import_module(info.name)
+            found.append(info.name)
+    return tuple(found)
+
+
+discover()
 
 
 def check_config(config: Config, add: Add) -> None:
@@ -38,16 +43,7 @@ __all__ = [
     "Collector",
     "CycleData",
     "PollHealth",
-    "broker_jmx",
-    "brokers",
-    "client_jmx",
-    "consumer_lag",
-    "dead_letters",
-    "groups",
-    "headroom",
-    "lag_status",
-    "own",
-    "partitions",
-    "rebalance_hygiene",
+    "check_config",
+    "discover",
     "register",
 ]

@@ -5,8 +5,8 @@ and calls every enabled collector in turn with a fresh `SnapshotBuilder`. A coll
 history between cycles (lag in seconds, rebalances observed, lag status) keeps it on its own
 instance; the poller creates each collector once for the life of the process.
 
-Adding a collector: one new file in this package with a class decorated `@register`, listed in
-`exporter.collectors.__init__`.
+Adding a collector: one new file in this package with a class decorated `@register`; the package
+imports every module it holds (no list to edit).
 """
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ class PollHealth:
     """Series per family name written by the other collectors this cycle."""
     dropped: Mapping[str, int] = field(default_factory=dict)
     """Series dropped by the series cap this cycle, per family name."""
+    collectors: Mapping[str, CollectorRun] = field(default_factory=dict)
+    """How each other collector ran this cycle, by name."""
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorRun:
+    """One collector's run in one cycle: whether it finished without error, and its wall time."""
+
+    ok: bool
+    seconds: float
 
 
 @dataclass(frozen=True, slots=True)

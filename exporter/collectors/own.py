@@ -3,7 +3,9 @@
 The poller runs this collector last, after every other collector, so it can say how many series
 each family has in the snapshot being built. Counters (errors per stage, series dropped) persist
 across cycles on this instance. Per-target JMX health (`up{source="jmx"}`, query duration and
-errors) is written by the JMX collectors from their own readings.
+errors) is written by the JMX collectors from their own readings. Every other collector's success
+and wall time, measured by the poller, are written here too (node_exporter's and
+mysqld_exporter's `collector_success` / `collector_duration_seconds`).
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ class OwnCollector:
         for family, count in sorted(self._dropped.items()):
             out.add(cat.SERIES_DROPPED, (family,), count)
         out.add(cat.BUILD_INFO, self._build, 1)
+        for name, run in sorted(health.collectors.items()):
+            out.add(cat.COLLECTOR_SUCCESS, (name,), 1 if run.ok else 0)
+            out.add(cat.COLLECTOR_DURATION, (name,), run.seconds)
 
         series = dict(health.series)
         for family, count in out.counts().items():
