@@ -195,6 +195,25 @@ def _lag(sc: Scope) -> tuple[list[tuple[g.Panel, int]], list[tuple[g.Panel, int]
     ]
 
 
+def _commits(sc: Scope) -> list[tuple[g.Panel, int]]:
+    stalest = f"min {sc.by('consumergroup', 'topic')} ({sc.sel(admin.GROUP_LAST_COMMIT, G, T)})"
+    return [
+        (
+            timeseries(
+                "Time since the last commit",
+                "Per group and topic, the time since the group last committed on its stalest "
+                "partition, from the commit records of __consumer_offsets (only with "
+                "committed_offsets.source log, or auto reading the log). A group that stops "
+                "committing while its lag still looks small shows here first; a group that "
+                "commits only when it has read something commits rarely on a quiet topic.",
+                "s",
+                [Q(f"time() - {stalest}", "{{consumergroup}} / {{topic}}")],
+            ),
+            24,
+        )
+    ]
+
+
 def _status(sc: Scope) -> list[tuple[g.Panel, int]]:
     st = sc.thresholds.stalled
     return [
@@ -259,6 +278,8 @@ def build(sc: Scope) -> g.Dashboard:
             (8, lag_bottom),
             "Lag status",
             (7, _status(sc)),
+            "Commits",
+            (7, _commits(sc)),
             "State and members",
             (7, state_row),
             (8, members_row),

@@ -172,7 +172,8 @@ class Poller:
 
     @property
     def ready(self) -> bool:
-        """True once a cycle with the Admin API answering has completed."""
+        """True once a cycle with the Admin API answering has completed (and, with committed offsets
+        from the offsets log, once that log was read up to its end as of start)."""
         return self._ready
 
     @property
@@ -305,7 +306,8 @@ class Poller:
         self._last_stages = tuple(stages)
         if admin.view is not None:
             self._last_cluster = admin.view
-            self._ready = True
+            # with committed offsets from the offsets log: ready once it was read to its end
+            self._ready = self._ready or getattr(self._admin, "ready", True)
         log.debug("poll cycle done seconds=%.3f series=%d failed=%s", time.monotonic() - t0,
                   snapshot.series_count, [s.stage for s in stages if not s.ok])  # fmt: skip
         if self._on_snapshot is not None:

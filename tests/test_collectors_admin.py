@@ -17,6 +17,7 @@ from exporter.sources.admin_model import (
     GroupDescription,
     Member,
     Offsets,
+    OffsetsLogStatus,
     PartitionMeta,
     TopicMeta,
 )
@@ -285,8 +286,12 @@ def test_own_health() -> None:
 
 def test_every_admin_family_is_emitted_by_some_collector() -> None:
     out = SnapshotBuilder()
-    view = replace(VIEW, topics={"orders": topic("orders", 3, min_isr=1), "idle": topic("idle", 1)})
-    for name in ("brokers", "partitions", "consumer_lag", "groups"):
+    view = replace(
+        VIEW,
+        topics={"orders": topic("orders", 3, min_isr=1), "idle": topic("idle", 1)},
+        commit_times={"active": {("orders", 0): 999.5}},
+    )
+    for name in ("brokers", "partitions", "consumer_lag", "groups", "commit_times"):
         c = make(name)
         c.collect(CycleData(now=1.0, cluster=view), out)
         c.collect(CycleData(now=2.0, cluster=replace(view, taken_at=1030.0)), out)
@@ -297,3 +302,44 @@ def test_every_admin_family_is_emitted_by_some_collector() -> None:
 def test_collectors_registered() -> None:
     assert {"brokers", "partitions", "consumer_lag", "groups", "own"} <= set(REGISTRY)
     assert Config().collectors == MappingProxyType({})
+
+
+def test_commit_times_only_with_the_log_source_and_per_partition() -> None:
+    times = {"b": {("orders", 1): 5.5, ("orders", 0): 7.0}, "a": {("idle", 0): 1.25}}
+    snap = run("commit_times", replace(VIEW, commit_times=times))
+    assert values(snap, cat.GROUP_LAST_COMMIT) == {
+        ("a", "idle", "0"): 1.25,
+        ("b", "orders", "0"): 7.0,
+        ("b", "orders", "1"): 5.5,
+    }
+    assert run("commit_times", VIEW).series_count == 0  # Admin API source: no commit times
+    topic_only = Config(poll=PollConfig(lag_granularity="topic"))
+    assert (
+        run_with(make("commit_times", topic_only), replace(VIEW, commit_times=times)).series_count
+        == 0
+    )
+
+
+def test_offsets_log_health() -> None:
+    status = OffsetsLogStatus(
+        ready=False, denied=False, records=12, skipped={"corrupt": 2}, behind=40, partitions=5
+    )
+    snap = run("offsets_log", replace(VIEW, committed_source="log", offsets_log=status))
+    assert values(snap, own.COMMITTED_SOURCE) == {("log",): 1}
+    assert snap.value(own.OFFSETS_LOG_READY) == 0
+    assert snap.value(own.OFFSETS_LOG_RECORDS) == 12
+    assert snap.value(own.OFFSETS_LOG_BEHIND) == 40
+    assert values(snap, own.OFFSETS_LOG_SKIPPED) == {
+        ("unknown_key_version",): 0,
+        ("unknown_value_version",): 0,
+        ("corrupt",): 2,
+    }
+    assert not values(snap, own.OFFSETS_LOG_LOAD_SECONDS)
+    loaded = replace(status, ready=True, behind=0, loaded_seconds=0.5)
+    snap = run("offsets_log", replace(VIEW, committed_source="log", offsets_log=loaded))
+    assert (
+        snap.value(own.OFFSETS_LOG_READY) == 1 and snap.value(own.OFFSETS_LOG_LOAD_SECONDS) == 0.5
+    )
+    admin_only = run("offsets_log", VIEW)
+    assert values(admin_only, own.COMMITTED_SOURCE) == {("admin",): 1}
+    assert admin_only.series_count == 1

@@ -122,6 +122,17 @@ GROUP_LAG = Metric(
     "admin",
     unit="short",
 )
+GROUP_LAST_COMMIT = Metric(
+    "kafka_consumergroup_last_commit_timestamp_seconds",
+    "gauge",
+    "Unix time at which the group committed its current offset on the partition, from the "
+    "commit record in __consumer_offsets (committed_offsets.source log, or auto reading the log); "
+    "time() minus it is the time since the group last committed there. No series with the Admin "
+    "API source, which does not give commit times.",
+    _GTP,
+    "admin",
+    unit="dateTimeAsIso",
+)
 GROUP_CURRENT_OFFSET_SUM = Metric(
     "kafka_consumergroup_current_offset_sum",
     "gauge",

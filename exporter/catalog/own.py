@@ -126,4 +126,52 @@ BUILD_INFO = Metric(
     "own",
 )
 
+COMMITTED_SOURCE = Metric(
+    "kafka_vitals_committed_offsets_source",
+    "gauge",
+    "1 for the source the committed offsets of the last poll came from: admin (one Admin API "
+    "request per group) or log (the __consumer_offsets log). With committed_offsets.source auto "
+    "it says which one was chosen.",
+    ("source",),
+    "own",
+)
+OFFSETS_LOG_READY = Metric(
+    "kafka_vitals_offsets_log_ready",
+    "gauge",
+    "1 once the __consumer_offsets log was read up to its end as of start; until then no "
+    "committed offsets (and no lag) are served from it.",
+    (),
+    "own",
+)
+OFFSETS_LOG_RECORDS = Metric(
+    "kafka_vitals_offsets_log_records_total",
+    "counter",
+    "Records read from the __consumer_offsets log since start (skipped ones included).",
+    (),
+    "own",
+)
+OFFSETS_LOG_SKIPPED = Metric(
+    "kafka_vitals_offsets_log_skipped_records_total",
+    "counter",
+    "Records of the __consumer_offsets log skipped: reason is unknown_key_version, "
+    "unknown_value_version or corrupt.",
+    ("reason",),
+    "own",
+)
+OFFSETS_LOG_BEHIND = Metric(
+    "kafka_vitals_offsets_log_behind_records",
+    "gauge",
+    "Records of the __consumer_offsets log between the reader and the end it had to reach (its "
+    "end as of start while starting, else as of the last poll's committed stage).",
+    (),
+    "own",
+)
+OFFSETS_LOG_LOAD_SECONDS = Metric(
+    "kafka_vitals_offsets_log_load_seconds",
+    "gauge",
+    "Seconds the exporter took at start to read the __consumer_offsets log up to its end.",
+    (),
+    "own",
+    unit="s",
+)
 ALL: tuple[Metric, ...] = tuple(v for v in globals().values() if isinstance(v, Metric))

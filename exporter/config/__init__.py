@@ -18,6 +18,8 @@ settings (Kafka client, JMX targets, web server, collectors) lives with that par
 
 from exporter.config.model import (
     JMX_JAVA_OPTIONS,
+    CommittedOffsetsConfig,
+    CommittedSource,
     Config,
     FiltersConfig,
     JmxConfig,
@@ -38,6 +40,8 @@ from exporter.config.model import (
 
 __all__ = [
     "JMX_JAVA_OPTIONS",
+    "CommittedOffsetsConfig",
+    "CommittedSource",
     "Config",
     "FiltersConfig",
     "JmxConfig",

@@ -39,6 +39,7 @@ LagGranularity = Literal["partition", "topic"]
 JmxRole = Literal["broker", "client"]
 LogLevel = Literal["debug", "info", "warn", "error"]
 LogFormat = Literal["logfmt", "json"]
+CommittedSource = Literal["admin", "log", "auto"]
 
 
 def _empty() -> Mapping[str, str]:
@@ -111,6 +112,18 @@ class PollConfig:
     """Log-end offset points kept per partition for lag in seconds."""
     lag_max_extrapolation_seconds: float = 600.0
     """Cap on lag in seconds beyond the oldest point of the history."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedOffsetsConfig:
+    """Where committed offsets come from."""
+
+    source: CommittedSource = "admin"
+    """`admin`: one Admin API request per group each cycle. `log`: read and follow the
+    `__consumer_offsets` log (needs Read and Describe on that topic; the cost follows the commit
+    rate, not the number of groups, and gives each commit's time). `auto`: the log where the
+    principal may read it, else the Admin API (`kafka_vitals_committed_offsets_source` says
+    which)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +221,7 @@ class Config:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     filters: FiltersConfig = field(default_factory=FiltersConfig)
     poll: PollConfig = field(default_factory=PollConfig)
+    committed_offsets: CommittedOffsetsConfig = field(default_factory=CommittedOffsetsConfig)
     jmx: JmxConfig = field(default_factory=JmxConfig)
     web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)

@@ -15,6 +15,9 @@ each able to fail alone:
 3. `committed`: `list_consumer_group_offsets`, one group per request (librdkafka takes one), through
    a window of `poll.offsets_in_flight` requests in flight. Only offsets >= 0 on partitions that
    exist in this cycle's metadata are kept, so offsets left on a deleted topic are ignored.
+   With `committed_offsets.source: log` (or `auto` where the log may be read) they come from the
+   `__consumer_offsets` reader instead (`exporter.sources.offsets_log`), read up to the log's end
+   as of this stage, with the same group filter and the same partitions kept.
 4. `offsets`: log-end and log-start offsets with one `list_offsets` call per spec
    (`OffsetSpec.latest()`, `OffsetSpec.earliest()`) for every exported partition, read after the
    committed offsets so that lag can only be overstated.
@@ -68,6 +71,7 @@ from exporter.sources.admin_model import (
 from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.filters import Filters, is_internal_topic
 from exporter.sources.group_cache import DescribeCache, listed_from
+from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
 from exporter.sources.stages import (
     Deadline,
     StageOutcome,
@@ -109,7 +113,12 @@ class _StageFailed(Exception):
 class AdminSource:
     """Reads the cluster through one AdminClient; see the module docstring for the plan."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, offsets_log: OffsetsLogSource | None = None) -> None:
+        self._mode = config.committed_offsets.source
+        self._log = offsets_log
+        if self._log is None and self._mode != "admin":
+            self._log = OffsetsLogSource(config)
+            self._log.start()
         self._kafka = config.kafka
         self._poll = config.poll
         self._filters = Filters.from_config(config.filters)
@@ -131,9 +140,24 @@ class AdminSource:
             raise ValueError(f"kafka: invalid client setting: {describe_error(exc)}") from None
 
     def close(self) -> None:
-        """Serve pending log lines; the client is freed with the object."""
+        """Serve pending log lines and stop the offsets-log reader; the client is freed with the
+        object."""
         with contextlib.suppress(Exception):
             self._client.poll(0)
+        if self._log is not None:
+            self._log.close()
+
+    @property
+    def committed_from_log(self) -> bool:
+        """Whether this cycle's committed offsets come from the offsets log."""
+        if self._log is None or self._mode == "admin":
+            return False
+        return self._mode == "log" or not self._log.denied
+
+    @property
+    def ready(self) -> bool:
+        """False while committed offsets should come from a log not read to its end as of start."""
+        return not self.committed_from_log or (self._log is not None and self._log.ready)
 
     # ---- one cycle -------------------------------------------------------------------------
 
@@ -178,8 +202,12 @@ class AdminSource:
             broker_ids = frozenset(b.id for b in brokers)
             listed = run("groups", lambda d: self._list_and_describe(broker_ids, d))
             group_ids, groups = listed if listed is not None else (None, None)
-            committed = None
-            if group_ids is not None:
+            committed = times = None
+            from_log = self.committed_from_log
+            if from_log:
+                read = run("committed", lambda d: self._committed_from_log(partitions, d))
+                committed, times = read if read is not None else (None, None)
+            elif group_ids is not None:
                 committed = run("committed", lambda d: self._committed(group_ids, partitions, d))
             offsets_at = time.time()
             offsets = run("offsets", lambda d: self._offsets(partitions, d))
@@ -193,6 +221,9 @@ class AdminSource:
                 groups=groups,
                 committed=committed,
                 offsets=offsets,
+                committed_source="log" if from_log else "admin",
+                commit_times=times,
+                offsets_log=self._log.status() if self._log is not None else None,
                 failed_stages=tuple(o.stage for o in outcomes if not o.ok),
             )
             return AdminResult(view, tuple(outcomes))
@@ -310,6 +341,39 @@ class AdminSource:
         if problems:
             raise _StageFailed("committed offsets " + "; ".join(problems), out, gathered.timed_out)
         return out
+
+    def _committed_from_log(
+        self, partitions: Mapping[str, tuple[PartitionMeta, ...]], deadline: Deadline
+    ) -> tuple[dict[str, dict[TP, int]], dict[str, dict[TP, float]]]:
+        """The offsets log's committed offsets, kept as the Admin API's are: groups that pass
+        the filter, partitions in this cycle's metadata."""
+        assert self._log is not None
+        known = {t: (t, len(ps)) for t, ps in partitions.items()}  # the metadata's own strings
+        groups = self._filters.group
+
+        def kept(view: Any) -> tuple[dict[str, dict[TP, int]], dict[str, dict[TP, float]]]:
+            committed: dict[str, dict[TP, int]] = {}
+            times: dict[str, dict[TP, float]] = {}
+            for gid, entries in view.offsets.items():
+                if not groups(gid):
+                    continue
+                mine: dict[TP, int] = {}
+                at: dict[TP, float] = {}
+                commit_times = view.commit_times[gid]
+                for tp, offset in entries.items():
+                    topic = known.get(tp[0])
+                    if topic is not None and 0 <= tp[1] < topic[1]:
+                        mine[(topic[0], tp[1])] = offset
+                        at[(topic[0], tp[1])] = commit_times[tp]
+                if mine:
+                    committed[gid] = mine
+                    times[gid] = at
+            return committed, times
+
+        try:
+            return kept(self._log.committed(deadline))
+        except LogBehind as exc:
+            raise _StageFailed(str(exc), kept(exc.view)) from None
 
     def _offsets(
         self, partitions: Mapping[str, tuple[PartitionMeta, ...]], deadline: Deadline

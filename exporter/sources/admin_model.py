@@ -74,6 +74,26 @@ class GroupDescription:
 
 
 @dataclass(frozen=True, slots=True)
+class OffsetsLogStatus:
+    """How the `__consumer_offsets` reader is doing (committed offsets from the log)."""
+
+    ready: bool
+    """The log was read up to its end as of start (for every followed offsets partition)."""
+    denied: bool
+    """The principal may not read or describe the offsets topic."""
+    records: int
+    skipped: Mapping[str, int]
+    """Records skipped, by reason (unknown key or value version, corrupt)."""
+    behind: int
+    """Records between the reader and the end it must reach (at start, or at the last cycle)."""
+    partitions: int
+    """Offsets partitions followed."""
+    error: str = ""
+    loaded_seconds: float | None = None
+    """Seconds from start until the log was read up to its end as of start."""
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterView:
     """What the Admin API stages of one cycle learned. A stage that failed leaves its part None."""
 
@@ -88,4 +108,10 @@ class ClusterView:
     """Committed offsets by group id; only partitions with a committed offset (>= 0)."""
     offsets: Mapping[TopicPartition, Offsets] | None = None
     """Log-start and log-end offsets, read after the committed offsets."""
+    committed_source: str = "admin"
+    """Where the committed offsets came from: admin (one request per group) or log."""
+    commit_times: Mapping[str, Mapping[TopicPartition, float]] | None = None
+    """Unix time of each committed offset's commit (log source only), by group and partition."""
+    offsets_log: OffsetsLogStatus | None = None
+    """The offsets-log reader's status, when one runs."""
     failed_stages: tuple[str, ...] = field(default=())

@@ -14,7 +14,7 @@ classic to the consumer protocol gets a group tombstone and keeps its offsets.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from exporter.sources.offsets_log_records import (
@@ -91,11 +91,14 @@ class OffsetsLogState:
         """Drop one offsets partition's state (it is about to be read again from the start)."""
         self._partitions.pop(offsets_partition, None)
 
-    def view(self) -> CommittedView:
-        """A copy of the committed offsets (offsets < 0 left out, as the Admin API source does)."""
+    def view(self, only: Collection[int] | None = None) -> CommittedView:
+        """A copy of the committed offsets (offsets < 0 left out, as the Admin API source does),
+        of every offsets partition or `only` of those given."""
         offsets: dict[str, dict[TopicPartition, int]] = {}
         times: dict[str, dict[TopicPartition, float]] = {}
-        for part in self._partitions.values():
+        for p, part in self._partitions.items():
+            if only is not None and p not in only:
+                continue
             for gid, entries in part.groups.items():
                 o = {tp: off for tp, (off, _) in entries.items() if off >= 0}
                 if o:
