@@ -95,11 +95,13 @@ ENV PATH=/opt/kafka-vitals/bin:/opt/java/bin:$PATH \
     PYTHONUNBUFFERED=1
 
 USER 65532:65532
-EXPOSE 9340
+EXPOSE 10308
 
-# Asks the exporter's own /healthz on the port of KAFKA_VITALS_WEB_LISTEN_ADDRESS (default 9340).
+# Asks the exporter's own /healthz on the port of --web.listen-address when the container's
+# arguments give it (kafka_exporter's argument lines do), else of KAFKA_VITALS_WEB_LISTEN_ADDRESS,
+# else the default 10308.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python3", "-c", "import os, urllib.request; port = os.environ.get('KAFKA_VITALS_WEB_LISTEN_ADDRESS', ':9340').rsplit(':', 1)[-1]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
+    CMD ["python3", "-c", "import os, urllib.request; a = open('/proc/1/cmdline', 'rb').read().decode(errors='replace').split(chr(0)); f = [x.split('=', 1)[1] if '=' in x else (a[i + 1] if i + 1 < len(a) else '') for i, x in enumerate(a) if x.split('=', 1)[0] == '--web.listen-address']; port = (f[-1] if f else os.environ.get('KAFKA_VITALS_WEB_LISTEN_ADDRESS', ':10308')).rsplit(':', 1)[-1]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
 
 ENTRYPOINT ["kafka-vitals"]
 CMD ["serve", "--config", "/etc/kafka-vitals/config.yaml"]

@@ -11,7 +11,7 @@ from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values, 
 from alerts.promtool_consumers import threshold_gauge
 from exporter.catalog import Metric, admin, jmx, own
 
-REPLICA = {"instance": "kafka-vitals-b:9340"}
+REPLICA = {"instance": "kafka-vitals-b:10308"}
 """A second exporter replica scraped under the same job: counts must not double."""
 
 
@@ -209,7 +209,7 @@ def _controller(ctx: Ctx) -> list[Scenario]:
             0,
             no_controller(),
             idle("broker-3"),
-            target("broker-1", Values().hold(0, n), instance="kafka-vitals-b:9340"),
+            target("broker-1", Values().hold(0, n), instance="kafka-vitals-b:10308"),
         ),
     ]
 

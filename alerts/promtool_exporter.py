@@ -11,7 +11,7 @@ from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values, 
 from alerts.rules_exporter import PROMETHEUS_UP
 from exporter.catalog import BY_NAME, own
 
-INSTANCE = {"instance": "kafka-vitals:9340"}
+INSTANCE = {"instance": "kafka-vitals:10308"}
 
 
 def _down(ctx: Ctx) -> list[Scenario]:
@@ -117,21 +117,21 @@ def _absent(ctx: Ctx) -> list[Scenario]:
     n = start + gone + after
     missing = fa.families[-1]
     series: list[Series] = []
-    for instance, admin_up in (("a:9340", 1), ("b:9340", 1), ("c:9340", 0)):
+    for instance, admin_up in (("a:10308", 1), ("b:10308", 1), ("c:10308", 0)):
         inst = {"instance": instance}
         series.append(
             ctx.series(own.UP.name, {**inst, "source": "admin"}, Values().hold(admin_up, n))
         )
         for family in fa.families:
             labels = {**inst, **{label: "x" for label in BY_NAME[family].labels}}
-            if instance == "c:9340":
+            if instance == "c:10308":
                 continue  # Admin API down: nothing served; SourceDown speaks, not this alert.
-            if instance == "a:9340" and family == missing:
+            if instance == "a:10308" and family == missing:
                 v = Values().hold(1, start).stale().gap(gone - 1).hold(1, after)
             else:
                 v = Values().hold(1, n)
             series.append(ctx.series(family, labels, v))
-    fired = Expect(ctx.entity(instance="a:9340", family=missing), 1)
+    fired = Expect(ctx.entity(instance="a:10308", family=missing), 1)
     checks = standard_checks(ctx, start, fa.for_, fa.keep_firing_for, fired)
     return [
         Scenario(

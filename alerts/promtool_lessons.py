@@ -15,7 +15,7 @@ from alerts.promtool_consumers import threshold_gauge
 from exporter.catalog import Metric, admin
 from exporter.catalog import lessons as cat
 
-REPLICA = {"instance": "kafka-vitals-b:9340"}
+REPLICA = {"instance": "kafka-vitals-b:10308"}
 """A second exporter replica scraped under the same job: nothing may double."""
 
 DLT = {"topic": "payments.DLT", "source_topic": "payments", "kind": "dlt"}

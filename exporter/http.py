@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from exporter.config.model import DEFAULT_PORT
 from exporter.config.values import host_port
 from exporter.http_parse import Request
 from exporter.http_server import EventLoopServer, Response
@@ -41,7 +42,7 @@ _OPEN_PATHS = ("/healthz", "/ready")
 
 @dataclass(frozen=True, slots=True)
 class ServerOptions:
-    listen_address: str = ":9340"
+    listen_address: str = f":{DEFAULT_PORT}"
     telemetry_path: str = "/metrics"
     summary: tuple[tuple[str, str], ...] = ()
     """Settings shown on the landing page (already without secrets)."""

@@ -4,9 +4,9 @@ Log messages in kafka-vitals are an event text followed by key=value pairs, e.g.
 `log.info("server started address=%s path=%s", ...)`. The formatters split them:
 
     logfmt: ts=2025-01-01T12:00:00.000Z level=info logger=exporter.app msg="server started"
-            address=:9340 path=/metrics
+            address=:10308 path=/metrics
     json:   {"ts": "...", "level": "info", "logger": "exporter.app", "msg": "server started",
-             "address": ":9340", "path": "/metrics"}
+             "address": ":10308", "path": "/metrics"}
 
 A message whose tail does not read as key=value pairs stays whole in `msg`. An exception becomes
 one `exc` field with its newlines escaped: every record stays one line.

@@ -244,7 +244,7 @@ def test_every_key_has_a_unique_env_var_and_secrets_have_no_flag() -> None:
 def test_unknown_env_vars_are_not_errors_but_typos_are_hinted() -> None:
     env = {
         **BOOT,
-        "KAFKA_VITALS_PORT": "tcp://10.0.0.1:9340",  # injected by Kubernetes for a Service
+        "KAFKA_VITALS_PORT": "tcp://10.0.0.1:10308",  # injected by Kubernetes for a Service
         "KAFKA_VITALS_KAFKA_BOOTSTRAP_SERVER": "x",
     }
     load_config(None, env=env)

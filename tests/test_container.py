@@ -89,7 +89,7 @@ def test_image_user_port_healthcheck_and_labels(image: Built) -> None:
     assert labels["org.opencontainers.image.version"] == __version__
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
     config = podman_inspect(image.tag)["Config"]
-    assert config["User"] == docker["User"] and "9340/tcp" in config["ExposedPorts"]
+    assert config["User"] == docker["User"] and "10308/tcp" in config["ExposedPorts"]
     size = image_size(image.tag)
     log.info("image size_mb=%.0f", size / 1e6)
     assert size < 400e6, f"the image grew to {size / 1e6:.0f} MB (docs/deployment.md says ~220)"

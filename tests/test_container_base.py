@@ -96,7 +96,7 @@ def test_suite_of_image_names() -> None:
 def test_dockerfile_facts() -> None:
     facts = dockerfile_facts()
     assert dockerfile_base() == "docker.io/library/debian:bookworm-slim"
-    assert facts.exposed_port == 9340 and facts.uid == 65532
+    assert facts.exposed_port == 10308 and facts.uid == 65532
     assert facts.entrypoint == ["kafka-vitals"]
     assert facts.config_path == "/etc/kafka-vitals/config.yaml"
     assert facts.healthcheck[0] == "python3" and "/healthz" in facts.healthcheck[-1]

@@ -31,7 +31,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 _DIR = Path(tempfile.mkdtemp(prefix="kafka-vitals-hostile-"))
 
 text = st.text(st.characters(codec="utf-8"), max_size=30)
-words = st.sampled_from(["PLAINTEXT", "SASL_SSL", "127.0.0.1:9092", ":9340", "(", "[", "/"])
+words = st.sampled_from(["PLAINTEXT", "SASL_SSL", "127.0.0.1:9092", ":10308", "(", "[", "/"])
 leaf = st.none() | st.booleans() | st.integers() | st.floats() | text | words
 tree = st.recursive(
     leaf,

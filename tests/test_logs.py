@@ -14,7 +14,7 @@ def _emit(fmt: str, level: str = "info") -> list[str]:
     setup_logging(level, fmt, stream)
     log = logging.getLogger("exporter.test")
     log.debug("hidden unless debug")
-    log.info("server started address=%s path=%s", ":9340", "/metrics")
+    log.info("server started address=%s path=%s", ":10308", "/metrics")
     log.warning("source failed source=admin error=%r", 'refused: "x"')
     try:
         raise ValueError("boom")
@@ -41,7 +41,7 @@ def test_logfmt_lines() -> None:
     lines = _emit("logfmt")
     assert len(lines) == 3
     assert lines[0].startswith("ts=") and lines[0].endswith(
-        'level=info logger=exporter.test msg="server started" address=:9340 path=/metrics'
+        'level=info logger=exporter.test msg="server started" address=:10308 path=/metrics'
     )
     assert 'level=warn logger=exporter.test msg="source failed" source=admin' in lines[1]
     assert 'error="refused: \\"x\\""' in lines[1]

@@ -41,6 +41,10 @@ LogLevel = Literal["debug", "info", "warn", "error"]
 LogFormat = Literal["logfmt", "json"]
 CommittedSource = Literal["admin", "log", "auto"]
 
+DEFAULT_PORT = 10308
+"""The port kafka-vitals listens on by default: free on Prometheus' default port allocations page
+(whose range 9100-9999 is full), so it runs beside kafka_exporter (9308) and jmx_exporter."""
+
 
 def _empty() -> Mapping[str, str]:
     return MappingProxyType({})
@@ -53,18 +57,27 @@ class KafkaConfig:
     bootstrap_servers: str = ""
     """Comma-separated host:port list. Required."""
     client_id: str = "kafka-vitals"
+    """Client id of the Admin API connection, as the brokers log and quota it."""
     security_protocol: SecurityProtocol = "PLAINTEXT"
+    """How to connect to the brokers (TLS and/or SASL)."""
     sasl_mechanism: SaslMechanism = ""
+    """SASL mechanism, with a SASL security protocol."""
     sasl_username: str = ""
+    """SASL user name."""
     sasl_password: Secret = Secret()
     sasl_password_file: str = ""
     """A file whose content (trailing newline stripped) is the SASL password."""
     tls_ca_file: str = ""
+    """CA file that verifies the brokers' certificates (default: the system's)."""
     tls_cert_file: str = ""
+    """Client certificate file (mutual TLS)."""
     tls_key_file: str = ""
+    """Client key file (mutual TLS)."""
     tls_key_password: Secret = Secret()
     tls_key_password_file: str = ""
+    """A file whose content (trailing newline stripped) is the client key's password."""
     tls_verify_hostname: bool = True
+    """Check that a broker's certificate names the host connected to."""
     request_timeout_seconds: float = 10.0
     """Deadline of each Admin API request."""
     extra_properties: Mapping[str, str] = field(default_factory=_empty)
@@ -92,6 +105,8 @@ class PollConfig:
     """The background poll cycle."""
 
     interval_seconds: float = 30.0
+    """Seconds between the starts of two poll cycles: how often the data served changes. Set
+    Prometheus' scrape interval to it, and rate windows to at least 4 times it."""
     stage_timeout_seconds: float = 20.0
     """Deadline of each poll stage; a stage past it fails alone and drops its own series."""
     offsets_in_flight: int = 32
@@ -176,8 +191,11 @@ class JmxConfig:
 
 @dataclass(frozen=True, slots=True)
 class WebConfig:
-    listen_address: str = ":9340"
+    listen_address: str = f":{DEFAULT_PORT}"
+    """Address to listen on for the web interface and telemetry (kafka_exporter's port:
+    `:9308`)."""
     telemetry_path: str = "/metrics"
+    """Path under which to expose metrics."""
     config_file: str = ""
     """Optional web config file (TLS and basic auth), in the Prometheus exporter-toolkit format."""
 
@@ -185,7 +203,9 @@ class WebConfig:
 @dataclass(frozen=True, slots=True)
 class LogConfig:
     level: LogLevel = "info"
+    """Only log messages with the given severity or above."""
     format: LogFormat = "logfmt"
+    """Output format of log messages."""
 
 
 def _empty_counts() -> Mapping[str, int]:
