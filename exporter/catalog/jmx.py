@@ -123,7 +123,7 @@ NETWORK_PROCESSOR_IDLE = Metric(
 
 # --- broker: Kafka 4.x group coordinator (kafka.server:type=group-coordinator-metrics) ------------
 GROUP_COUNT = Metric(
-    "kafka_server_group_coordinator_metrics_group_count",
+    "kafka_server_group_coordinator_metrics_groups",
     "gauge",
     "Groups this broker coordinates, by protocol (classic, consumer, share, streams). Sum over "
     "brokers for the cluster.",
@@ -131,7 +131,7 @@ GROUP_COUNT = Metric(
     "jmx_broker",
 )
 CONSUMER_GROUP_COUNT = Metric(
-    "kafka_server_group_coordinator_metrics_consumer_group_count",
+    "kafka_server_group_coordinator_metrics_consumer_groups",
     "gauge",
     "Consumer-protocol (KIP-848) groups this broker coordinates, by state (Empty, Assigning, "
     "Reconciling, Stable, Dead).",
