@@ -31,7 +31,9 @@ def load_config(
     *,
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, str] | None = None,
+    flag_sources: Mapping[str, str] | None = None,
 ) -> Config:
-    """The configuration from `path`, `env` (default: os.environ) and `flags`, checked by the
-    model-wide rules and every part's; raises ConfigError listing every problem."""
-    return _load_config(path, env=env, flags=flags, checks=PART_CHECKS)
+    """The configuration from `path`, `env` (default: os.environ) and `flags` (`flag_sources`:
+    the flag a value came from where it is not the key's own), checked by the model-wide rules
+    and every part's; raises ConfigError listing every problem."""
+    return _load_config(path, env=env, flags=flags, flag_sources=flag_sources, checks=PART_CHECKS)

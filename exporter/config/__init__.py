@@ -17,6 +17,7 @@ settings (Kafka client, JMX targets, web server, collectors) lives with that par
 """
 
 from exporter.config.model import (
+    DEFAULT_PORT,
     JMX_JAVA_OPTIONS,
     CommittedOffsetsConfig,
     CommittedSource,
@@ -39,6 +40,7 @@ from exporter.config.model import (
 )
 
 __all__ = [
+    "DEFAULT_PORT",
     "JMX_JAVA_OPTIONS",
     "CommittedOffsetsConfig",
     "CommittedSource",

@@ -37,11 +37,13 @@ def load_config(
     *,
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, str] | None = None,
+    flag_sources: Mapping[str, str] | None = None,
     checks: Sequence[Check] = (),
 ) -> Config:
     """The configuration from `path` (optional), `env` (default: os.environ) and `flags`
-    (key path -> text, from the command line), checked by the model-wide rules and by `checks`.
-    Raises ConfigError listing every problem."""
+    (key path -> text, from the command line; `flag_sources` names the flag a value came from
+    where it is not the key's own, e.g. a kafka_exporter flag), checked by the model-wide rules
+    and by `checks`. Raises ConfigError listing every problem."""
     problems: list[str] = []
     raw: Any = {}
     if path is not None:
@@ -59,7 +61,8 @@ def load_config(
             overrides[by_env[name].path] = Text(text, name)
     for key_path, text in (flags or {}).items():
         key = by_path[key_path]  # the CLI only passes known keys
-        overrides[key_path] = Text(text, key.flag or key.path)
+        source = (flag_sources or {}).get(key_path) or key.flag or key.path
+        overrides[key_path] = Text(text, source)
     binder = Binder(overrides)
     config: Config | None = binder.bind(Config, raw)
     problems.extend(binder.problems)

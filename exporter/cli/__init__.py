@@ -1,8 +1,12 @@
 """The `kafka-vitals` command: a dispatch table of subcommands.
 
-    kafka-vitals --version
-    kafka-vitals serve [--config FILE] [--web.listen-address ADDR] [...]
+    kafka-vitals --version                        (anywhere on the line)
+    kafka-vitals [serve] [--config FILE] [--web.listen-address=ADDR] [...]
+    kafka-vitals --kafka.server=broker:9092 --topic.filter=orders   (kafka_exporter's flags)
     kafka-vitals check [--config FILE] [...]
+
+Without a subcommand the exporter serves, as every Prometheus exporter does; flags may stand
+before or after the subcommand. Booleans are `--flag` / `--no-flag` (or `--flag=false`).
 
 Adding a subcommand: write `configure(parser)` (adds its arguments) and `run(args) -> int` (the
 exit code), and add one `Subcommand` to `SUBCOMMANDS`. Import heavy modules inside `run`, so
@@ -26,6 +30,10 @@ from exporter import __version__
 from exporter.config import Config
 
 PROG = "kafka-vitals"
+DESCRIPTION = (
+    "Prometheus exporter for the Apache Kafka vitals: consumer lag, replication, broker latency, "
+    "message rates and rebalances, from the Admin API and JMX. Accepts kafka_exporter's flags."
+)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -46,7 +54,16 @@ class Subcommand:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (and a did-you-mean for unknown flags) instead of usage."""
+    """argparse with one-line errors (and a did-you-mean for unknown flags) instead of usage,
+    and help in the layout of Prometheus exporters."""
+
+    usage_line = f"{PROG} [<flags>] [<command>]"
+    commands: tuple[tuple[str, str], ...] = ()
+
+    def format_help(self) -> str:
+        from exporter.cli.help import format_help
+
+        return format_help(self, self.usage_line, self.commands)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError([f"{self.prog}: {message} (see {self.prog} --help)"])
@@ -58,7 +75,9 @@ class _Parser(argparse.ArgumentParser):
         for arg in extras:
             if not arg.startswith("-"):
                 if not lines:
-                    lines.append(f"{self.prog}: unexpected argument {arg!r}")
+                    close = difflib.get_close_matches(arg, [c.name for c in SUBCOMMANDS], n=1)
+                    hint = f" (did you mean the command {close[0]}?)" if close else ""
+                    lines.append(f"{self.prog}: unexpected argument {arg!r}{hint}")
                 continue
             flag = arg.split("=", 1)[0]
             close = difflib.get_close_matches(flag, known, n=1, cutoff=0.7)
@@ -71,7 +90,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--config FILE` and one flag per configuration key (secrets excepted)."""
+    """`--config FILE`, one flag per configuration key (secrets excepted; booleans as
+    `--[no-]key`), and kafka_exporter's flags."""
+    from exporter.cli import compat as cli_compat
     from exporter.config.keys import keys
 
     parser.add_argument(
@@ -79,6 +100,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="YAML configuration file (optional: every key can also come from the environment)",
     )
+    docs = _key_docs()
     groups: dict[str, argparse._ArgumentGroup] = {}
     for key in keys():
         if key.flag is None:
@@ -86,40 +108,84 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         section = key.path.split(".", 1)[0] if "." in key.path else "other"
         if section not in groups:
             groups[section] = parser.add_argument_group(f"{section} settings")
+        text = f"{docs.get(key.path, '')} (${key.env})".lstrip()
+        if key.type is bool:
+            cli_compat.add_bool(groups[section], key.flag, key.path, text, *key.flag_aliases)
+            continue
         groups[section].add_argument(
             key.flag,
             *key.flag_aliases,
             dest=key.path,
-            metavar="VALUE",
+            metavar=_shown_default(key.default),
             default=None,
-            help=f"env {key.env}",
+            help=text,
         )
+    cli_compat.add_arguments(parser)
+
+
+def _key_docs() -> dict[str, str]:
+    """key path -> the first sentence of its docstring in exporter/config.py."""
+    import dataclasses
+    from typing import get_type_hints
+
+    from exporter.docs_gen import field_docs
+
+    docs = field_docs()
+    out: dict[str, str] = {}
+    for name, tp in get_type_hints(Config).items():
+        own = docs.get(getattr(tp, "__name__", ""), {}) if dataclasses.is_dataclass(tp) else {}
+        for field_name, text in own.items():
+            if field_name:
+                out[f"{name}.{field_name}"] = text.split("\n\n", 1)[0].replace("\n", " ")
+    out.setdefault("collectors", docs.get("Config", {}).get("collectors", ""))
+    return out
+
+
+def _shown_default(value: object) -> str:
+    import json
+
+    if isinstance(value, tuple | list):
+        value = ",".join(str(v) for v in value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    if hasattr(value, "items"):
+        value = ",".join(f"{k}={v}" for k, v in value.items())
+    return json.dumps(str(value)) if value is not None else "VALUE"
 
 
 def load(args: argparse.Namespace) -> Config:
     """The configuration from `--config`, the environment and the flags; UsageError if bad."""
+    from exporter.cli.compat import translate
     from exporter.config.keys import keys
     from exporter.configure import ConfigError, load_config
 
-    flags = {
-        k.path: getattr(args, k.path) for k in keys() if getattr(args, k.path, None) is not None
-    }
+    compat = translate(args)
+    if compat.problems:
+        raise UsageError([f"{PROG}: {p}" for p in compat.problems])
+    flags = dict(compat.values)  # the key's own flag wins over a kafka_exporter flag
+    flags.update(
+        {k.path: getattr(args, k.path) for k in keys() if getattr(args, k.path, None) is not None}
+    )
+    sources = {p: s for p, s in compat.sources.items() if getattr(args, p, None) is None}
     try:
-        return load_config(args.config, flags=flags)
+        return load_config(args.config, flags=flags, flag_sources=sources)
     except ConfigError as exc:
         raise UsageError([f"config: {p}" for p in exc.problems]) from None
 
 
-def _setup_logging(config: Config) -> None:
+def _setup_logging(config: Config, args: argparse.Namespace) -> None:
+    import logging
+
+    from exporter.cli.compat import translate
     from exporter.config.load import unknown_env
     from exporter.logs import setup_logging
 
     setup_logging(config.log.level, config.log.format)
-    if hints := unknown_env():
-        import logging
-
-        for hint in hints:
-            logging.getLogger(__name__).warning("ignored environment variable detail=%r", hint)
+    log = logging.getLogger(__name__)
+    for hint in unknown_env():
+        log.warning("ignored environment variable detail=%r", hint)
+    for warning in translate(args).warnings:
+        log.warning("kafka_exporter flag detail=%r", warning)
 
 
 # ---- serve -----------------------------------------------------------------------------------
@@ -127,7 +193,7 @@ def _setup_logging(config: Config) -> None:
 
 def _run_serve(args: argparse.Namespace) -> int:
     config = load(args)
-    _setup_logging(config)
+    _setup_logging(config, args)
     from exporter.app import serve
     from exporter.webconfig import WebConfigError
 
@@ -150,7 +216,7 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 def _run_check(args: argparse.Namespace) -> int:
     config = load(args)
-    _setup_logging(config)
+    _setup_logging(config, args)
     from exporter.check_report import report
     from exporter.poller import Poller
 
@@ -203,13 +269,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
 )
 
 
+DEFAULT_COMMAND = "serve"
+"""What `kafka-vitals [<flags>]` runs, as an exporter does without a subcommand."""
+
+
 def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
     """The top-level parser and the parser of each subcommand."""
-    parser = _Parser(
-        prog=PROG,
-        description="Prometheus exporter for the Apache Kafka vitals.",
-        allow_abbrev=False,
-    )
+    parser = _Parser(prog=PROG, description=DESCRIPTION, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     children: dict[str, _Parser] = {}
@@ -217,29 +283,59 @@ def build_parser() -> tuple[_Parser, dict[str, _Parser]]:
         child = sub.add_parser(
             command.name,
             help=command.help,
-            description=command.help,
-            usage=(
-                "%(prog)s [--config FILE] [--SECTION.KEY VALUE ...]"
-                if command.configure is add_config_arguments
-                else None
-            ),
+            description=DESCRIPTION if command.name == DEFAULT_COMMAND else command.help,
             allow_abbrev=False,
+            add_help=False,
+        )
+        child.add_argument("-h", "--help", action="help", help="Show context-sensitive help.")
+        child.add_argument(
+            "--version",
+            action="version",
+            version=f"{PROG} {__version__}",
+            help="Show application version.",
         )
         command.configure(child)
         child.set_defaults(run=command.run)
+        child.usage_line = f"{PROG} {command.name} [<flags>]"
         children[command.name] = child
+    serve = children[DEFAULT_COMMAND]
+    serve.usage_line = f"{PROG} [{DEFAULT_COMMAND}] [<flags>]"
+    serve.commands = tuple(
+        (c.name + (" (default)" if c.name == DEFAULT_COMMAND else ""), c.help) for c in SUBCOMMANDS
+    )
     return parser, children
+
+
+def arrange(argv: Sequence[str], children: dict[str, _Parser]) -> list[str]:
+    """The arguments with the subcommand first: `serve` when none is named, and flags given
+    before the subcommand moved after it (`kafka-vitals --log.level=debug check`)."""
+    args = list(argv)
+    takes_value = {
+        flag
+        for child in children.values()
+        for action in child._actions
+        if action.nargs not in (0, "?")
+        for flag in action.option_strings
+    }
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in children and (i == 0 or args[i - 1] not in takes_value):
+            return [arg, *args[:i], *args[i + 1 :]]
+    return [DEFAULT_COMMAND, *args]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser, children = build_parser()
+    given = list(sys.argv[1:] if argv is None else argv)
     try:
-        args, extras = parser.parse_known_args(argv)
+        if "--version" in given:
+            print(f"{PROG} {__version__}")
+            return EXIT_OK
+        arranged = arrange(given, children)
+        args, extras = parser.parse_known_args(arranged)
         if extras:
-            raise children.get(args.command, parser).unknown(extras)
-        if getattr(args, "run", None) is None:
-            parser.print_help(sys.stderr)
-            return EXIT_USAGE
+            raise children[arranged[0]].unknown(extras)
         code: int = args.run(args)
         return code
     except UsageError as exc:
