@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from exporter import catalog
+from exporter.cli import build_parser
 from exporter.collectors import REGISTRY
 from exporter.config import Config, KafkaConfig
 from exporter.config.keys import keys
@@ -53,7 +54,9 @@ def test_metrics_doc_lists_every_family_and_every_collector() -> None:
 
 def test_configuration_guide_names_real_flags_and_variables() -> None:
     text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    flags = {k.flag for k in keys() if k.flag} | {"--config", "--version", "--help"}
+    _, children = build_parser()
+    flags = {s for a in children["serve"]._actions for s in a.option_strings}
+    assert {k.flag for k in keys() if k.flag} <= flags
     envs = {k.env for k in keys()}
     for flag in set(re.findall(r"(?<![\w-])--[a-z][a-z.-]*[a-z]", text)):
         assert flag in flags, f"docs/configuration.md names unknown flag {flag}"
