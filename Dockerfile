@@ -56,6 +56,7 @@ COPY README.md ./
 COPY exporter/ exporter/
 COPY alerts/ alerts/
 COPY dashboards/ dashboards/
+COPY bundle/ bundle/
 RUN /opt/kafka-vitals/bin/pip install --no-compile --no-deps --no-build-isolation . \
  && /opt/kafka-vitals/bin/pip uninstall -y pip setuptools \
  && /opt/kafka-vitals/bin/python -m compileall -q /opt/kafka-vitals/lib \

@@ -131,10 +131,10 @@ def measure(
         if not is_internal_topic(name)
         for pid in t.partitions
     ]
-    ends = client.list_offsets({tp: OffsetSpec.latest() for tp in wanted}, request_timeout=timeout)
-    starts = client.list_offsets(
-        {tp: OffsetSpec.earliest() for tp in wanted}, request_timeout=timeout
-    )
+    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+    earliest = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
+    ends = client.list_offsets(dict.fromkeys(wanted, latest), request_timeout=timeout)
+    starts = client.list_offsets(dict.fromkeys(wanted, earliest), request_timeout=timeout)
     wait([*ends.values(), *starts.values()], timeout=timeout)
     out["offsets"] = time.monotonic() - t0
     out["total"] = time.monotonic() - t_start

@@ -167,7 +167,7 @@ def commit_offsets(admin: AdminClient, s: Scenario, window: int = 64, rounds: in
             tps = [TopicPartition(topic, p, s.committed_offset(g, p)) for p in range(s.partitions)]
             request = [ConsumerGroupTopicPartitions(s.group(g), tps)]
             futures = admin.alter_consumer_group_offsets(request, request_timeout=60)
-            return next(iter(futures.values()))  # type: ignore[no-any-return]
+            return next(iter(futures.values()))
 
         futures = _windowed(todo, submit, window)
         failed: list[int] = []

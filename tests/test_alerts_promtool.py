@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
+from alerts.files import write_alerts
 from alerts.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, alertmanager_document
 from alerts.overrides import apply
 from alerts.promtool_tests import TESTS_PATH
-from alerts.render import write_alerts
 from alerts.thresholds import DEFAULT, Thresholds
 from tests.harness.prom import Alertmanager, WebhookReceiver
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alerts.files import alert_files
 from alerts.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, dump
 from alerts.overrides import load
 from alerts.promtool_cases import expand, humanize, humanize_duration
-from alerts.render import alert_files
 from alerts.rules import build
 from alerts.thresholds import DEFAULT, seconds
 from exporter.config.yamlfile import ConfigError

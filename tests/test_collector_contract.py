@@ -122,7 +122,8 @@ def test_a_collector_file_is_found_served_documented_and_health_reported(
     assert f'{own.COLLECTOR_SUCCESS.name}{{collector="zz_probe"}} 1\n' in text
     assert f'{own.COLLECTOR_SUCCESS.name}{{collector="zz_failing"}} 0\n' in text
     assert f'{own.COLLECTOR_SUCCESS.name}{{collector="brokers"}}' not in text  # switched off
-    assert snap.value(own.COLLECTOR_DURATION, "zz_probe") >= 0
+    duration = snap.value(own.COLLECTOR_DURATION, "zz_probe")
+    assert duration is not None and duration >= 0
     assert snap.value(own.POLL_ERRORS, "collector:zz_failing") == 1
     every = {s.labels[0] for s in snap.samples(own.COLLECTOR_SUCCESS)}
     assert every == set(collectors.REGISTRY) - {"brokers", "own"}

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from exporter import __version__
 from exporter.config import Config
@@ -234,16 +235,30 @@ def _run_check(args: argparse.Namespace) -> int:
 # ---- render ----------------------------------------------------------------------------------
 
 
-def _configure_render(parser: argparse.ArgumentParser) -> None:
-    from alerts.render import configure
+BUNDLE_RENDER = "bundle.render"
+"""The bundle's render, found by name: the exporter package never imports the bundle (which sits
+above it, see docs/architecture.md); the command only hands it its arguments."""
 
-    configure(parser)
+
+def _bundle_render() -> Any:
+    try:
+        return importlib.import_module(BUNDLE_RENDER)
+    except ImportError as exc:
+        raise UsageError(
+            [f"{PROG} render: the alert and dashboard bundle is not installed ({exc})"]
+        ) from None
+
+
+def _configure_render(parser: argparse.ArgumentParser) -> None:
+    try:
+        _bundle_render().configure(parser)
+    except UsageError:
+        return  # reported when the command runs
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    from alerts.render import run
-
-    return run(args)
+    code: int = _bundle_render().run(args)
+    return code
 
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (

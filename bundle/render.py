@@ -1,5 +1,9 @@
-"""`kafka-vitals render`: write every generated file (rules, CRD, Alertmanager example, promtool
-tests, alert docs, dashboards) from the thresholds and a user's overrides file.
+"""`kafka-vitals render`: write every generated file of the bundle (rules, CRD, Alertmanager
+example, promtool tests, alert docs, dashboards) from the thresholds and a user's overrides file.
+
+This module sits at the bundle's root, above both `alerts` and `dashboards`, so neither imports
+the other's way back. The exporter's command finds it by name (`exporter.cli`), so the exporter
+package never imports the bundle.
 
     kafka-vitals render [--overrides FILE] [--out DIR] [--check]
 
@@ -18,7 +22,9 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from alerts.files import write_alerts
 from alerts.thresholds import DEFAULT, Thresholds
+from dashboards import render as render_dashboards
 
 log = logging.getLogger(__name__)
 
@@ -27,51 +33,7 @@ Writer = Callable[[Path, Thresholds], list[Path]]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def alert_files(t: Thresholds) -> dict[str, str]:
-    """Every file of the alert bundle: relative path -> text."""
-    from alerts.docs import DOCS_PATH, alerts_markdown
-    from alerts.outputs import (
-        ALERTMANAGER_PATH,
-        CRD_PATH,
-        RULES_PATH,
-        alertmanager_yaml,
-        crd_yaml,
-        rules_yaml,
-    )
-    from alerts.promtool_cases import UnsupportedSelector
-    from alerts.promtool_tests import TESTS_PATH, tests_yaml
-
-    files = {
-        RULES_PATH: rules_yaml(t),
-        CRD_PATH: crd_yaml(t),
-        ALERTMANAGER_PATH: alertmanager_yaml(t),
-        DOCS_PATH: alerts_markdown(t),
-    }
-    try:
-        files[TESTS_PATH] = tests_yaml(t)
-    except UnsupportedSelector as exc:
-        log.warning("promtool tests not written reason=%r", str(exc))
-    return files
-
-
-def write_alerts(out_dir: Path, t: Thresholds) -> list[Path]:
-    written = []
-    for rel, text in sorted(alert_files(t).items()):
-        path = out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    log.info("alerts rendered files=%d out=%s", len(written), out_dir)
-    return written
-
-
-def write_dashboards(out_dir: Path, t: Thresholds) -> list[Path]:
-    from dashboards import render as render_dashboards
-
-    return render_dashboards(out_dir, t)
-
-
-WRITERS: tuple[Writer, ...] = (write_alerts, write_dashboards)
+WRITERS: tuple[Writer, ...] = (write_alerts, render_dashboards)
 
 
 def render(

@@ -1,0 +1,49 @@
+"""Every file of the alert bundle from one `Thresholds`: rules, PrometheusRule, Alertmanager
+example, alert docs and promtool tests; `bundle.render` writes them beside the dashboards."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alerts.thresholds import Thresholds
+
+log = logging.getLogger(__name__)
+
+
+def alert_files(t: Thresholds) -> dict[str, str]:
+    """Every file of the alert bundle: relative path -> text."""
+    from alerts.docs import DOCS_PATH, alerts_markdown
+    from alerts.outputs import (
+        ALERTMANAGER_PATH,
+        CRD_PATH,
+        RULES_PATH,
+        alertmanager_yaml,
+        crd_yaml,
+        rules_yaml,
+    )
+    from alerts.promtool_cases import UnsupportedSelector
+    from alerts.promtool_tests import TESTS_PATH, tests_yaml
+
+    files = {
+        RULES_PATH: rules_yaml(t),
+        CRD_PATH: crd_yaml(t),
+        ALERTMANAGER_PATH: alertmanager_yaml(t),
+        DOCS_PATH: alerts_markdown(t),
+    }
+    try:
+        files[TESTS_PATH] = tests_yaml(t)
+    except UnsupportedSelector as exc:
+        log.warning("promtool tests not written reason=%r", str(exc))
+    return files
+
+
+def write_alerts(out_dir: Path, t: Thresholds) -> list[Path]:
+    written = []
+    for rel, text in sorted(alert_files(t).items()):
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    log.info("alerts rendered files=%d out=%s", len(written), out_dir)
+    return written
