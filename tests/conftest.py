@@ -19,6 +19,7 @@ from tests.harness import jars, procs
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import HarnessError
 from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver, webhook_config
+from tests.harness.registry import SchemaRegistry
 
 
 def _start_cluster(size: int) -> KafkaCluster:
@@ -54,6 +55,18 @@ def kafka_cluster3() -> Iterator[KafkaCluster]:
     cluster = _start_cluster(3)
     yield cluster
     cluster.down()
+
+
+@pytest.fixture(scope="session")
+def schema_registry() -> Iterator[SchemaRegistry]:
+    """Apicurio Registry in memory on loopback, shared by the session (global compatibility
+    BACKWARD). Tests register subjects with unique names; a test that stops it starts it again."""
+    try:
+        registry = SchemaRegistry().start()
+    except HarnessError as exc:
+        pytest.fail(f"cannot start the Schema Registry: {exc}", pytrace=False)
+    yield registry
+    registry.stop()
 
 
 _name_counter = itertools.count(1)
