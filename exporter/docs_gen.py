@@ -37,6 +37,7 @@ SOURCES = {
     "jmx_client": "Client JMX (Java consumers and producers)",
     "lessons": "Signals derived from production lessons (dead letters, headroom, rebalances, "
     "lag status)",
+    "registry": "Schema Registry (the contract: compatibility, versions, topics without schema)",
     "own": "The exporter's own health",
 }
 

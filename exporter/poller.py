@@ -32,9 +32,10 @@ that could not be read this cycle is absent, never frozen.
 Source runners: an object with `name: str` (its stage name), `poll(cluster, timeout)` returning a
 mapping of readings by target name, and `close()`. `cluster` is the `ClusterView` of the previous
 cycle (or None), for runners that discover targets from the metadata; `timeout` is the runner's
-deadline in seconds, which it must respect. The readings of all runners are merged into
-`CycleData.jmx`. `default_runners(config)` lists the runners the configuration asks for; add new
-sources there.
+deadline in seconds, which it must respect. A runner that fails may raise `SourceFailed` with
+readings that describe the failure (the stage counts as failed, the readings are kept). The
+readings of all runners are merged into `CycleData.jmx`. `default_runners(config)` lists the
+runners the configuration asks for; add new sources there.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ from exporter.config import Config
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import STAGES, AdminSource
 from exporter.sources.admin_model import ClusterView
-from exporter.sources.stages import StageOutcome, describe_error
+from exporter.sources.stages import SourceFailed, StageOutcome, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,16 @@ class SourceRunner(Protocol):
 
 def default_runners(config: Config) -> list[SourceRunner]:
     """The sources polled side by side with the Admin API stages, as the configuration asks."""
-    if not (config.jmx.targets or config.jmx.discover_brokers_port):
-        return []
-    from exporter.sources.jmx import JmxSource
+    runners: list[SourceRunner] = []
+    if config.jmx.targets or config.jmx.discover_brokers_port:
+        from exporter.sources.jmx import JmxSource
 
-    return [JmxSource(config.jmx)]
+        runners.append(JmxSource(config.jmx))
+    if config.schema_registry.url:
+        from exporter.sources.registry import SchemaRegistrySource
+
+        runners.append(SchemaRegistrySource(config.schema_registry))
+    return runners
 
 
 @contextlib.contextmanager
@@ -359,6 +365,9 @@ class Poller:
         t0 = time.monotonic()
         try:
             readings = runner.poll(cluster, self._config.poll.stage_timeout_seconds)
+        except SourceFailed as exc:
+            log.warning("source failed source=%s error=%r", runner.name, str(exc))
+            return exc.readings, StageOutcome(runner.name, time.monotonic() - t0, str(exc))
         except Exception as exc:
             log.warning("source failed source=%s error=%r", runner.name, describe_error(exc))
             return {}, StageOutcome(runner.name, time.monotonic() - t0, describe_error(exc))

@@ -2,15 +2,16 @@
 
 Exporter, renderer, dashboards, alerts, docs and tests import names from here. Each module holds
 the families of one source: `admin` (Kafka Admin API), `jmx` (broker and client JMX), `lessons`
-(dead letters, headroom, rebalance hygiene, lag status), `own` (the exporter's health).
+(dead letters, headroom, rebalance hygiene, lag status), `registry` (Schema Registry), `own`
+(the exporter's health).
 """
 
 from __future__ import annotations
 
-from exporter.catalog import admin, jmx, lessons, own
+from exporter.catalog import admin, jmx, lessons, own, registry
 from exporter.catalog.model import Metric, MetricType, Source
 
-ALL: tuple[Metric, ...] = (*admin.ALL, *jmx.ALL, *lessons.ALL, *own.ALL)
+ALL: tuple[Metric, ...] = (*admin.ALL, *jmx.ALL, *lessons.ALL, *registry.ALL, *own.ALL)
 BY_NAME: dict[str, Metric] = {m.name: m for m in ALL}
 if len(BY_NAME) != len(ALL):  # pragma: no cover - a programming error caught at import
     raise RuntimeError("duplicate metric name in the catalog")

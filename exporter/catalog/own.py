@@ -12,8 +12,8 @@ from exporter.catalog.model import Metric
 UP = Metric(
     "kafka_vitals_up",
     "gauge",
-    "1 if the source answered in the last poll, else 0. source is admin or jmx; target names the "
-    "JMX target (empty for the Admin API).",
+    "1 if the source answered in the last poll, else 0. source is admin, jmx or schema_registry; "
+    "target names the JMX target (empty for the others).",
     ("source", "target"),
     "own",
 )

@@ -19,6 +19,7 @@ settings (Kafka client, JMX targets, web server, collectors) lives with that par
 from exporter.config.model import (
     DEFAULT_PORT,
     JMX_JAVA_OPTIONS,
+    REGISTRY_EXCLUDED_TOPICS,
     CommittedOffsetsConfig,
     CommittedSource,
     Config,
@@ -34,6 +35,7 @@ from exporter.config.model import (
     LogLevel,
     PollConfig,
     SaslMechanism,
+    SchemaRegistryConfig,
     Secret,
     SecurityProtocol,
     WebConfig,
@@ -42,6 +44,7 @@ from exporter.config.model import (
 __all__ = [
     "DEFAULT_PORT",
     "JMX_JAVA_OPTIONS",
+    "REGISTRY_EXCLUDED_TOPICS",
     "CommittedOffsetsConfig",
     "CommittedSource",
     "Config",
@@ -57,6 +60,7 @@ __all__ = [
     "LogLevel",
     "PollConfig",
     "SaslMechanism",
+    "SchemaRegistryConfig",
     "Secret",
     "SecurityProtocol",
     "WebConfig",

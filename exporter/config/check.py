@@ -39,6 +39,9 @@ POSITIVE = frozenset(
         "poll.describe_batch_size",
         "poll.lag_history_points",
         "lessons.lag_status_window",
+        "schema_registry.timeout_seconds",
+        "schema_registry.concurrency",
+        "schema_registry.page_size",
     }
 )
 _REGEX_SUFFIXES = ("_allow", "_deny", "_patterns")

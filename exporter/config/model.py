@@ -44,6 +44,7 @@ CommittedSource = Literal["admin", "log", "auto"]
 DEFAULT_PORT = 10308
 """The port kafka-vitals listens on by default: free on Prometheus' default port allocations page
 (whose range 9100-9999 is full), so it runs beside kafka_exporter (9308) and jmx_exporter."""
+SubjectStrategy = Literal["topic", "topic_record", "record"]
 
 
 def _empty() -> Mapping[str, str]:
@@ -236,6 +237,58 @@ class LessonsConfig:
     smaller values count as 2)."""
 
 
+REGISTRY_EXCLUDED_TOPICS: tuple[str, ...] = (
+    "_.*",
+    "kafkasql-journal.*",
+    "connect-(configs|offsets|status)",
+    ".*-(changelog|repartition)",
+)
+"""Topics never expected to carry registered payloads: internal and tool topics (`_schemas`,
+`__consumer_offsets`, `_confluent-*`), Apicurio's journal, Kafka Connect's state topics and Kafka
+Streams' changelog and repartition topics."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaRegistryConfig:
+    """A Schema Registry with the Confluent API, polled in the same cycle as Kafka."""
+
+    url: str = ""
+    """Base URL of the Confluent-compatible API (Apicurio: `http://host:8080/apis/ccompat/v7`).
+    Empty: no registry is polled."""
+    username: str = ""
+    """Basic auth user; with `password`."""
+    password: Secret = Secret()
+    password_file: str = ""
+    bearer_token: Secret = Secret()
+    """Sent as `Authorization: Bearer <token>`; not together with `username`."""
+    bearer_token_file: str = ""
+    """A file whose content (trailing newline stripped) is the token."""
+    tls_ca_file: str = ""
+    """CA bundle that signs the registry's certificate (default: the system's)."""
+    tls_cert_file: str = ""
+    """Client certificate (PEM) for mutual TLS; with `tls_key_file`."""
+    tls_key_file: str = ""
+    tls_verify_hostname: bool = True
+    timeout_seconds: float = 10.0
+    """Deadline of one whole registry poll; each request gets what is left of it."""
+    concurrency: int = 4
+    """Requests in flight at once (one connection each, kept alive)."""
+    page_size: int = 1000
+    """Subjects asked for per `/subjects` request (Apicurio answers at most 1000)."""
+    refresh_per_cycle: int = 500
+    """Subjects whose compatibility and versions are read again each cycle, oldest first, on top
+    of new subjects and subjects named by newly registered schema ids. With N subjects a change
+    of compatibility is seen within N / this cycles."""
+    subject_strategy: SubjectStrategy = "topic"
+    """How value subjects are named: `topic` (`<topic>-value`, Confluent's TopicNameStrategy),
+    `topic_record` (`<topic>-<record name>`), `record` (`<record name>`: the topic's records come
+    from `record_subjects`)."""
+    record_subjects: Mapping[str, str] = field(default_factory=_empty)
+    """Topic -> the subject its values are registered under (any strategy; wins over it)."""
+    exclude_topic_patterns: tuple[str, ...] = REGISTRY_EXCLUDED_TOPICS
+    """Regexes (full match) of topics not expected to have a value subject."""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
@@ -246,5 +299,6 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     log: LogConfig = field(default_factory=LogConfig)
     lessons: LessonsConfig = field(default_factory=LessonsConfig)
+    schema_registry: SchemaRegistryConfig = field(default_factory=SchemaRegistryConfig)
     collectors: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     """Switch collectors on or off by name; every collector is on unless set false here."""

@@ -71,6 +71,15 @@ def is_timeout(exc: BaseException) -> bool:
         return False
 
 
+class SourceFailed(Exception):
+    """Raised by a source runner whose poll failed but that still hands in readings (its own
+    health, the kind of failure): the poller counts the stage as failed and keeps the readings."""
+
+    def __init__(self, message: str, readings: Mapping[str, object]) -> None:
+        super().__init__(message)
+        self.readings = readings
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line reason for an exception from a client library (a KafkaError's name and text)."""
     if exc.args and hasattr(exc.args[0], "name") and hasattr(exc.args[0], "str"):

@@ -1,0 +1,114 @@
+"""Metric families of the Schema Registry: the contract between producers and consumers.
+
+A registry with compatibility enforced is the contract layer of an event-driven system. These
+families say whether the registry answers, how each subject is protected (its compatibility level
+and where it comes from), how it changes (versions, registrations seen), and which topics have no
+registered value schema at all. Read through the Confluent API (`schema_registry.url`).
+"""
+
+from __future__ import annotations
+
+from exporter.catalog.model import Metric
+
+REGISTRY_LATENCY = Metric(
+    "kafka_schema_registry_request_duration_seconds",
+    "gauge",
+    "Duration of the health read of the last poll (GET /config, the global compatibility level). "
+    'Absent when the registry did not answer; kafka_vitals_up{source="schema_registry"} says so.',
+    (),
+    "registry",
+    unit="s",
+)
+REGISTRY_POLL_REQUESTS = Metric(
+    "kafka_schema_registry_poll_requests",
+    "gauge",
+    "HTTP requests the last registry poll made (subjects are read again only when new, changed, "
+    "or the longest unread).",
+    (),
+    "registry",
+)
+REGISTRY_ERRORS = Metric(
+    "kafka_schema_registry_errors_total",
+    "counter",
+    "Failed registry polls by kind: unreachable, timeout, tls, redirect, bad_answer (not JSON, "
+    "or not the shape the Confluent API documents), http_<status> (401, 403, 500...).",
+    ("kind",),
+    "registry",
+)
+REGISTRY_SUBJECTS = Metric(
+    "kafka_schema_registry_subjects",
+    "gauge",
+    "Subjects in the registry (soft-deleted ones are not counted).",
+    (),
+    "registry",
+)
+REGISTRY_GLOBAL_COMPATIBILITY = Metric(
+    "kafka_schema_registry_global_compatibility_info",
+    "info",
+    "The registry's global compatibility level (BACKWARD, FORWARD, FULL, their _TRANSITIVE forms, "
+    "or NONE), which every subject without its own level inherits.",
+    ("compatibility",),
+    "registry",
+)
+SUBJECT_COMPATIBILITY = Metric(
+    "kafka_schema_registry_subject_compatibility_info",
+    "info",
+    "The compatibility level a subject's new versions are checked against. source: subject (its "
+    "own level), global (inherited), unknown (the registry answers a subject without a level with "
+    "the global one, as Apicurio does, and the two are equal).",
+    ("subject", "compatibility", "source"),
+    "registry",
+)
+SUBJECT_VERSIONS = Metric(
+    "kafka_schema_registry_subject_versions",
+    "gauge",
+    "Live versions of the subject.",
+    ("subject",),
+    "registry",
+)
+SUBJECT_LATEST_VERSION = Metric(
+    "kafka_schema_registry_subject_latest_version",
+    "gauge",
+    "Number of the subject's latest version; schema_type is AVRO, JSON or PROTOBUF.",
+    ("subject", "schema_type"),
+    "registry",
+)
+SUBJECT_LATEST_ID = Metric(
+    "kafka_schema_registry_subject_latest_schema_id",
+    "gauge",
+    "Schema id of the subject's latest version (the id producers write into each message).",
+    ("subject",),
+    "registry",
+)
+SUBJECT_REGISTRATIONS = Metric(
+    "kafka_schema_registry_subject_registrations_total",
+    "counter",
+    "New versions of the subject seen since the exporter started (versions present at the first "
+    "poll count 0; a subject created later counts all of its versions). increase() over a window "
+    "shows registrations outside a deployment.",
+    ("subject",),
+    "registry",
+)
+TOPIC_VALUE_SUBJECT = Metric(
+    "kafka_topic_value_subject_registered",
+    "gauge",
+    "1 if the topic's value subject (schema_registry.subject_strategy, or record_subjects) exists "
+    "in the registry, else 0. Internal and tool topics and schema_registry.exclude_topic_patterns "
+    "have no series; nor does any topic when the registry or the metadata was not read.",
+    ("topic", "subject"),
+    "registry",
+)
+
+ALL: tuple[Metric, ...] = (
+    REGISTRY_LATENCY,
+    REGISTRY_POLL_REQUESTS,
+    REGISTRY_ERRORS,
+    REGISTRY_SUBJECTS,
+    REGISTRY_GLOBAL_COMPATIBILITY,
+    SUBJECT_COMPATIBILITY,
+    SUBJECT_VERSIONS,
+    SUBJECT_LATEST_VERSION,
+    SUBJECT_LATEST_ID,
+    SUBJECT_REGISTRATIONS,
+    TOPIC_VALUE_SUBJECT,
+)

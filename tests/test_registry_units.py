@@ -1,0 +1,116 @@
+"""Pure parts of the Schema Registry signals: the expected value subject per topic, the count of
+new versions, the config rules, and the HTTP answers judged without a registry."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from exporter.collectors.registry_subjects import registrations
+from exporter.config import REGISTRY_EXCLUDED_TOPICS
+from exporter.configure import ConfigError, load_config
+from exporter.lessons import contract
+from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
+from exporter.sources.registry_model import RegistryError
+
+SUBJECTS = {"orders-value", "orders-key", "pay-shop.Payment", "pay-key", "shop.Refund"}
+
+
+@pytest.mark.parametrize(
+    ("topic", "strategy", "records", "expected"),
+    [
+        ("orders", "topic", {}, ("orders-value", True)),
+        ("pay", "topic", {}, ("pay-value", False)),
+        ("pay", "topic_record", {}, ("pay-shop.Payment", True)),
+        ("orders", "topic_record", {}, ("orders-value", True)),
+        ("refunds", "topic_record", {}, ("refunds-*", False)),
+        ("refunds", "record", {"refunds": "shop.Refund"}, ("shop.Refund", True)),
+        ("refunds", "topic", {"refunds": "shop.Refund"}, ("shop.Refund", True)),
+        ("other", "record", {"refunds": "shop.Refund"}, None),
+    ],
+)
+def test_value_subject_by_strategy(
+    topic: str, strategy: str, records: dict[str, str], expected: tuple[str, bool] | None
+) -> None:
+    prefixes = contract.topic_prefixes(SUBJECTS)
+    found = contract.contract(topic, strategy, records, SUBJECTS, prefixes)
+    assert (None if found is None else (found.subject, found.registered)) == expected
+
+
+def test_key_subjects_do_not_register_a_topic_record_topic() -> None:
+    assert "pay" in contract.topic_prefixes({"pay-x"})
+    assert contract.topic_prefixes({"pay-key", "pay-", "nodash"}) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("topic", "excluded"),
+    [("_schemas", True), ("__consumer_offsets", True), ("_confluent-monitoring", True),
+     ("kafkasql-journal", True), ("connect-offsets", True), ("app-store-changelog", True),
+     ("app-x-repartition", True), ("orders", False), ("connect-orders", False)],
+)  # fmt: skip
+def test_tool_topics_are_excluded_by_default(topic: str, excluded: bool) -> None:
+    patterns = [re.compile(p) for p in REGISTRY_EXCLUDED_TOPICS]
+    assert contract.excluded(topic, patterns) is excluded
+
+
+def test_registrations_counted_from_the_latest_version_number() -> None:
+    assert registrations(None, 5, first_poll=True) == 0
+    assert registrations(None, 3, first_poll=False) == 3
+    assert registrations(3, 5, first_poll=False) == 2
+    assert registrations(5, 5, first_poll=False) == 0
+    assert registrations(5, 4, first_poll=False) == 0  # latest deleted: not a registration
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"URL": "ftp://x"}, "schema_registry.url: must be an http:// or https:// URL"),
+        ({"URL": "http://u:p@x:1"}, "schema_registry.url: must not hold credentials"),
+        ({"URL": "http://x:1", "BEARER_TOKEN": "t", "USERNAME": "u"},
+         "schema_registry.bearer_token: set either"),
+        ({"URL": "http://x:1", "TLS_CA_FILE": "/etc/hostname"},
+         "schema_registry.tls_ca_file: needs an https:// url"),
+        ({"URL": "http://x:1", "SUBJECT_STRATEGY": "record"}, "schema_registry.record_subjects"),
+        ({"URL": "http://x:1", "SUBJECT_STRATEGY": "wrong"}, "schema_registry.subject_strategy"),
+        ({"URL": "http://x:1", "TIMEOUT_SECONDS": "0"}, "schema_registry.timeout_seconds"),
+        ({"URL": "http://x:1", "EXCLUDE_TOPIC_PATTERNS": "(bad"},
+         "schema_registry.exclude_topic_patterns[0]"),
+    ],
+)  # fmt: skip
+def test_config_rules(env: dict[str, str], problem: str) -> None:
+    full = {"KAFKA_VITALS_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092"}
+    full.update({f"KAFKA_VITALS_SCHEMA_REGISTRY_{k}": v for k, v in env.items()})
+    with pytest.raises(ConfigError) as err:
+        load_config(env=full)
+    key, _, fragment = problem.partition(": ")
+    lines = err.value.problems
+    assert any(line.startswith(key) and fragment in line for line in lines), lines
+    assert "\n" not in "".join(err.value.problems)
+
+
+def test_secret_token_from_env_is_never_shown() -> None:
+    config = load_config(env={
+        "KAFKA_VITALS_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
+        "KAFKA_VITALS_SCHEMA_REGISTRY_URL": "https://sr.example:8081",
+        "KAFKA_VITALS_SCHEMA_REGISTRY_BEARER_TOKEN": "s3cr3t-token",
+    })  # fmt: skip
+    assert config.schema_registry.bearer_token.value == "s3cr3t-token"
+    assert "s3cr3t" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [(200, b"<html>", "bad_answer"), (200, b'{"a": ', "bad_answer"), (401, b"{}", "http_401"),
+     (500, b"<h1>oops</h1>", "bad_answer"), (301, b"", "redirect")],
+)  # fmt: skip
+def test_answers_that_are_errors(status: int, body: bytes, kind: str) -> None:
+    with pytest.raises(RegistryError) as err:
+        RegistryHttp._answer("/config", status, "/elsewhere", "text/html", body)
+    assert err.value.kind == kind
+    assert "\n" not in str(err.value)
+
+
+def test_a_404_is_for_the_caller_to_judge() -> None:
+    assert RegistryHttp._answer("/x", 404, "", "text/html", b"<html>") is NOT_FOUND
+    assert RegistryHttp._answer("/x", 200, "", "application/json", b"[1]") == [1]
