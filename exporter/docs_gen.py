@@ -113,7 +113,9 @@ def collectors_markdown() -> list[str]:
         doc = inspect.getdoc(sys.modules[factory.__module__]) or ""
         summary = " ".join(doc.split("\n\n", 1)[0].split())
         summary = summary.removeprefix(f"Collector `{name}`:").strip()
-        reads = "JMX readings" if getattr(factory, "reads_jmx", False) else "Admin API view"
+        reads = getattr(factory, "reads", "") or (
+            "JMX readings" if getattr(factory, "reads_jmx", False) else "Admin API view"
+        )
         if name == "own":
             reads = "the cycle's health"
         lines.append(f"| `{name}` | {reads} | {_cell(summary)} |")

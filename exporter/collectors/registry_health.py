@@ -32,6 +32,7 @@ def reading_of(data: CycleData) -> RegistryReading | None:
 class RegistryHealthCollector:
     name: ClassVar[str] = "registry_health"
     reads_jmx: ClassVar[bool] = True  # reads the runner readings, like the JMX collectors
+    reads: ClassVar[str] = "Schema Registry reading"
 
     def __init__(self, config: Config) -> None:
         self._enabled = bool(config.schema_registry.url)

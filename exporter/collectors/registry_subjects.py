@@ -32,6 +32,7 @@ def registrations(before: int | None, now: int, first_poll: bool) -> int:
 class RegistrySubjectsCollector:
     name: ClassVar[str] = "registry_subjects"
     reads_jmx: ClassVar[bool] = True  # reads the runner readings, like the JMX collectors
+    reads: ClassVar[str] = "Schema Registry reading"
 
     def __init__(self, config: Config) -> None:
         self._latest: dict[str, int] = {}

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 class RegistryTopicsCollector:
     name: ClassVar[str] = "registry_topics"
     reads_jmx: ClassVar[bool] = True  # reads the runner readings, like the JMX collectors
+    reads: ClassVar[str] = "Admin API view, Schema Registry reading"
 
     def __init__(self, config: Config) -> None:
         sr = config.schema_registry
