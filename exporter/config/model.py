@@ -40,11 +40,11 @@ JmxRole = Literal["broker", "client"]
 LogLevel = Literal["debug", "info", "warn", "error"]
 LogFormat = Literal["logfmt", "json"]
 CommittedSource = Literal["admin", "log", "auto"]
+SubjectStrategy = Literal["topic", "topic_record", "record"]
 
 DEFAULT_PORT = 10308
 """The port kafka-vitals listens on by default: free on Prometheus' default port allocations page
 (whose range 9100-9999 is full), so it runs beside kafka_exporter (9308) and jmx_exporter."""
-SubjectStrategy = Literal["topic", "topic_record", "record"]
 
 
 def _empty() -> Mapping[str, str]:
