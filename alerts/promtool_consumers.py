@@ -18,8 +18,8 @@ from alerts.promtool_cases import (
     Values,
     standard_checks,
 )
-from alerts.rules_consumers import REBALANCING_STATES
 from exporter.catalog import Metric, admin, jmx
+from exporter.domain.groups import REBALANCING_STATES
 
 
 def threshold_gauge(

@@ -10,8 +10,8 @@ from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
 from alerts.thresholds import Thresholds, seconds
 from exporter.catalog import admin, jmx
+from exporter.domain.groups import REBALANCING_STATES
 
-REBALANCING_STATES = ("PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling")
 """Group states in which the group consumes nothing while partitions are (re)assigned."""
 
 

@@ -22,9 +22,8 @@ LAYERS: dict[str, int] = {
     "exporter.sources": 1,
     "exporter.snapshot": 1,
     "exporter.webconfig": 1,
-    # 2: the Kafka rules, and the exposition of a snapshot
-    "exporter.lessons": 2,
-    "exporter.lag_time": 2,
+    # 2: the Kafka rules (the domain), and the exposition of a snapshot
+    "exporter.domain": 2,
     "exporter.render": 2,
     # 3: source data into samples; the web server
     "exporter.collectors": 3,

@@ -1,4 +1,4 @@
-"""Lag in seconds: the pure history and interpolation rules of exporter.lag_time."""
+"""Lag in seconds: the pure history and interpolation rules of exporter.domain.lag_time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.lag_time import LagClock, Point, lag_seconds, record, time_at_offset
+from exporter.domain.lag_time import LagClock, Point, lag_seconds, record, time_at_offset
 
 CAP = 600.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.lessons import dead_letters as dl
-from exporter.lessons.dead_letters import DeadLetterTopic, Seen
+from exporter.domain import dead_letters as dl
+from exporter.domain.dead_letters import DeadLetterTopic, Seen
 from exporter.sources.admin_model import Offsets
 
 BUILTIN = dl.compile_patterns()

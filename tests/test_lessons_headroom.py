@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.lessons import headroom as hr
+from exporter.domain import headroom as hr
 from exporter.sources.admin_model import GroupDescription, Member, TopicPartition
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.lessons import hygiene as hy
+from exporter.domain import hygiene as hy
 from exporter.sources.admin_model import GroupDescription, Member
 
 

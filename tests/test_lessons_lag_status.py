@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.lessons import lag_status as ls
-from exporter.lessons.lag_status import LagStatusTracker, Point, partition_status
+from exporter.domain import lag_status as ls
+from exporter.domain.lag_status import LagStatusTracker, Point, partition_status
 from exporter.sources.admin_model import Offsets
 
 SIZE = 4

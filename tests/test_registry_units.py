@@ -10,7 +10,7 @@ import pytest
 from exporter.collectors.registry_subjects import registrations
 from exporter.config import REGISTRY_EXCLUDED_TOPICS
 from exporter.configure import ConfigError, load_config
-from exporter.lessons import contract
+from exporter.domain import contract
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import RegistryError
 

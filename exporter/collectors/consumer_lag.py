@@ -7,7 +7,7 @@ consumer that committed in between; lag is then clamped to 0 and the clamp count
 `kafka_vitals_lag_clamped_total`. Partitions of a consumed topic without a committed offset have no
 series and are counted in `kafka_consumergroup_uncommitted_partitions`.
 
-Lag in seconds comes from `exporter.lag_time`: this collector keeps one log-end history per
+Lag in seconds comes from `exporter.domain.lag_time`: this collector keeps one log-end history per
 partition (shared by all groups), fed once per cycle with the log-end offsets and the time they
 were read. With `poll.lag_granularity: topic` the per-partition families are left out; sums and
 maxima stay.
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 from exporter.catalog import admin as cat
 from exporter.catalog import own
 from exporter.collectors.base import CycleData, register
-from exporter.lag_time import LagClock, time_at_offset
+from exporter.domain.lag_time import LagClock, time_at_offset
 from exporter.snapshot import PARTITION_LABELS, Rows, SnapshotBuilder, partition_label
 from exporter.sources.admin_model import ClusterView, TopicPartition
 

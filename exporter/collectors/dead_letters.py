@@ -1,7 +1,7 @@
 """Collector `dead_letters`: inflow, depth and newest-message time of dead-letter and retry topics.
 
 Reads the topics and offsets of one poll; keeps, per dead-letter topic, the last sum of log-end
-offsets it saw and when it moved (see `exporter.lessons.dead_letters`).
+offsets it saw and when it moved (see `exporter.domain.dead_letters`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import lessons as cat
 from exporter.collectors.base import CycleData, register
-from exporter.lessons import dead_letters as dl
+from exporter.domain import dead_letters as dl
 from exporter.snapshot import SnapshotBuilder
 
 if TYPE_CHECKING:

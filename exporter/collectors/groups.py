@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
 from exporter.collectors.base import CycleData, register
+from exporter.domain.groups import is_rebalancing
 from exporter.snapshot import Rows, SnapshotBuilder
 from exporter.sources.admin_model import GroupDescription, TopicPartition
 
 if TYPE_CHECKING:
     from exporter.config import Config
 
-REBALANCING = frozenset({"PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling"})
 
 Membership = frozenset[tuple[str, tuple[TopicPartition, ...]]]
 
@@ -42,9 +42,9 @@ def rebalances_observed(before: Seen | None, now: Seen) -> int:
     """0 or 1: did a rebalance happen between the two observations?"""
     if before is None:
         return 0
-    if now.state in REBALANCING:
-        return 0 if before.state in REBALANCING else 1
-    if before.state in REBALANCING:
+    if is_rebalancing(now.state):
+        return 0 if is_rebalancing(before.state) else 1
+    if is_rebalancing(before.state):
         return 0  # counted when it was seen rebalancing
     return 1 if now.membership != before.membership else 0
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import lessons as cat
 from exporter.collectors.base import CycleData, register
-from exporter.lessons import headroom as hr
+from exporter.domain import headroom as hr
 from exporter.snapshot import Rows, SnapshotBuilder
 
 if TYPE_CHECKING:

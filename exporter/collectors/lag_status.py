@@ -1,7 +1,7 @@
 """Collector `lag_status`: Burrow-style OK/WARN/STALL/STOP/REWIND/UNKNOWN per partition and group.
 
 Keeps a bounded window of (committed, log-end) points per (group, topic, partition) between polls
-(`lessons.lag_status_window` polls) and judges it with the rules of `exporter.lessons.lag_status`.
+(`lessons.lag_status_window` polls) and judges it with the rules of `exporter.domain.lag_status`.
 A partition's owner is only trusted from a settled group (Stable or Empty); while a group
 rebalances, ownership counts as unknown.
 """
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import lessons as cat
 from exporter.collectors.base import CycleData, register
-from exporter.lessons import headroom as hr
-from exporter.lessons import lag_status as ls
+from exporter.domain import headroom as hr
+from exporter.domain import lag_status as ls
 from exporter.snapshot import SnapshotBuilder, partition_label
 from exporter.sources.admin_model import ClusterView, TopicPartition
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import lessons as cat
 from exporter.collectors.base import CycleData, register
-from exporter.lessons import hygiene as hy
+from exporter.domain import hygiene as hy
 from exporter.snapshot import Rows, SnapshotBuilder
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 from exporter.catalog import registry as cat
 from exporter.collectors.base import CycleData, register
 from exporter.collectors.registry_health import reading_of
-from exporter.lessons import contract
+from exporter.domain import contract
 from exporter.snapshot import Rows, SnapshotBuilder
 
 if TYPE_CHECKING:

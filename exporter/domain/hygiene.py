@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from exporter.domain.groups import is_rebalancing
 from exporter.sources.admin_model import GroupDescription
 
 Protocol = Literal["eager", "cooperative", "consumer", "unknown"]
 
-REBALANCING_STATES = frozenset(
-    {"PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling"}
-)
 EAGER_ASSIGNORS = frozenset({"range", "roundrobin", "sticky"})
 COOPERATIVE_ASSIGNORS = frozenset({"cooperative-sticky", "stream"})
 """`stream` is Kafka Streams' assignor, cooperative since Kafka 2.4."""
@@ -24,7 +22,7 @@ COOPERATIVE_ASSIGNORS = frozenset({"cooperative-sticky", "stream"})
 
 def rebalancing(group: GroupDescription) -> bool:
     """The group is in one of the states of a rebalance (not Stable, Empty, Dead or Unknown)."""
-    return group.state in REBALANCING_STATES
+    return is_rebalancing(group.state)
 
 
 def rebalancing_seconds(

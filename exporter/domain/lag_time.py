@@ -101,6 +101,13 @@ def time_at_offset(history: History, committed: int, max_extrapolation: float) -
     return oldest.time - min(back, max(0.0, max_extrapolation))
 
 
+def lag_messages(log_end: int, committed: int) -> tuple[int, bool]:
+    """Lag in messages of a committed offset, and whether it was clamped: a committed offset above
+    the log end read after it (a consumer committed in between) counts as caught up, 0."""
+    lag = log_end - committed
+    return (0, True) if lag < 0 else (lag, False)
+
+
 def lag_seconds(
     history: History, committed: int, now: float, max_extrapolation: float
 ) -> float | None:
