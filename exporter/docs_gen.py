@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from exporter import catalog, collectors
 from exporter.catalog import Metric
+from exporter.collectors.base import INPUTS
 from exporter.config import Config, Secret
 from exporter.config import model as config
 from exporter.config.binder import field_default
@@ -113,11 +114,7 @@ def collectors_markdown() -> list[str]:
         doc = inspect.getdoc(sys.modules[factory.__module__]) or ""
         summary = " ".join(doc.split("\n\n", 1)[0].split())
         summary = summary.removeprefix(f"Collector `{name}`:").strip()
-        reads = getattr(factory, "reads", "") or (
-            "JMX readings" if getattr(factory, "reads_jmx", False) else "Admin API view"
-        )
-        if name == "own":
-            reads = "the cycle's health"
+        reads = ", ".join(INPUTS[i] for i in factory.reads)  # type: ignore[attr-defined]
         lines.append(f"| `{name}` | {reads} | {_cell(summary)} |")
     lines.append("")
     return lines

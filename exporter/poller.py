@@ -15,15 +15,16 @@ One cycle:
    below overlap with the JVM. When the stages before take much longer than in the last cycle
    (requests timing out while a broker is down), the runners start anyway, after
    `RUNNERS_LATEST_BASE + RUNNERS_LATEST_FACTOR x` the last cycle's time to its offsets stage.
-3. Every enabled collector of `exporter.collectors.REGISTRY` (switch: `collectors.<name>`) that
-   does not read the runners' readings gets the cycle's `CycleData` and a fresh `SnapshotBuilder`
-   with the series cap (`poll.series_cap` per family); the builders are merged. A collector that
-   raises fails alone (stage `collector:<name>`).
+3. Every enabled collector of `exporter.collectors.REGISTRY` (switch: `collectors.<name>`) whose
+   declared `reads` is the Admin API view only gets the cycle's `CycleData` and a fresh
+   `SnapshotBuilder` with the series cap (`poll.series_cap` per family); the builders are
+   merged. A collector that raises fails alone (stage `collector:<name>`).
 4. The runners are awaited until `poll.stage_timeout_seconds` (plus a short grace) have passed
    since they started. A runner still busy then fails this cycle with "timed out", and is not
    started again until its earlier call returns. Then the collectors that read their readings
-   (`reads_jmx = True`) run.
-5. The `own` collector runs last, with the cycle's `PollHealth`; its families are never capped.
+   (`reads` names `jmx` or `schema_registry`) run.
+5. The health phase: the collectors that read `health` (`own`) run last, with the cycle's
+   `PollHealth`, which holds every other collector's success and wall time; never capped.
 6. The snapshot is built, swapped in with one reference assignment, and handed to `on_snapshot`.
 
 A failed stage drops its own series; nothing from an earlier cycle is carried over, so a series
@@ -58,7 +59,7 @@ from exporter.collectors.base import (
     CollectorRun,
     CycleData,
     PollHealth,
-    reads_jmx,
+    phase,
 )
 from exporter.config import Config
 from exporter.snapshot import Snapshot, SnapshotBuilder
@@ -148,10 +149,10 @@ class Poller:
         self._admin = admin if admin is not None else AdminSource(config)
         self._runners = list(runners) if runners is not None else default_runners(config)
         collectors = enabled_collectors(config)
-        self._own = next((c for c in collectors if c.name == "own"), None)
-        self._collectors = [c for c in collectors if c.name != "own"]
-        self._admin_collectors = [c for c in self._collectors if not reads_jmx(c)]
-        self._runner_collectors = [c for c in self._collectors if reads_jmx(c)]
+        self._admin_collectors = [c for c in collectors if phase(c.reads) == "admin"]
+        self._runner_collectors = [c for c in collectors if phase(c.reads) == "runners"]
+        self._health_collectors = [c for c in collectors if phase(c.reads) == "health"]
+        self._collectors = self._admin_collectors + self._runner_collectors
         self._pool = (
             ThreadPoolExecutor(max_workers=len(self._runners), thread_name_prefix="source")
             if self._runners
@@ -291,7 +292,7 @@ class Poller:
         data = replace(data, jmx=readings)
         for collector in self._runner_collectors:
             runs[collector.name] = self._collect(collector, data, cap, merged, stages)
-        if self._own is not None:
+        if self._health_collectors:  # the health phase: last, uncapped
             health = PollHealth(
                 started_at=started,
                 seconds=time.monotonic() - t0,
@@ -301,9 +302,11 @@ class Poller:
                 dropped=dict(merged.dropped),
                 collectors=runs,
             )
-            out = SnapshotBuilder()
-            self._own.collect(replace(data, health=health), out)
-            merged.merge(out)
+            data = replace(data, health=health)
+            for collector in self._health_collectors:
+                out = SnapshotBuilder()
+                collector.collect(data, out)
+                merged.merge(out)
         snapshot = merged.build(taken_at=started)
         # the previous snapshot and view (millions of objects on a large cluster) are freed only
         # after the new snapshot is published, off the path of the cycle

@@ -8,17 +8,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from exporter import collectors
 from exporter.catalog import admin as cat
 from exporter.catalog import own
+from exporter.collectors.base import CycleData, register
 from exporter.config import Config, FiltersConfig, KafkaConfig, PollConfig
 from exporter.configure import ConfigError, load_config
 from exporter.docs_gen import metrics_markdown
 from exporter.poller import Poller
 from exporter.render import Renderer
+from exporter.snapshot import SnapshotBuilder
 from tests.harness.cluster import KafkaCluster
 
 PROBE = '''\
@@ -29,7 +32,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from exporter.catalog import admin as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.config import Config
 from exporter.snapshot import SnapshotBuilder
 
@@ -37,6 +40,7 @@ from exporter.snapshot import SnapshotBuilder
 @register
 class ProbeCollector:
     name: ClassVar[str] = "zz_probe"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         del config
@@ -53,7 +57,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.config import Config
 from exporter.snapshot import SnapshotBuilder
 
@@ -61,6 +65,7 @@ from exporter.snapshot import SnapshotBuilder
 @register
 class FailingCollector:
     name: ClassVar[str] = "zz_failing"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         del config
@@ -85,6 +90,21 @@ def new_collectors(tmp_path: Path) -> Iterator[tuple[str, ...]]:
         for name in NAMES:
             collectors.REGISTRY.pop(name, None)
             sys.modules.pop(f"exporter.collectors.{name}", None)
+
+
+def test_a_collector_must_declare_what_it_reads() -> None:
+    class Undeclared:
+        name: ClassVar[str] = "zz_undeclared"
+
+        def __init__(self, config: Config) -> None:
+            del config
+
+        def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
+            del data, out
+
+    with pytest.raises(RuntimeError, match="zz_undeclared must declare reads"):
+        register(Undeclared)  # type: ignore[arg-type]
+    assert "zz_undeclared" not in collectors.REGISTRY
 
 
 def test_a_collector_file_is_found_served_documented_and_health_reported(

@@ -15,7 +15,7 @@ import pytest
 
 import exporter.poller as poller_module
 from exporter.catalog import own
-from exporter.collectors.base import REGISTRY, CycleData
+from exporter.collectors.base import REGISTRY, CycleData, Input
 from exporter.config import Config, KafkaConfig, PollConfig
 from exporter.poller import RUNNERS_START_STAGE, Poller
 from exporter.snapshot import Snapshot, SnapshotBuilder
@@ -62,7 +62,7 @@ class Runner:
 
 class Recorder:
     name: ClassVar[str] = "test_recorder"
-    reads_jmx: ClassVar[bool] = True
+    reads: ClassVar[tuple[Input, ...]] = ("jmx",)
     seen: ClassVar[list[CycleData]] = []
 
     def __init__(self, config: Config) -> None:
@@ -75,6 +75,7 @@ class Recorder:
 
 class Broken:
     name: ClassVar[str] = "test_broken"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         del config
@@ -177,6 +178,7 @@ class EventRunner(Runner):
 
 class AdminReader:
     name: ClassVar[str] = "test_admin_reader"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
     events: ClassVar[list[str]] = []
 
     def __init__(self, config: Config) -> None:

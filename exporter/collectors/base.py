@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.admin_model import ClusterView
@@ -61,20 +61,43 @@ class CycleData:
     """JMX readings by target name: one `exporter.sources.jmx_model.TargetResult` per target
     polled, failed ones included (ok=False, with the reason), so their health can be written."""
     health: PollHealth | None = None
-    """Only for the `own` collector, which runs last."""
+    """Only for the collectors that read `health`, which run last."""
+
+
+Input = Literal["admin", "jmx", "schema_registry", "health"]
+"""What a collector reads: `admin`, the Admin API view (`CycleData.cluster`); `jmx`, the JMX
+readings; `schema_registry`, the Schema Registry reading (both in `CycleData.jmx`, the source
+runners' readings); `health`, the cycle's `PollHealth`."""
+
+INPUTS: Mapping[Input, str] = {
+    "admin": "Admin API view",
+    "jmx": "JMX readings",
+    "schema_registry": "Schema Registry reading",
+    "health": "the cycle's health",
+}
+"""Each input as the docs name it."""
+
+Phase = Literal["admin", "runners", "health"]
+"""When a collector runs in a cycle: with the Admin API view while the source runners are on
+their way; after the runners' readings are in; last, with the cycle's health."""
 
 
 class Collector(Protocol):
     name: ClassVar[str]
     """The switch name: `collectors.<name>` in the config."""
+    reads: ClassVar[tuple[Input, ...]]
+    """What the collector reads (declared, so the poller knows when to run it)."""
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None: ...
 
 
-def reads_jmx(collector: Collector) -> bool:
-    """Whether the collector reads `CycleData.jmx` (class attribute `reads_jmx = True`). The
-    others run while the JMX queries are still on their way, with `CycleData.jmx` empty."""
-    return bool(getattr(collector, "reads_jmx", False))
+def phase(reads: tuple[Input, ...]) -> Phase:
+    """When a collector that reads `reads` runs."""
+    if "health" in reads:
+        return "health"
+    if "jmx" in reads or "schema_registry" in reads:
+        return "runners"
+    return "admin"
 
 
 CollectorFactory = Callable[["Config"], Collector]
@@ -82,9 +105,15 @@ REGISTRY: dict[str, CollectorFactory] = {}
 
 
 def register(factory: CollectorFactory) -> CollectorFactory:
-    """Class decorator: make a collector known under its `name`."""
+    """Class decorator: make a collector known under its `name`; it must declare `reads`."""
     name: str = factory.name  # type: ignore[attr-defined]
     if name in REGISTRY:
         raise RuntimeError(f"collector {name} registered twice")
+    reads = getattr(factory, "reads", None)
+    if not isinstance(reads, tuple) or not reads or not set(reads) <= set(INPUTS):
+        raise RuntimeError(
+            f"collector {name} must declare reads: ClassVar[tuple[Input, ...]], a non-empty "
+            f"tuple of {', '.join(INPUTS)}; got {reads!r}"
+        )
     REGISTRY[name] = factory
     return factory

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from exporter.catalog import jmx as cat
 from exporter.catalog import own
 from exporter.catalog.model import Metric
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.filters import Filters
 from exporter.sources.jmx_model import PERCENTILE_ATTRIBUTES, TargetResult, finite
@@ -109,7 +109,7 @@ def request_summary(attributes: Mapping[str, float]) -> Iterator[tuple[str, floa
 @register
 class BrokerJmxCollector:
     name: ClassVar[str] = "broker_jmx"
-    reads_jmx: ClassVar[bool] = True
+    reads: ClassVar[tuple[Input, ...]] = ("jmx",)
 
     def __init__(self, config: Config) -> None:
         self._filters = Filters.from_config(config.filters)

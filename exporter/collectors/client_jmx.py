@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import jmx as cat
 from exporter.catalog.model import Metric
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.collectors.broker_jmx import emit_health, jmx_results
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.filters import Filters
@@ -56,7 +56,7 @@ def usable(v: JmxValue) -> bool:
 @register
 class ClientJmxCollector:
     name: ClassVar[str] = "client_jmx"
-    reads_jmx: ClassVar[bool] = True
+    reads: ClassVar[tuple[Input, ...]] = ("jmx",)
 
     def __init__(self, config: Config) -> None:
         self._filters = Filters.from_config(config.filters)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
 from exporter.catalog import own
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.domain.lag_time import LagClock, time_at_offset
 from exporter.snapshot import PARTITION_LABELS, Rows, SnapshotBuilder, partition_label
 from exporter.sources.admin_model import ClusterView, TopicPartition
@@ -75,6 +75,7 @@ class _Rows:
 @register
 class ConsumerLagCollector:
     name: ClassVar[str] = "consumer_lag"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         self._per_partition = config.poll.lag_granularity == "partition"

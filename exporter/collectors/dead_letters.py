@@ -10,7 +10,7 @@ import logging
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import lessons as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.domain import dead_letters as dl
 from exporter.snapshot import SnapshotBuilder
 
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 @register
 class DeadLettersCollector:
     name: ClassVar[str] = "dead_letters"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         lessons = config.lessons

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.domain.groups import is_rebalancing
 from exporter.snapshot import Rows, SnapshotBuilder
 from exporter.sources.admin_model import GroupDescription, TopicPartition
@@ -52,6 +52,7 @@ def rebalances_observed(before: Seen | None, now: Seen) -> int:
 @register
 class GroupsCollector:
     name: ClassVar[str] = "groups"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         del config

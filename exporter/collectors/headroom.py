@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import lessons as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.domain import headroom as hr
 from exporter.snapshot import Rows, SnapshotBuilder
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 @register
 class HeadroomCollector:
     name: ClassVar[str] = "headroom"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         self._by_group = dict(config.lessons.planned_consumers_by_group)

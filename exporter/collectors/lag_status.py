@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import lessons as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.domain import headroom as hr
 from exporter.domain import lag_status as ls
 from exporter.snapshot import SnapshotBuilder, partition_label
@@ -35,6 +35,7 @@ def owners(view: ClusterView) -> dict[str, frozenset[TopicPartition]] | None:
 @register
 class LagStatusCollector:
     name: ClassVar[str] = "lag_status"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         # one poll shows no trend: a window of 1 would call every lagging partition stuck

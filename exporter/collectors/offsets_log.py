@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import own as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.offsets_log_records import SKIP_REASONS
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 @register
 class OffsetsLogCollector:
     name: ClassVar[str] = "offsets_log"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         pass

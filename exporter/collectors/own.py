@@ -17,7 +17,7 @@ from confluent_kafka import libversion
 
 from exporter import __version__
 from exporter.catalog import own as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.snapshot import SnapshotBuilder
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ def build_labels() -> tuple[str, str, str]:
 @register
 class OwnCollector:
     name: ClassVar[str] = "own"
+    reads: ClassVar[tuple[Input, ...]] = ("health",)
 
     def __init__(self, config: Config) -> None:
         self._interval = config.poll.interval_seconds

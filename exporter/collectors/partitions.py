@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.snapshot import Rows, SnapshotBuilder, partition_label
 from exporter.sources.admin_model import PartitionMeta
 
@@ -39,6 +39,7 @@ def under_min_isr(p: PartitionMeta, min_isr: int) -> bool:
 @register
 class PartitionsCollector:
     name: ClassVar[str] = "partitions"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         del config

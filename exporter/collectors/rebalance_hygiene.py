@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import lessons as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.domain import hygiene as hy
 from exporter.snapshot import Rows, SnapshotBuilder
 
@@ -30,6 +30,7 @@ class _Seen:
 @register
 class RebalanceHygieneCollector:
     name: ClassVar[str] = "rebalance_hygiene"
+    reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
         self._max_interval = 2 * config.poll.interval_seconds

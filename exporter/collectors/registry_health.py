@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import own
 from exporter.catalog import registry as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.registry_model import RegistryFailure, RegistryReading
 
@@ -31,8 +31,7 @@ def reading_of(data: CycleData) -> RegistryReading | None:
 @register
 class RegistryHealthCollector:
     name: ClassVar[str] = "registry_health"
-    reads_jmx: ClassVar[bool] = True  # reads the runner readings, like the JMX collectors
-    reads: ClassVar[str] = "Schema Registry reading"
+    reads: ClassVar[tuple[Input, ...]] = ("schema_registry",)
 
     def __init__(self, config: Config) -> None:
         self._enabled = bool(config.schema_registry.url)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import registry as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.collectors.registry_health import reading_of
 from exporter.snapshot import Rows, SnapshotBuilder
 
@@ -31,8 +31,7 @@ def registrations(before: int | None, now: int, first_poll: bool) -> int:
 @register
 class RegistrySubjectsCollector:
     name: ClassVar[str] = "registry_subjects"
-    reads_jmx: ClassVar[bool] = True  # reads the runner readings, like the JMX collectors
-    reads: ClassVar[str] = "Schema Registry reading"
+    reads: ClassVar[tuple[Input, ...]] = ("schema_registry",)
 
     def __init__(self, config: Config) -> None:
         self._latest: dict[str, int] = {}

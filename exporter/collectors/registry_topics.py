@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import registry as cat
-from exporter.collectors.base import CycleData, register
+from exporter.collectors.base import CycleData, Input, register
 from exporter.collectors.registry_health import reading_of
 from exporter.domain import contract
 from exporter.snapshot import Rows, SnapshotBuilder
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 @register
 class RegistryTopicsCollector:
     name: ClassVar[str] = "registry_topics"
-    reads_jmx: ClassVar[bool] = True  # reads the runner readings, like the JMX collectors
-    reads: ClassVar[str] = "Admin API view, Schema Registry reading"
+    reads: ClassVar[tuple[Input, ...]] = ("admin", "schema_registry")
 
     def __init__(self, config: Config) -> None:
         sr = config.schema_registry
