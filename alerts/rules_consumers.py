@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
+from alerts.signals import RuleQuery, consumer_lag
 from alerts.thresholds import Thresholds, seconds
 from exporter.catalog import admin, jmx
 from exporter.domain.groups import REBALANCING_STATES
@@ -19,10 +20,7 @@ def _lag(t: Thresholds) -> tuple[Alert, ...]:
     s, c, lag = t.common.selector, t.common.cluster_label, t.consumer_lag
     committed = Alert(
         name="KafkaConsumerGroupLagHigh",
-        expr=(
-            f"max {by(c, 'consumergroup', 'topic')} ({sel(admin.GROUP_LAG_SUM, s)})\n"
-            f"  > {num(lag.messages)}"
-        ),
+        expr=(f"{consumer_lag(RuleQuery(s, c))}\n  > {num(lag.messages)}"),
         for_=lag.for_,
         keep_firing_for=lag.keep_firing_for,
         severity=lag.severity,
@@ -75,7 +73,7 @@ def _lag(t: Thresholds) -> tuple[Alert, ...]:
     stalled = Alert(
         name="KafkaConsumerGroupStalled",
         expr=(
-            f"max {by(c, 'consumergroup', 'topic')} ({sel(admin.GROUP_LAG_SUM, s)}) > 0\n"
+            f"{consumer_lag(RuleQuery(s, c))} > 0\n"
             f"and max {by(c, 'consumergroup', 'topic')} "
             f"(changes({sel(admin.GROUP_CURRENT_OFFSET_SUM, s, range_=st.window)})) == 0\n"
             f"and {on(c, 'consumergroup')} "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts.signals import consumer_lag
 from alerts.thresholds import why
 from dashboards.common import Scope, coded, colors, query_variable
 from dashboards.group_activity import G, T, dead_letters, membership, offsets, rebalances
@@ -107,7 +108,7 @@ def _summary(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 def _lag(sc: Scope) -> tuple[list[tuple[g.Panel, int]], list[tuple[g.Panel, int]]]:
     lag, secs = sc.thresholds.consumer_lag, sc.thresholds.lag_seconds
-    per = f"max {sc.by('consumergroup', 'topic')} ({sc.sel(admin.GROUP_LAG_SUM, G, T)})"
+    per = consumer_lag(sc, G, T)
     gtp = sc.by("consumergroup", "topic", "partition")
     return [
         (

@@ -12,6 +12,7 @@ from __future__ import annotations
 from grafanalib import core as g
 
 from alerts.promql import num
+from alerts.signals import consumer_lag
 from alerts.thresholds import seconds, why
 from dashboards.common import Scope, colors, dashed, for_query
 from dashboards.panels import Q, dashboard, stat, table, timeseries
@@ -118,7 +119,7 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
 def _lag(sc: Scope) -> list[tuple[g.Panel, int]]:
     t = sc.thresholds.consumer_lag
     bar = sc.bar("KafkaConsumerGroupLagHigh", t.messages)
-    per = f"max {sc.by('consumergroup', 'topic')} ({sc.sel(admin.GROUP_LAG_SUM)})"
+    per = consumer_lag(sc)
     desc = (
         "Messages the consumer groups are behind (committed offsets, Admin API), per group and "
         f"topic as the alert sees it. {why(t, 'messages')}"
