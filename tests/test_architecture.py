@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("exporter", "alerts", "dashboards", "bundle")
+PACKAGES = ("exporter", "alerts", "dashboards", "bundle", "tools")
 
 LAYERS: dict[str, int] = {
     # 0: the ground floor: imports nothing of kafka-vitals
@@ -41,6 +41,8 @@ LAYERS: dict[str, int] = {
     "exporter.cli": 6,  # finds the bundle's render by name, never imports it
     # 7: the bundle root: renders alerts and dashboards together
     "bundle": 7,
+    # 8: tools run from a checkout, not installed
+    "tools": 8,
 }
 
 

@@ -34,12 +34,12 @@ from confluent_kafka import Producer
 from alerts.rules import rules_document
 from alerts.thresholds import DEFAULT, Thresholds
 from dashboards import build_all
-from dashboards.plot import render_all
 from dashboards.queries import expand, panel_queries, variable_queries
 from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
 from tests.harness.prom import PrometheusServer
+from tools.plot import render_all
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 

@@ -3,7 +3,7 @@
 Grafana is not needed: every panel's queries (the same JSON Grafana imports, variables expanded)
 run against Prometheus's HTTP API, and matplotlib draws each panel in its grid position.
 
-    python -m dashboards.plot --prometheus http://127.0.0.1:9090 --job kafka-vitals --out docs/img
+    python -m tools.plot --prometheus http://127.0.0.1:9090 --job kafka-vitals --out docs/img
 
 matplotlib comes with the `test` extra (`pip install -e '.[test]'`).
 """
@@ -47,7 +47,7 @@ def variables(job: str, rate_interval: str) -> dict[str, str]:
 
 def prometheus_fetch(url: str, start: float, end: float, step: float) -> Fetch:
     """A fetcher running range queries over [start, end] (instant ones at `end`)."""
-    from dashboards.plot_panels import Series
+    from tools.plot_panels import Series
 
     def fetch(expr: str, instant: bool) -> list[Series]:
         if instant:
@@ -78,7 +78,7 @@ def prometheus_fetch(url: str, start: float, end: float, step: float) -> Fetch:
 
 def results_of(panel: Mapping[str, Any], fetch: Fetch, values: Mapping[str, str]) -> dict[str, Any]:
     """Every query of the panel, run: refId -> series (refId filled in)."""
-    from dashboards.plot_panels import Series
+    from tools.plot_panels import Series
 
     out: dict[str, list[Series]] = {}
     for target in panel.get("targets", []):
@@ -96,7 +96,7 @@ def render(dashboard: Mapping[str, Any], fetch: Fetch, values: Mapping[str, str]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dashboards import plot_panels as pp
+    from tools import plot_panels as pp
 
     items = list(panels(dashboard))
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in items)
@@ -154,7 +154,7 @@ def render_all(prometheus: str, job: str, out_dir: Path, minutes: float = 15.0,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dashboards.plot", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.plot", description=__doc__)
     parser.add_argument("--prometheus", required=True, help="Prometheus base URL")
     parser.add_argument("--job", default="kafka-vitals", help="value of the $job variable")
     parser.add_argument("--out", type=Path, default=Path("docs/img"), help="output directory")

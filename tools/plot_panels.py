@@ -1,6 +1,6 @@
 """Drawing one Grafana panel with matplotlib, from the panel's JSON and the series its queries
 returned: stat panels as big numbers coloured by their thresholds, time series as lines with the
-alert threshold drawn, tables, and state timelines. Used by `dashboards.plot`.
+alert threshold drawn, tables, and state timelines. Used by `tools.plot`.
 """
 
 from __future__ import annotations
