@@ -6,8 +6,9 @@ scrape only reads the last complete snapshot.
 
 One cycle:
 
-1. The Admin API stages run in the poller thread (`exporter.sources.admin`), each with its own
-   deadline and able to fail alone.
+1. The Admin API stages run in a supervised child process (`exporter.sources.supervised`: a
+   librdkafka abort, crash or hang costs that cycle, never the process), driven from the poller
+   thread (`exporter.sources.admin`), each with its own deadline and able to fail alone.
 2. Every additional source runner (see below) starts in its own worker thread when the Admin
    API's log-end offsets stage begins (or at once when the cluster is unreachable). On a large
    cluster the stages before it keep the client and the broker busy, and a JMX query JVM starting
@@ -36,7 +37,10 @@ cycle (or None), for runners that discover targets from the metadata; `timeout` 
 deadline in seconds, which it must respect. A runner that fails may raise `SourceFailed` with
 readings that describe the failure (the stage counts as failed, the readings are kept). The
 readings of all runners are merged into `CycleData.jmx`. `default_runners(config)` lists the
-runners the configuration asks for; add new sources there.
+runners the configuration asks for; add new sources there. A runner that drives a librdkafka
+client goes into a child process of its own with
+`SupervisedRunner(name, functools.partial(TheRunner, config), config)`: same interface, plain
+dataclasses in and out (a `SourceFailed` raised in the child is raised again in the parent).
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import STAGES, AdminSource
 from exporter.sources.admin_model import ClusterView
 from exporter.sources.stages import SourceFailed, StageOutcome, describe_error
+from exporter.sources.supervised import SupervisedAdmin
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +147,11 @@ class Poller:
         *,
         on_snapshot: Callable[[Snapshot], None] | None = None,
         runners: Sequence[SourceRunner] | None = None,
-        admin: AdminSource | None = None,
+        admin: AdminSource | SupervisedAdmin | None = None,
     ) -> None:
         self._config = config
         self._on_snapshot = on_snapshot
-        self._admin = admin if admin is not None else AdminSource(config)
+        self._admin = admin if admin is not None else SupervisedAdmin(config)
         self._runners = list(runners) if runners is not None else default_runners(config)
         collectors = enabled_collectors(config)
         self._admin_collectors = [c for c in collectors if phase(c.reads) == "admin"]
@@ -301,6 +306,7 @@ class Poller:
                 series=merged.counts(),
                 dropped=dict(merged.dropped),
                 collectors=runs,
+                restarts=self._restarts(),
             )
             data = replace(data, health=health)
             for collector in self._health_collectors:
@@ -326,6 +332,15 @@ class Poller:
                 log.exception("on_snapshot failed")
         del retired
         return snapshot
+
+    def _restarts(self) -> dict[str, int]:
+        """Client process replacements of the supervised sources, by stage name."""
+        out = {"admin": self._admin.restarts} if hasattr(self._admin, "restarts") else {}
+        for runner in self._runners:
+            restarts = getattr(runner, "restarts", None)
+            if isinstance(restarts, int):
+                out[runner.name] = restarts
+        return out
 
     @staticmethod
     def _collect(

@@ -118,6 +118,15 @@ COLLECTOR_DURATION = Metric(
     "own",
     unit="s",
 )
+CLIENT_RESTARTS = Metric(
+    "kafka_vitals_client_restarts_total",
+    "counter",
+    "Kafka client processes replaced because the one before died (abort, crash) or hung past "
+    "its deadline. Each replacement costs the cycle it happened in: kafka_vitals_up and "
+    "kafka_vitals_poll_errors_total say which.",
+    ("source",),
+    "own",
+)
 BUILD_INFO = Metric(
     "kafka_vitals_build_info",
     "info",

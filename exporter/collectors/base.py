@@ -41,6 +41,8 @@ class PollHealth:
     """Series dropped by the series cap this cycle, per family name."""
     collectors: Mapping[str, CollectorRun] = field(default_factory=dict)
     """How each other collector ran this cycle, by name."""
+    restarts: Mapping[str, int] = field(default_factory=dict)
+    """Client processes replaced so far, per supervised source (see `sources.supervised`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,8 @@ class OwnCollector:
         out.add(cat.POLL_INTERVAL, (), self._interval)
         for family, count in sorted(self._dropped.items()):
             out.add(cat.SERIES_DROPPED, (family,), count)
+        for source, count in sorted(health.restarts.items()):
+            out.add(cat.CLIENT_RESTARTS, (source,), count)
         out.add(cat.BUILD_INFO, self._build, 1)
         for name, run in sorted(health.collectors.items()):
             out.add(cat.COLLECTOR_SUCCESS, (name,), 1 if run.ok else 0)
