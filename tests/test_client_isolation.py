@@ -149,7 +149,8 @@ def test_the_admin_client_killed_mid_cycle_or_hung_costs_one_cycle(
     assert len(pids) == 4  # a new child after each
     assert scraper.statuses and set(scraper.statuses) == {200}, set(scraper.statuses)
     assert scraper.slowest < 1.0  # within the probe's normal latency
-    assert _fds() == fds, os.listdir("/proc/self/fd")
+    time.sleep(0.2)  # the server closes the last scrape's connection
+    assert _fds() <= fds, os.listdir("/proc/self/fd")  # the baseline may hold a closing socket
     assert threading.active_count() == threads, [t.name for t in threading.enumerate()]
 
 
