@@ -14,6 +14,7 @@ from alerts import (
     promtool_consumers,
     promtool_exporter,
     promtool_lessons,
+    promtool_registry,
     promtool_throughput,
 )
 from alerts.model import Alert
@@ -67,6 +68,7 @@ def scenarios(t: Thresholds) -> list[Scenario]:
         *promtool_throughput.scenarios(ctx),
         *promtool_exporter.scenarios(ctx),
         *promtool_lessons.scenarios(ctx),
+        *promtool_registry.scenarios(ctx),
     ]
 
 

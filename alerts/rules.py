@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alerts import rules_cluster, rules_consumers, rules_exporter, rules_lessons
+from alerts import rules_cluster, rules_consumers, rules_exporter, rules_lessons, rules_registry
 from alerts.model import Alert, Group
 from alerts.thresholds import Thresholds
 
@@ -22,6 +22,7 @@ BUILDERS: tuple[Builder, ...] = (
     rules_cluster.groups,
     rules_exporter.groups,
     rules_lessons.groups,
+    rules_registry.groups,
 )
 
 

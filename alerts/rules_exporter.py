@@ -13,6 +13,9 @@ from exporter.catalog import BY_NAME, own
 PROMETHEUS_UP = "up"
 """Prometheus' own per-target series (1 if the last scrape worked); not a kafka-vitals family."""
 
+NOT_REGISTRY = 'source!="schema_registry"'
+"""The Schema Registry has its own alert (KafkaSchemaRegistryUnreachable, rules_registry)."""
+
 
 def _alerts(t: Thresholds) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
@@ -41,7 +44,7 @@ def _alerts(t: Thresholds) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KafkaVitalsSourceDown",
-            expr=f"{sel(own.UP, s)} == 0",
+            expr=f"{sel(own.UP, s, NOT_REGISTRY)} == 0",
             for_=sd.for_,
             keep_firing_for=sd.keep_firing_for,
             severity=sd.severity,

@@ -8,8 +8,9 @@ Each field carries the reason for its default in `metadata["why"]` (read it with
 reason travels into the docs and a test can insist that no threshold goes without one.
 
 The sections live beside this module by theme: `thresholds_consumers`, `thresholds_cluster`,
-`thresholds_exporter`, `thresholds_lessons`, and `thresholds_common` (selectors, labels, output);
-`thresholds_base` holds severities, durations and `why()`. Import them all from here.
+`thresholds_exporter`, `thresholds_lessons`, `thresholds_registry`, and `thresholds_common`
+(selectors, labels, output); `thresholds_base` holds severities, durations and `why()`. Import
+them all from here.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ from alerts.thresholds_lessons import (
     PartitionsStalled,
     RebalanceHygiene,
 )
+from alerts.thresholds_registry import (
+    CompatibilityNone,
+    RegistrationBurst,
+    RegistryUnreachable,
+    TopicWithoutSchema,
+)
 
 __all__ = [
     "DEFAULT",
@@ -53,6 +60,7 @@ __all__ = [
     "ActiveController",
     "BrokerCount",
     "Common",
+    "CompatibilityNone",
     "ConsumerFallingBehind",
     "ConsumerLag",
     "ConsumerStopped",
@@ -73,10 +81,13 @@ __all__ = [
     "RebalanceLatency",
     "RebalanceRate",
     "RebalanceStuck",
+    "RegistrationBurst",
+    "RegistryUnreachable",
     "Severity",
     "SourceDown",
     "Stalled",
     "Thresholds",
+    "TopicWithoutSchema",
     "UnderMinIsr",
     "UnderReplicated",
     "is_duration",
@@ -115,6 +126,10 @@ class Thresholds:
     consumer_stopped: ConsumerStopped = field(default_factory=ConsumerStopped)
     consumer_falling_behind: ConsumerFallingBehind = field(default_factory=ConsumerFallingBehind)
     partitions_stalled: PartitionsStalled = field(default_factory=PartitionsStalled)
+    registry_unreachable: RegistryUnreachable = field(default_factory=RegistryUnreachable)
+    compatibility_none: CompatibilityNone = field(default_factory=CompatibilityNone)
+    topic_without_schema: TopicWithoutSchema = field(default_factory=TopicWithoutSchema)
+    registration_burst: RegistrationBurst = field(default_factory=RegistrationBurst)
     output: Output = field(default_factory=Output)
 
 
