@@ -18,7 +18,7 @@ from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
 from alerts.thresholds import DEFAULT, Thresholds
-from dashboards import brokers, consumer_groups, exporter_health, overview
+from dashboards import brokers, consumer_groups, exporter_health, overview, schema_registry
 from dashboards.common import Scope, scope
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ BUILDERS: dict[str, Callable[[Scope], g.Dashboard]] = {
     consumer_groups.UID: consumer_groups.build,
     brokers.UID: brokers.build,
     exporter_health.UID: exporter_health.build,
+    schema_registry.UID: schema_registry.build,
 }
 """Every dashboard by uid; the uid is also the file name (`<uid>.json`)."""
 

@@ -37,6 +37,7 @@ UIDS = {
     "kafka-vitals-consumer-groups",
     "kafka-vitals-brokers",
     "kafka-vitals-exporter",
+    "kafka-vitals-schema-registry",
 }
 ALL_VALUES = {
     "job": "kafka-vitals",
