@@ -12,6 +12,8 @@ format of the Prometheus exporter-toolkit:
       prometheus: $2y$10$...                         # bcrypt hash of the password
 
 Supported: the keys above, and `http_server_config.http2` (accepted, ignored: HTTP/1.1 is served).
+The file is read by the configuration's strict YAML reader and bound by its one binder
+(`exporter.config.binder`), with the bcrypt hashes bound as secrets (never shown in a message).
 Every other key is an error, not ignored: a file that asks for a protection this version cannot
 give must not start a server without it. `client_auth_type` values that request a client
 certificate without verifying it (`RequestClientCert`, `RequireAnyClientCert`) are refused.
@@ -34,14 +36,15 @@ import ssl
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from exporter.basic_auth import BasicAuth
-from exporter.config import Config
+from exporter.config import Config, Secret
+from exporter.config.binder import Binder
 from exporter.config.check import Add
 from exporter.config.values import host_port
 from exporter.config.yamlfile import ConfigError, read_yaml
@@ -125,61 +128,100 @@ def load_web_config(path: str | Path) -> WebSettings:
     return settings
 
 
+@dataclass(frozen=True, slots=True)
+class _TlsFile:
+    """`tls_server_config` as the file writes it (bound by the configuration's binder)."""
+
+    cert_file: str = ""
+    key_file: str = ""
+    client_ca_file: str = ""
+    client_auth_type: str = "NoClientCert"
+    min_version: str = "TLS12"
+    max_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _HttpFile:
+    http2: bool = True
+    """Accepted and ignored: HTTP/1.1 is served."""
+
+
+@dataclass(frozen=True, slots=True)
+class _WebFile:
+    """The whole file; `basic_auth_users` values are bcrypt hashes, never shown in a message."""
+
+    tls_server_config: _TlsFile = field(default_factory=_TlsFile)
+    basic_auth_users: Mapping[str, Secret] = field(default_factory=lambda: MappingProxyType({}))
+    http_server_config: _HttpFile = field(default_factory=_HttpFile)
+
+
 def parse_web_config(raw: Any, base: Path = Path(".")) -> WebSettings:
-    """The settings from the parsed YAML; relative file names are taken from `base`."""
+    """The settings from the parsed YAML; relative file names are taken from `base`.
+
+    Keys this version refuses on purpose (`_UNSUPPORTED`) are reported with the reason; the rest
+    is bound strictly by `exporter.config.binder` (unknown keys, wrong types), then checked."""
     problems: list[str] = []
     if raw is None:
         raw = {}
-    if not isinstance(raw, Mapping):
-        raise WebConfigError(["(top level): expected a mapping"])
-    for key in raw:
-        if key in _UNSUPPORTED:
-            problems.append(f"{key}: {_UNSUPPORTED[key]}")
-        elif key not in ("tls_server_config", "basic_auth_users", "http_server_config"):
-            problems.append(f"{key}: unknown key")
-    tls = _tls(raw.get("tls_server_config"), base, problems)
-    users = _users(raw.get("basic_auth_users"), problems)
-    http = raw.get("http_server_config")
-    if http is not None and not isinstance(http, Mapping):
-        problems.append("http_server_config: expected a mapping")
-    elif http:
-        for key in http:
-            full = f"http_server_config.{key}"
-            if key != "http2":
-                problems.append(f"{full}: {_UNSUPPORTED.get(full, 'unknown key')}")
+    if isinstance(raw, Mapping):
+        raw = _without_unsupported(raw, "", problems)
+    binder = Binder(rule=_user_rule)
+    bound = binder.bind(_WebFile, raw)
+    problems += binder.problems
+    web: _WebFile = bound if isinstance(bound, _WebFile) else _WebFile()
+    has_tls = isinstance(raw, Mapping) and isinstance(raw.get("tls_server_config"), Mapping)
+    tls = _tls(web.tls_server_config, base, binder.bad_paths, problems) if has_tls else None
     if problems:
         raise WebConfigError(problems)
+    users = {name: hashed.value.encode("ascii") for name, hashed in web.basic_auth_users.items()}
     return WebSettings(tls, MappingProxyType(users))
 
 
-def _tls(raw: Any, base: Path, problems: list[str]) -> TlsServerConfig | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping):
-        problems.append("tls_server_config: expected a mapping")
-        return None
-    values: dict[str, str] = {}
-    before = len(problems)
+def _without_unsupported(raw: Mapping[Any, Any], prefix: str, problems: list[str]) -> Any:
+    """`raw` without the keys refused on purpose, each reported with its reason."""
+    out = {}
     for key, value in raw.items():
-        full = f"tls_server_config.{key}"
-        if full in _UNSUPPORTED:
-            problems.append(f"{full}: {_UNSUPPORTED[full]}")
-        elif key not in _TLS_KEYS:
-            problems.append(f"{full}: unknown key")
-        elif value is None:
-            continue
-        elif not isinstance(value, str):
-            problems.append(f"{full}: expected a string")
-        elif key.endswith("_file"):
-            values[key] = str(base / value) if value and not Path(value).is_absolute() else value
+        path = f"{prefix}{key}"
+        if path in _UNSUPPORTED:
+            problems.append(f"{path}: {_UNSUPPORTED[path]}")
+        elif (
+            not prefix
+            and key in ("tls_server_config", "http_server_config")
+            and isinstance(value, Mapping)
+        ):
+            out[key] = _without_unsupported(value, f"{key}.", problems)
         else:
-            values[key] = value
+            out[key] = value
+    return out
+
+
+def _user_rule(path: str, name: str, value: Any) -> list[tuple[str, str]]:
+    """User names and bcrypt hashes of `basic_auth_users` (a hash is never shown: it may be a
+    password pasted by mistake)."""
+    if name != "basic_auth_users":
+        return []
+    out = []
+    for user, hashed in value.items():
+        if not user or ":" in user:
+            out.append((path, f"user name {user!r} must be a non-empty string without ':'"))
+        elif not _BCRYPT_HASH.match(hashed.value):
+            out.append((f"{path}.{user}", "not a bcrypt hash ($2y$10$ and 53 characters; make "
+                        "one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)"))  # fmt: skip
+    return out
+
+
+def _tls(
+    bound: _TlsFile, base: Path, bad: Collection[str], problems: list[str]
+) -> TlsServerConfig | None:
+    before = len(problems)
+    values = {
+        k: str(base / v) if k.endswith("_file") and v and not Path(v).is_absolute() else v
+        for k, v in ((f, getattr(bound, f)) for f in _TLS_KEYS)
+    }
     for key in ("cert_file", "key_file"):
-        if not values.get(key) and not any(p.startswith(f"tls_server_config.{key}:")
-                                           for p in problems):  # fmt: skip
+        if not values[key] and f"tls_server_config.{key}" not in bad:
             problems.append(f"tls_server_config.{key}: required")
-    auth = values.get("client_auth_type", "NoClientCert")
-    ca = values.get("client_ca_file", "")
+    auth, ca = values["client_auth_type"], values["client_ca_file"]
     if auth in _UNVERIFIED_AUTH:
         problems.append(f"tls_server_config.client_auth_type: {auth} accepts client certificates "
                         "without verifying them; use VerifyClientCertIfGiven or "
@@ -193,37 +235,15 @@ def _tls(raw: Any, base: Path, problems: list[str]) -> TlsServerConfig | None:
         problems.append("tls_server_config.client_auth_type: client_ca_file is set but no client "
                         "certificate is asked for; set RequireAndVerifyClientCert")  # fmt: skip
     for key in ("min_version", "max_version"):
-        if values.get(key) and values[key] not in TLS_VERSIONS:
+        if values[key] and values[key] not in TLS_VERSIONS:
             problems.append(f"tls_server_config.{key}: must be one of {', '.join(TLS_VERSIONS)}, "
                             f"got {values[key]!r}")  # fmt: skip
-    low, high = values.get("min_version", "TLS12"), values.get("max_version", "")
+    low, high = values["min_version"], values["max_version"]
     if low in TLS_VERSIONS and high in TLS_VERSIONS and TLS_VERSIONS[low] > TLS_VERSIONS[high]:
         problems.append(f"tls_server_config.max_version: {high} is below min_version {low}")
-    if len(problems) > before:
+    if len(problems) > before or bad:
         return None
     return TlsServerConfig(**values)
-
-
-def _users(raw: Any, problems: list[str]) -> dict[str, bytes]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        problems.append("basic_auth_users: expected a mapping of user name to bcrypt hash")
-        return {}
-    users: dict[str, bytes] = {}
-    for name, hashed in raw.items():
-        if not isinstance(name, str) or not name or ":" in name:
-            problems.append(f"basic_auth_users: user name {str(name)!r} must be a non-empty "
-                            "string without ':'")  # fmt: skip
-        elif not isinstance(hashed, str) or not _BCRYPT_HASH.match(hashed):
-            # the value is not shown: it may be a password pasted by mistake
-            problems.append(
-                f"basic_auth_users.{name}: not a bcrypt hash ($2y$10$ and 53 "
-                "characters; make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)"
-            )
-        else:
-            users[name] = hashed.encode("ascii")
-    return users
 
 
 def ssl_context(tls: TlsServerConfig) -> ssl.SSLContext:

@@ -72,7 +72,7 @@ def test_parse_valid_file_and_relative_paths() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ([], "(top level): expected a mapping"),
+        ([], "(top level): expected a mapping, got a list"),
         ({"tls_server_config": {"key_file": "k"}}, "tls_server_config.cert_file: required"),
         ({"tls_server_config": {"cert_file": "c", "key_file": "k", "cert": "PEM"}},
          "tls_server_config.cert: inline certificates are not supported; use cert_file"),
@@ -95,17 +95,17 @@ def test_parse_valid_file_and_relative_paths() -> None:
                                 "max_version": "TLS12"}},
          "tls_server_config.max_version: TLS12 is below min_version TLS13"),
         ({"tls_server_config": {"cert_file": 3, "key_file": "k"}},
-         "tls_server_config.cert_file: expected a string"),
+         "tls_server_config.cert_file: expected a string, got 3 (a number)"),
         ({"tls_server_config": {"cert_file": "c", "key_file": "k", "bogus": 1}},
          "tls_server_config.bogus: unknown key"),
         ({"basic_auth_users": ["alice"]},
-         "basic_auth_users: expected a mapping of user name to bcrypt hash"),
+         "basic_auth_users: expected a mapping, got a list"),
         ({"basic_auth_users": {"a:b": _hash("x")}},
          "basic_auth_users: user name 'a:b' must be a non-empty string without ':'"),
         ({"http_server_config": {"headers": {"X": "y"}}},
          "http_server_config.headers: not supported"),
         ({"rate_limit": {"burst": 1}}, "rate_limit: not supported"),
-        ({"tls_config": {}}, "tls_config: unknown key"),
+        ({"tls_config": {}}, "tls_config: unknown key (did you mean 'tls_server_config'?)"),
     ],
 )  # fmt: skip
 def test_parse_problems(raw: object, expected: str) -> None:

@@ -6,7 +6,7 @@
 - `values`: parsers of values that several parts share (`host_port`).
 - `yamlfile`: the strict YAML reader (duplicate keys refused) and `ConfigError`.
 - `binder`: the one strict YAML-to-dataclass binder, used by the exporter configuration, the web
-  config file's neighbour checks and the bundle's overrides file alike.
+  config file (`exporter.webconfig`) and the bundle's overrides file alike.
 - `check`: the model-wide rules (no negative numbers, readable files, valid regexes).
 - `load`: `load_config`, which binds defaults, file, environment and flags and runs the rules,
   plus the checks of each part handed in by the caller.
