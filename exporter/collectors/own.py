@@ -19,12 +19,13 @@ from exporter import __version__
 from exporter.catalog import own as cat
 from exporter.collectors.base import CycleData, Input, register
 from exporter.snapshot import SnapshotBuilder
+from exporter.sources.stages import ADMIN_STAGES
 
 if TYPE_CHECKING:
     from exporter.config import Config
 
-ADMIN_STAGES = ("metadata", "groups", "committed", "offsets", "topic_configs")
-"""Always exported, so that error counters exist (at 0) before the first failure."""
+# the Admin API stages are always exported, so that error counters exist (at 0) before the
+# first failure
 
 
 def build_labels() -> tuple[str, str, str]:

@@ -73,6 +73,7 @@ from exporter.sources.filters import Filters, is_internal_topic
 from exporter.sources.group_cache import DescribeCache, listed_from
 from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
 from exporter.sources.stages import (
+    ADMIN_STAGES,
     Deadline,
     StageOutcome,
     describe_error,
@@ -82,7 +83,7 @@ from exporter.sources.stages import (
 
 log = logging.getLogger(__name__)
 
-STAGES = ("metadata", "groups", "committed", "offsets", "topic_configs")
+STAGES = ADMIN_STAGES
 MIN_ISR = "min.insync.replicas"
 R = TypeVar("R")
 LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]

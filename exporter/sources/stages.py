@@ -16,6 +16,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+ADMIN_STAGES = ("metadata", "groups", "committed", "offsets", "topic_configs")
+"""The Admin API stages of a cycle, in order (each with its deadline, able to fail alone)."""
+
 K = TypeVar("K")
 T = TypeVar("T")
 
