@@ -20,6 +20,8 @@ One cycle:
    declared `reads` is the Admin API view only gets the cycle's `CycleData` and a fresh
    `SnapshotBuilder` with the series cap (`poll.series_cap` per family); the builders are
    merged. A collector that raises fails alone (stage `collector:<name>`).
+   In `broker` and `shard` scope each builder keeps only the series this instance owns
+   (`exporter.ownership`) before it is merged.
 4. The runners are awaited until `poll.stage_timeout_seconds` (plus a short grace) have passed
    since they started. A runner still busy then fails this cycle with "timed out", and is not
    started again until its earlier call returns. Then the collectors that read their readings
@@ -46,6 +48,7 @@ dataclasses in and out (a `SourceFailed` raised in the child is raised again in 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import threading
@@ -53,7 +56,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from exporter import collectors as _collectors  # noqa: F401  (registers every collector)
@@ -66,6 +69,7 @@ from exporter.collectors.base import (
     phase,
 )
 from exporter.config import Config
+from exporter.domain import dead_letters as dl
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import STAGES, AdminSource
 from exporter.sources.admin_model import ClusterView
@@ -95,6 +99,27 @@ class SourceRunner(Protocol):
     ) -> Mapping[str, object]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterTest:
+    """Whether a topic is a dead-letter or retry topic (its series read all its offsets); plain
+    data, so that it reaches the Admin API client's process."""
+
+    dead_letter: tuple[str, ...]
+    retry: tuple[str, ...]
+
+    @classmethod
+    def of(cls, config: Config) -> DeadLetterTest:
+        return cls(config.lessons.dead_letter_patterns, config.lessons.retry_topic_patterns)
+
+    def __call__(self, topic: str) -> bool:
+        return dl.classify(topic, _dead_letter_patterns(self.dead_letter, self.retry)) is not None
+
+
+@functools.cache
+def _dead_letter_patterns(dead_letter: tuple[str, ...], retry: tuple[str, ...]) -> list[dl.Pattern]:
+    return dl.compile_patterns(dead_letter, retry)
 
 
 def default_runners(config: Config) -> list[SourceRunner]:
@@ -151,7 +176,11 @@ class Poller:
     ) -> None:
         self._config = config
         self._on_snapshot = on_snapshot
-        self._admin = admin if admin is not None else SupervisedAdmin(config)
+        self._admin = (
+            admin
+            if admin is not None
+            else SupervisedAdmin(config, whole_topic=DeadLetterTest.of(config))
+        )
         self._runners = list(runners) if runners is not None else default_runners(config)
         collectors = enabled_collectors(config)
         self._admin_collectors = [c for c in collectors if phase(c.reads) == "admin"]
@@ -360,6 +389,9 @@ class Poller:
             stages.append(StageOutcome(f"collector:{collector.name}", seconds,
                                        describe_error(exc)))  # fmt: skip
             return CollectorRun(ok=False, seconds=seconds)
+        share = data.cluster.share if data.cluster is not None else None
+        if share is not None and not share.everything:
+            out.retain(share.series_filter)  # only the series this instance owns
         seconds = time.monotonic() - c0
         merged.merge(out)
         return CollectorRun(ok=True, seconds=seconds)

@@ -7,7 +7,7 @@ bytes. Label values are kept in the order of the family's catalog labels.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import NamedTuple
@@ -227,6 +227,21 @@ class SnapshotBuilder:
                 columns.suffixes += suffixes
         for name, n in other.dropped.items():
             self.dropped[name] = self.dropped.get(name, 0) + n
+
+    def retain(self, keep: Callable[[Metric], Callable[[LabelValues], bool] | None]) -> None:
+        """Drop the series whose label values `keep(metric)` rejects; a family for which it
+        gives None stays whole (one series, one owner: see `exporter.ownership`)."""
+        for metric, columns in self._families.items():
+            test = keep(metric)
+            if test is None or not columns.values:
+                continue
+            kept = [i for i, labels in enumerate(columns.labels) if test(labels)]
+            if len(kept) == len(columns.values):
+                continue
+            columns.labels = [columns.labels[i] for i in kept]
+            columns.values = [columns.values[i] for i in kept]
+            if columns.suffixes is not None:
+                columns.suffixes = [columns.suffixes[i] for i in kept]
 
     def counts(self) -> dict[str, int]:
         """Series per family name written so far."""

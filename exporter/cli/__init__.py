@@ -196,7 +196,14 @@ def _run_serve(args: argparse.Namespace) -> int:
     config = load(args)
     _setup_logging(config, args)
     from exporter.app import serve
+    from exporter.ownership import OwnershipError
+    from exporter.sources.admin_scope import with_broker_id
     from exporter.webconfig import WebConfigError
+
+    try:
+        config = with_broker_id(config)
+    except OwnershipError as exc:
+        raise UsageError([f"{PROG}: {exc}"]) from None
 
     try:
         return serve(config)

@@ -42,8 +42,11 @@ POSITIVE = frozenset(
         "schema_registry.timeout_seconds",
         "schema_registry.concurrency",
         "schema_registry.page_size",
+        "shard.count",
     }
 )
+MINUS_ONE_ALLOWED = frozenset({"kafka.broker_id"})
+"""Keys whose -1 means "find it out"."""
 _REGEX_SUFFIXES = ("_allow", "_deny", "_patterns")
 
 
@@ -72,7 +75,20 @@ def check(
         for name, count in getattr(config.lessons, key).items():
             if count < 1:
                 add(f"lessons.{key}.{name}", f"must be at least 1, got {count}")
+    _scope(config, add_part)
     return problems
+
+
+def _scope(config: Config, add: Add) -> None:
+    """`kafka.broker_id` and `shard.*` belong to their scope; the shard index to the count."""
+    if config.kafka.broker_id >= 0 and config.scope != "broker":
+        add("kafka.broker_id", f"only with scope broker, not {config.scope}")
+    shard = config.shard
+    if config.scope == "shard" and shard.count >= 1 and not 0 <= shard.index < shard.count:
+        add("shard.index", f"must be 0 to {shard.count - 1} (shard.count {shard.count}), "
+                           f"got {shard.index}")  # fmt: skip
+    if config.scope != "shard" and (shard.index, shard.count) != (0, 1):
+        add("shard.index", f"shard.index and shard.count only with scope shard, not {config.scope}")
 
 
 def _walk(obj: Any, prefix: str) -> Iterator[tuple[str, str, Any, bool]]:
@@ -101,7 +117,7 @@ def _generic(path: str, name: str, value: Any, secret_sibling: bool, add: Add) -
     refused = False
     if isinstance(value, int | float) and not isinstance(value, bool):
         rule_path = re.sub(r"\[\d+\]", "[]", path)
-        if value < 0:
+        if value < 0 and not (rule_path in MINUS_ONE_ALLOWED and value == -1):
             add(path, f"must not be negative, got {value}")
             refused = True
         elif rule_path in POSITIVE and value <= 0:

@@ -41,6 +41,7 @@ LogLevel = Literal["debug", "info", "warn", "error"]
 LogFormat = Literal["logfmt", "json"]
 CommittedSource = Literal["admin", "log", "auto"]
 SubjectStrategy = Literal["topic", "topic_record", "record"]
+Scope = Literal["cluster", "broker", "shard"]
 
 DEFAULT_PORT = 10308
 """The port kafka-vitals listens on by default: free on Prometheus' default port allocations page
@@ -81,6 +82,10 @@ class KafkaConfig:
     """Check that a broker's certificate names the host connected to."""
     request_timeout_seconds: float = 10.0
     """Deadline of each Admin API request."""
+    broker_id: int = -1
+    """`scope: broker` only: the id of the broker this instance serves (e.g. the pod ordinal of a
+    StatefulSet whose broker ids are the ordinals). -1: the broker whose address the bootstrap
+    servers give, found in the metadata; an error when they name none or more than one."""
     extra_properties: Mapping[str, str] = field(default_factory=_empty)
     """Any other librdkafka properties, passed as they are (e.g. `socket.keepalive.enable`)."""
 
@@ -290,7 +295,25 @@ class SchemaRegistryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ShardConfig:
+    """`scope: shard` only: this replica's part of N identical replicas. Groups are split by a
+    stable hash of the group id, partitions and topics by a stable hash of the topic name; shard 0
+    also serves the cluster-wide series."""
+
+    index: int = 0
+    """This replica's index, 0 to count - 1 (a StatefulSet passes its pod ordinal)."""
+    count: int = 1
+    """How many replicas split the cluster."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
+    scope: Scope = "cluster"
+    """Which series this instance serves (one series, one owner; see docs/deployment.md):
+    `cluster` everything; `broker` what the broker beside it owns in Kafka's own terms (the
+    partitions it leads, the groups it coordinates, the cluster-wide series while it is the live
+    broker with the lowest id); `shard` its part of `shard.count` replicas. Requests shrink with
+    the share."""
     kafka: KafkaConfig = field(default_factory=KafkaConfig)
     filters: FiltersConfig = field(default_factory=FiltersConfig)
     poll: PollConfig = field(default_factory=PollConfig)
@@ -300,5 +323,6 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     lessons: LessonsConfig = field(default_factory=LessonsConfig)
     schema_registry: SchemaRegistryConfig = field(default_factory=SchemaRegistryConfig)
+    shard: ShardConfig = field(default_factory=ShardConfig)
     collectors: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     """Switch collectors on or off by name; every collector is on unless set false here."""

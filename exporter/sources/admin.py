@@ -39,8 +39,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, wait
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from sys import intern
 from typing import Any, TypeVar
@@ -54,11 +53,15 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 from exporter.config import Config
+from exporter.ownership import Share
 from exporter.sources.admin_convert import (
     RdkafkaLog,
     broker_from,
     client_properties,
+    collect_offsets,
     group_from,
+    min_isr_value,
+    topics_from,
 )
 from exporter.sources.admin_model import (
     Broker,
@@ -66,16 +69,17 @@ from exporter.sources.admin_model import (
     GroupDescription,
     Offsets,
     PartitionMeta,
-    TopicMeta,
 )
 from exporter.sources.admin_model import TopicPartition as TP
-from exporter.sources.filters import Filters, is_internal_topic
+from exporter.sources.admin_scope import ScopePlan, offsets_leaders
+from exporter.sources.filters import Filters
 from exporter.sources.group_cache import DescribeCache, listed_from
 from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
 from exporter.sources.stages import (
     ADMIN_STAGES,
     Deadline,
     StageOutcome,
+    batches,
     describe_error,
     gather_windowed,
     is_timeout,
@@ -84,7 +88,6 @@ from exporter.sources.stages import (
 log = logging.getLogger(__name__)
 
 STAGES = ADMIN_STAGES
-MIN_ISR = "min.insync.replicas"
 R = TypeVar("R")
 LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
@@ -114,7 +117,13 @@ class _StageFailed(Exception):
 class AdminSource:
     """Reads the cluster through one AdminClient; see the module docstring for the plan."""
 
-    def __init__(self, config: Config, offsets_log: OffsetsLogSource | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        offsets_log: OffsetsLogSource | None = None,
+        whole_topic: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`whole_topic`: see `ScopePlan` (which topics' series need all their offsets)."""
         self._mode = config.committed_offsets.source
         self._log = offsets_log
         if self._log is None and self._mode != "admin":
@@ -130,6 +139,9 @@ class AdminSource:
         self.clients_created = 1
         self._min_isr: dict[str, tuple[int | None, float]] = {}
         self._describe_cache = DescribeCache(config.poll.empty_group_describe_seconds)
+        self._plan = ScopePlan(config, whole_topic)
+        self._listed: frozenset[str] = frozenset()
+        """Every group the last listing gave (before the share was taken)."""
         self.described: tuple[str, ...] = ()
         """The groups the last `fetch()` asked to describe (the others reused a description)."""
         """Topic -> (min.insync.replicas, monotonic time read)."""
@@ -199,21 +211,23 @@ class AdminSource:
             meta = run("metadata", self._metadata)
             if meta is None:
                 return AdminResult(None, tuple(outcomes))
-            brokers, controller_id, partitions = meta
+            brokers, controller_id, partitions, share = meta
             broker_ids = frozenset(b.id for b in brokers)
-            listed = run("groups", lambda d: self._list_and_describe(broker_ids, d))
+            listed = run("groups", lambda d: self._list_and_describe(broker_ids, share, d))
             group_ids, groups = listed if listed is not None else (None, None)
             committed = times = None
             from_log = self.committed_from_log
             if from_log:
-                read = run("committed", lambda d: self._committed_from_log(partitions, d))
+                read = run("committed", lambda d: self._committed_from_log(partitions, share, d))
                 committed, times = read if read is not None else (None, None)
             elif group_ids is not None:
-                committed = run("committed", lambda d: self._committed(group_ids, partitions, d))
+                asked = self._plan.committed_groups(share, group_ids, self._listed)
+                committed = run("committed", lambda d: self._committed(asked, partitions, d))
             offsets_at = time.time()
-            offsets = run("offsets", lambda d: self._offsets(partitions, d))
+            wanted = self._plan.offsets(share, partitions, committed)
+            offsets = run("offsets", lambda d: self._offsets(wanted, d))
             min_isr = run("topic_configs", lambda d: self._topic_configs(partitions, d))
-            topics = _topics(partitions, min_isr or {})
+            topics = topics_from(partitions, min_isr or {})
             view = ClusterView(
                 taken_at=offsets_at if offsets is not None else started,
                 brokers=brokers,
@@ -226,6 +240,7 @@ class AdminSource:
                 commit_times=times,
                 offsets_log=self._log.status() if self._log is not None else None,
                 failed_stages=tuple(o.stage for o in outcomes if not o.ok),
+                share=share,
             )
             return AdminResult(view, tuple(outcomes))
         finally:
@@ -235,7 +250,7 @@ class AdminSource:
 
     def _metadata(
         self, deadline: Deadline
-    ) -> tuple[tuple[Broker, ...], int, dict[str, tuple[PartitionMeta, ...]]]:
+    ) -> tuple[tuple[Broker, ...], int, dict[str, tuple[PartitionMeta, ...]], Share]:
         cap = self._kafka.request_timeout_seconds
         md = self._client.list_topics(timeout=deadline.request_timeout(cap))
         racks: dict[int, str] = {}
@@ -264,23 +279,27 @@ class AdminSource:
                 PartitionMeta(name, int(p.id), int(p.leader), tuple(p.replicas), tuple(p.isrs))
                 for p in sorted(t.partitions.values(), key=lambda p: p.id)
             )
-        return brokers, int(md.controller_id), partitions
+        share = self._plan.share(brokers, partitions, offsets_leaders(md))
+        return brokers, int(md.controller_id), partitions, share
 
     def _list_and_describe(
-        self, broker_ids: frozenset[int], deadline: Deadline
+        self, broker_ids: frozenset[int], share: Share, deadline: Deadline
     ) -> tuple[list[str], dict[str, GroupDescription]]:
         cap = self._kafka.request_timeout_seconds
         listing = self._client.list_consumer_groups(
             request_timeout=deadline.request_timeout(cap)
         ).result(timeout=deadline.remaining())
         listed = listed_from(g for g in listing.valid or () if self._filters.group(g.group_id))
+        self._listed = frozenset(g.group_id for g in listed)
+        if not share.everything:
+            listed = [g for g in listed if share.group(g.group_id)]
         ids = [g.group_id for g in listed]
         problems = [describe_error(e) for e in listing.errors or ()]
         now = time.monotonic()
         to_describe, reused = self._describe_cache.plan(listed, broker_ids, now)
         self.described = tuple(to_describe)
         gathered = gather_windowed(
-            _batches(to_describe, self._poll.describe_batch_size),
+            batches(to_describe, self._poll.describe_batch_size),
             lambda batch: self._client.describe_consumer_groups(
                 list(batch), request_timeout=deadline.request_timeout(cap)
             ),
@@ -344,13 +363,19 @@ class AdminSource:
         return out
 
     def _committed_from_log(
-        self, partitions: Mapping[str, tuple[PartitionMeta, ...]], deadline: Deadline
+        self,
+        partitions: Mapping[str, tuple[PartitionMeta, ...]],
+        share: Share,
+        deadline: Deadline,
     ) -> tuple[dict[str, dict[TP, int]], dict[str, dict[TP, float]]]:
         """The offsets log's committed offsets, kept as the Admin API's are: groups that pass
         the filter, partitions in this cycle's metadata."""
         assert self._log is not None
         known = {t: (t, len(ps)) for t, ps in partitions.items()}  # the metadata's own strings
-        groups = self._filters.group
+        filtered = self._filters.group
+
+        def groups(gid: str) -> bool:
+            return filtered(gid) and share.group(gid)
 
         def kept(view: Any) -> tuple[dict[str, dict[TP, int]], dict[str, dict[TP, float]]]:
             committed: dict[str, dict[TP, int]] = {}
@@ -376,18 +401,17 @@ class AdminSource:
         except LogBehind as exc:
             raise _StageFailed(str(exc), kept(exc.view)) from None
 
-    def _offsets(
-        self, partitions: Mapping[str, tuple[PartitionMeta, ...]], deadline: Deadline
-    ) -> dict[TP, Offsets]:
-        wanted = [TopicPartition(p.topic, p.partition) for ps in partitions.values() for p in ps]
+    def _offsets(self, partitions: Sequence[TP], deadline: Deadline) -> dict[TP, Offsets]:
+        """Log-start and log-end offsets of the partitions this instance's series need."""
+        wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
         if not wanted:
             return {}
         cap = self._kafka.request_timeout_seconds
         timeout = deadline.request_timeout(cap)
         ends = self._client.list_offsets({tp: LATEST for tp in wanted}, request_timeout=timeout)
         starts = self._client.list_offsets({tp: EARLIEST for tp in wanted}, request_timeout=timeout)
-        end = _collect_offsets(ends, deadline)
-        start = _collect_offsets(starts, deadline)
+        end = collect_offsets(ends, deadline)
+        start = collect_offsets(starts, deadline)
         out = {tp: Offsets(start=start.get(tp, -1), end=e) for tp, e in end.items()}
         missing = len(wanted) - len(out)
         if missing == len(wanted):
@@ -408,7 +432,7 @@ class AdminSource:
         if stale:
             cap = self._kafka.request_timeout_seconds
             gathered = gather_windowed(
-                _batches(stale, self._poll.describe_batch_size),
+                batches(stale, self._poll.describe_batch_size),
                 lambda batch: {
                     r.name: f
                     for r, f in self._client.describe_configs(
@@ -420,7 +444,7 @@ class AdminSource:
                 deadline,
             )
             for topic, entries in gathered.results.items():
-                self._min_isr[topic] = (_min_isr_value(entries), now)
+                self._min_isr[topic] = (min_isr_value(entries), now)
             if gathered.errors or gathered.unfinished:
                 failed = len(gathered.errors) + gathered.unfinished
                 first = next(iter(gathered.errors.values()), "not answered in time")
@@ -430,46 +454,3 @@ class AdminSource:
         if problem:
             raise _StageFailed(problem, known, timed_out)
         return known
-
-
-# ---- helpers ---------------------------------------------------------------------------------
-
-
-def _batches(items: Sequence[str], size: int) -> Iterator[tuple[str, ...]]:
-    size = max(1, size)
-    for i in range(0, len(items), size):
-        yield tuple(items[i : i + size])
-
-
-def _collect_offsets(futures: Mapping[Any, Future[Any]], deadline: Deadline) -> dict[TP, int]:
-    wait(list(futures.values()), timeout=deadline.remaining())
-    out: dict[TP, int] = {}
-    for tp, fut in futures.items():
-        if not fut.done():
-            continue
-        try:
-            result = fut.result(timeout=0)
-        except Exception as exc:
-            log.debug("list_offsets failed topic=%r partition=%d error=%r",
-                      tp.topic, tp.partition, describe_error(exc))  # fmt: skip
-            continue
-        if result.offset >= 0:
-            out[(tp.topic, int(tp.partition))] = int(result.offset)
-    return out
-
-
-def _min_isr_value(entries: Mapping[str, Any]) -> int | None:
-    entry = entries.get(MIN_ISR)
-    try:
-        return int(entry.value) if entry is not None and entry.value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _topics(
-    partitions: Mapping[str, tuple[PartitionMeta, ...]], min_isr: Mapping[str, int | None]
-) -> dict[str, TopicMeta]:
-    return {
-        name: TopicMeta(name, ps, is_internal_topic(name), min_isr.get(name))
-        for name, ps in sorted(partitions.items())
-    }

@@ -12,14 +12,24 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Any
 
 from exporter.config import Config, KafkaConfig, Secret
 from exporter.config.check import Add
 from exporter.config.values import host_port
-from exporter.sources.admin_model import Broker, GroupDescription, Member, TopicPartition
+from exporter.sources.admin_model import (
+    Broker,
+    GroupDescription,
+    Member,
+    PartitionMeta,
+    TopicMeta,
+    TopicPartition,
+)
+from exporter.sources.filters import is_internal_topic
+from exporter.sources.stages import Deadline, describe_error
 
 GROUP_STATES: dict[str, str] = {
     "stable": "Stable",
@@ -38,6 +48,7 @@ GROUP_STATES: dict[str, str] = {
 
 GROUP_TYPES: dict[str, str] = {"classic": "classic", "consumer": "consumer"}
 
+log = logging.getLogger(__name__)
 _VARYING = re.compile(r"\d+ms")
 
 
@@ -239,3 +250,42 @@ def _check_kafka(kafka: KafkaConfig, add: Add) -> None:
                 f"set {instead} instead" if instead else "kafka-vitals never joins a consumer group"
             )
             add(f"kafka.extra_properties.{prop}", reason)
+
+
+def min_isr_value(entries: Mapping[str, Any]) -> int | None:
+    """The topic's min.insync.replicas from its described config entries, or None."""
+    entry = entries.get("min.insync.replicas")
+    try:
+        return int(entry.value) if entry is not None and entry.value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def topics_from(
+    partitions: Mapping[str, tuple[PartitionMeta, ...]], min_isr: Mapping[str, int | None]
+) -> dict[str, TopicMeta]:
+    """The topics of one cycle, sorted by name, with the min ISR known for each."""
+    return {
+        name: TopicMeta(name, ps, is_internal_topic(name), min_isr.get(name))
+        for name, ps in sorted(partitions.items())
+    }
+
+
+def collect_offsets(
+    futures: Mapping[Any, Future[Any]], deadline: Deadline
+) -> dict[TopicPartition, int]:
+    """The offsets of the `list_offsets` futures answered by the deadline; failures skipped."""
+    wait(list(futures.values()), timeout=deadline.remaining())
+    out: dict[TopicPartition, int] = {}
+    for tp, fut in futures.items():
+        if not fut.done():
+            continue
+        try:
+            result = fut.result(timeout=0)
+        except Exception as exc:
+            log.debug("list_offsets failed topic=%r partition=%d error=%r",
+                      tp.topic, tp.partition, describe_error(exc))  # fmt: skip
+            continue
+        if result.offset >= 0:
+            out[(tp.topic, int(tp.partition))] = int(result.offset)
+    return out

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from exporter.ownership import Share
 
 TopicPartition = tuple[str, int]
 
@@ -115,3 +119,5 @@ class ClusterView:
     offsets_log: OffsetsLogStatus | None = None
     """The offsets-log reader's status, when one runs."""
     failed_stages: tuple[str, ...] = field(default=())
+    share: Share | None = None
+    """This instance's share of the cycle (`scope`); None means everything."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -189,3 +189,10 @@ def _key_of(item: Any) -> Any:
     if isinstance(item, tuple) and item:
         return item[0]
     return item
+
+
+def batches(items: Sequence[str], size: int) -> Iterator[tuple[str, ...]]:
+    """`items` in tuples of at most `size` (at least 1)."""
+    size = max(1, size)
+    for i in range(0, len(items), size):
+        yield tuple(items[i : i + size])

@@ -239,19 +239,20 @@ class SupervisedClient:
         self._end(kill=self._proc is not None and self._proc.is_alive())
 
 
-def _admin_factory(config: Config) -> Any:
+def _admin_factory(config: Config, whole_topic: Callable[[str], bool] | None) -> Any:
     from exporter.sources.admin import AdminSource
 
-    return AdminSource(config)
+    return AdminSource(config, whole_topic=whole_topic)
 
 
 class SupervisedAdmin:
     """The Admin API source (`exporter.sources.admin.AdminSource`) in a supervised child."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, whole_topic: Callable[[str], bool] | None = None) -> None:
+        """`whole_topic`: see `exporter.sources.admin_scope.ScopePlan`; it must pickle."""
         self._idle = config.poll.stage_timeout_seconds + GRACE_SECONDS
-        self.client = SupervisedClient("admin", functools.partial(_admin_factory, config),
-                                       log_level=config.log.level,
+        factory = functools.partial(_admin_factory, config, whole_topic)
+        self.client = SupervisedClient("admin", factory, log_level=config.log.level,
                                        log_format=config.log.format)  # fmt: skip
 
     @property
