@@ -1,0 +1,241 @@
+"""One series, one owner on a real 3-node cluster.
+
+Three broker-scope instances (one per broker, each bootstrapped from its own broker only, the
+broker id found from that address) and three shard-scope instances serve, together, exactly the
+series of one cluster-scope instance: the same set, the same values, no series twice. Stopping the
+broker with the lowest id (it leads partitions, coordinates groups and serves the cluster-wide
+series) moves its share to the survivors within two poll cycles; starting it again moves it back.
+A broker id that is not in the cluster, or a bootstrap list naming several brokers, is a one-line
+error and exit 2 at start.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from exporter.catalog import admin as cat
+from exporter.catalog import lessons
+from exporter.cli import main
+from exporter.config import (
+    Config,
+    FiltersConfig,
+    KafkaConfig,
+    LessonsConfig,
+    PollConfig,
+    ShardConfig,
+)
+from exporter.ownership import offsets_partition
+from exporter.poller import Poller
+from exporter.snapshot import Snapshot
+from tests.harness import clients, tools
+from tests.harness.cluster import KafkaCluster
+from tests.harness.procs import wait_for
+
+pytestmark = pytest.mark.kafka
+
+Key = tuple[str, tuple[str, ...], str]
+
+TIMED = frozenset(
+    {
+        cat.GROUP_LAG_SECONDS.name,
+        cat.GROUP_LAG_SECONDS_MAX.name,
+        lessons.DEADLETTER_NEWEST_TIMESTAMP.name,
+    }
+)
+"""Families whose values depend on when an instance first saw an offset (compared as a set)."""
+
+
+@dataclass
+class Setup:
+    cluster: KafkaCluster
+    topics: list[str]
+    groups: list[str]
+    filters: FiltersConfig
+    consumers: list[tools.JavaClient]
+
+
+def series(snap: Snapshot) -> dict[Key, float]:
+    """Every series but the exporter's own health."""
+    return {
+        (m.name, s.labels, s.suffix): s.value
+        for m, family in snap.families.items()
+        if m.source != "own"
+        for s in family
+    }
+
+
+def config(setup: Setup, **kw: object) -> Config:
+    bootstrap = str(kw.pop("bootstrap", setup.cluster.bootstrap_servers))
+    return Config(
+        kafka=KafkaConfig(bootstrap_servers=bootstrap, request_timeout_seconds=5),
+        filters=setup.filters,
+        poll=PollConfig(interval_seconds=1, stage_timeout_seconds=15),
+        lessons=LessonsConfig(lag_status_window=2),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def setup(kafka_cluster3: KafkaCluster) -> Iterator[Setup]:
+    cluster = kafka_cluster3
+    bootstrap = cluster.bootstrap_servers
+    orders, payments, dlt = "scope-orders", "scope-payments", "scope-orders.DLT"
+    for topic, n in ((orders, 6), (payments, 3), (dlt, 2)):
+        clients.create_topic(bootstrap, topic, partitions=n, replication_factor=3)
+        for p in range(n):
+            clients.produce_messages(bootstrap, topic, 5 + p, partition=p)
+    empty = [f"scope-empty-{i}" for i in range(9)]
+    for i, group in enumerate(empty):
+        clients.commit_offsets(bootstrap, group, {(orders, p): p % 3 + i % 2 for p in range(6)})
+    stable, kip848 = "scope-stable", "scope-kip848"
+    consumers = [
+        tools.start_console_consumer(bootstrap, payments, stable, jmx=False),
+        tools.start_console_consumer(
+            bootstrap, orders, kip848, jmx=False,
+            properties={"group.protocol": "consumer", "auto.commit.interval.ms": "500"},
+        ),
+    ]  # fmt: skip
+    groups = [*empty, stable, kip848]
+    topics = [orders, payments, dlt]
+    filters = FiltersConfig(
+        topic_allow=tuple(re.escape(t) for t in topics),
+        group_allow=tuple(re.escape(g) for g in groups),
+    )
+    try:
+
+        def settled() -> bool:
+            rows = tools.describe_group(bootstrap, stable) + tools.describe_group(bootstrap, kip848)
+            return len(rows) == 9 and all(r.lag == 0 for r in rows)
+
+        wait_for(settled, 120, "the stable and KIP-848 groups to catch up", interval=1)
+        yield Setup(cluster, topics, groups, filters, consumers)
+    finally:
+        for c in consumers:
+            c.stop()
+
+
+def pollers(setup: Setup) -> tuple[Poller, list[Poller], list[Poller]]:
+    central = Poller(config(setup))
+    sidecars = [
+        Poller(config(setup, scope="broker", bootstrap=n.bootstrap)) for n in setup.cluster.nodes
+    ]
+    shards = [
+        Poller(config(setup, scope="shard", shard=ShardConfig(index=i, count=3))) for i in range(3)
+    ]
+    return central, sidecars, shards
+
+
+def round_of(
+    central: Poller, parts: Sequence[Poller]
+) -> tuple[dict[Key, float], list[dict[Key, float]]]:
+    return series(central.poll_once()), [series(p.poll_once()) for p in parts]
+
+
+def union_problems(central: dict[Key, float], parts: list[dict[Key, float]]) -> list[str]:
+    """What keeps the parts' union from being the central series exactly, one line each."""
+    problems = []
+    seen: dict[Key, int] = {}
+    for i, part in enumerate(parts):
+        for key in part:
+            if key in seen:
+                problems.append(f"{key} served by {seen[key]} and {i}")
+            seen.setdefault(key, i)
+    union = {k: v for part in parts for k, v in part.items()}
+    problems += [f"missing {k}" for k in sorted(set(central) - set(union))]
+    problems += [f"extra {k}" for k in sorted(set(union) - set(central))]
+    problems += [
+        f"{k}: {union[k]} != {v}"
+        for k, v in sorted(central.items())
+        if k in union and k[0] not in TIMED and union[k] != v
+    ]
+    return problems
+
+
+def test_union_of_broker_and_shard_instances_is_the_central_instance(setup: Setup) -> None:
+    central, sidecars, shards = pollers(setup)
+    try:
+        for _ in range(2):  # two polls: lag status windows full, lag seconds seen twice
+            whole, by_broker = round_of(central, sidecars)
+            _, by_shard = round_of(central, shards)
+        names = {k[0] for k in whole}
+        for family in (cat.GROUP_LAG, cat.PARTITION_LEADER, cat.BROKERS, lessons.DEADLETTER_DEPTH,
+                       lessons.GROUP_STATUS):  # fmt: skip
+            assert family.name in names, family.name
+        states = {k[1][1] for k in whole if k[0] == cat.GROUP_STATE.name}
+        assert states == {"Stable", "Empty"}
+        info = {k[1][0]: k[1] for k in whole if k[0] == cat.GROUP_INFO.name}
+        assert info["scope-kip848"][1] == "consumer"
+        assert union_problems(whole, by_broker) == []
+        assert union_problems(whole, by_shard) == []
+        # every broker has a share: partitions it leads and groups it coordinates
+        for part in by_broker:
+            assert any(k[0] == cat.PARTITION_LEADER.name for k in part)
+            assert any(k[0] == cat.GROUP_INFO.name for k in part)
+        for part in by_shard:
+            assert any(k[0] == cat.GROUP_INFO.name for k in part)
+        # Kafka's rule for the coordinator, checked against what describe_consumer_groups says
+        offsets = clients.partitions(setup.cluster.bootstrap_servers, ["__consumer_offsets"])
+        leaders = {p.partition: p.leader for p in offsets}
+        for group, labels in info.items():
+            assert int(labels[3]) == leaders[offsets_partition(group, len(leaders))], group
+    finally:
+        for p in (central, *sidecars, *shards):
+            p.stop()
+
+
+def test_stopped_broker_share_moves_within_two_cycles(setup: Setup) -> None:
+    cluster = setup.cluster
+    central, sidecars, shards = pollers(setup)
+    victim = min(cluster.nodes, key=lambda n: n.node_id)  # serves the cluster-wide series too
+    survivors = ",".join(n.bootstrap for n in cluster.nodes if n is not victim)
+
+    def moved(gone: int | None) -> bool:
+        parts = clients.partitions(survivors, [*setup.topics, "__consumer_offsets"])
+        if gone is not None and any(p.leader < 0 or p.leader == gone for p in parts):
+            return False
+        rows = [r for g in setup.groups[-2:] for r in tools.describe_group(survivors, g)]
+        return len(rows) == 9 and all(r.lag == 0 for r in rows)  # the live groups settled
+
+    def converges(what: str) -> None:
+        problems: list[str] = []
+        for _ in range(2):
+            whole, parts = round_of(central, sidecars)
+            problems = union_problems(whole, parts)
+        assert problems == [], what
+
+    try:
+        round_of(central, sidecars)
+        cluster.stop(victim)
+        try:
+            wait_for(
+                lambda: moved(victim.node_id), 90, "leaders off the stopped broker", interval=1
+            )
+            converges("after the stop")
+        finally:
+            cluster.start(victim)
+        wait_for(lambda: moved(None), 120, "the groups settled after the restart", interval=1)
+        converges("after the restart")
+    finally:
+        for p in (central, *sidecars, *shards):
+            p.stop()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--kafka.broker-id", "42"], "kafka.broker_id: broker 42 is not in the cluster"),
+        ([], "is ambiguous in broker scope, it names brokers"),
+    ],
+)
+def test_broker_scope_bad_start_exits_2(
+    setup: Setup, args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bootstrap = setup.cluster.bootstrap_servers
+    argv = ["serve", "--kafka.bootstrap-servers", bootstrap, "--scope", "broker", *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
