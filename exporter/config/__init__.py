@@ -36,8 +36,10 @@ from exporter.config.model import (
     PollConfig,
     SaslMechanism,
     SchemaRegistryConfig,
+    Scope,
     Secret,
     SecurityProtocol,
+    ShardConfig,
     WebConfig,
 )
 
@@ -61,7 +63,9 @@ __all__ = [
     "PollConfig",
     "SaslMechanism",
     "SchemaRegistryConfig",
+    "Scope",
     "Secret",
     "SecurityProtocol",
+    "ShardConfig",
     "WebConfig",
 ]
