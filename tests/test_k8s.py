@@ -37,7 +37,9 @@ K8S = ROOT / "deploy" / "kubernetes"
 SIDECAR = "kafka-vitals"
 WORKLOADS = [K8S / "base" / "consumer-sidecar", K8S / "base" / "broker-sidecar",
              K8S / "examples" / "consumer", K8S / "examples" / "broker"]  # fmt: skip
-ENTRY_POINTS = [*WORKLOADS, K8S]
+CENTRAL = [K8S / "base" / "central", K8S / "examples" / "sharded"]
+"""Layouts without a sidecar (no JMX): checked in test_k8s_scopes."""
+ENTRY_POINTS = [*WORKLOADS, *CENTRAL, K8S]
 HASH_SUFFIX = re.compile(r"-[a-z0-9]{10}$")
 KUBECTL_HINT = (
     "kubectl (with its built-in kustomize v4 or newer) is not on PATH: install kubectl from the "
@@ -240,7 +242,7 @@ def container_env(where: str, container: dict[str, Any]) -> dict[str, str]:
                 env[name] = "placeholder-from-secret"
                 continue
             assert "fieldRef" in source, f"{where}: {name} from {source}"
-            env[name] = "pod-0"
+            env[name] = "0" if "pod-index" in source["fieldRef"]["fieldPath"] else "pod-0"
             continue
         assert not re.search(r"PASSWORD|SECRET|TOKEN", name) or name.endswith("_FILE"), (
             f"{where}: {name} has a literal value; take it from a Secret"
