@@ -280,7 +280,7 @@ class SchemaRegistryConfig:
     """Requests in flight at once (one connection each, kept alive)."""
     page_size: int = 1000
     """Subjects asked for per `/subjects` request (Apicurio answers at most 1000)."""
-    refresh_per_cycle: int = 500
+    refresh_per_cycle: int = 200
     """Subjects whose compatibility and versions are read again each cycle, oldest first, on top
     of new subjects and subjects named by newly registered schema ids. With N subjects a change
     of compatibility is seen within N / this cycles."""

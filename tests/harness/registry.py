@@ -122,6 +122,8 @@ class SchemaRegistry:
         self.dir = Path(tempfile.mkdtemp(prefix="kafka-vitals-registry-"))
         self.process: Managed | None = None
         self.start_seconds = 0.0
+        self.request_timeout = 30.0
+        """Deadline of each request of the helpers below (a loaded machine slows the registry)."""
 
     @property
     def base(self) -> str:
@@ -176,14 +178,16 @@ class SchemaRegistry:
 
     # ---- the Confluent-compatible API, for tests ----------------------------------------------
 
-    def request(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
+    def request(
+        self, method: str, path: str, body: Any = None, timeout: float | None = None
+    ) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Accept", "application/json")
         if data is not None:
             req.add_header("Content-Type", SCHEMA_CONTENT_TYPE)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout or self.request_timeout) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]

@@ -1,0 +1,139 @@
+"""`python -m bench.registry [--subjects 5000] [--cycles 10]`: the Schema Registry part of a cycle.
+
+Starts Apicurio Registry (the test harness's, in memory on loopback), registers `--subjects`
+Avro subjects (every tenth with a second version, every twentieth with compatibility NONE), then
+times the registry source and the registry collectors: one cold poll (every subject read), then
+`--cycles` warm polls, with a few registrations and one compatibility change between polls so the
+new-id probe and the refresh do real work. Prints a table and writes JSON
+(`bench/results/registry.json` by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.run import git_commit
+from exporter.collectors.base import CycleData
+from exporter.collectors.registry_health import RegistryHealthCollector
+from exporter.collectors.registry_subjects import RegistrySubjectsCollector
+from exporter.config import Config, SchemaRegistryConfig
+from exporter.snapshot import SnapshotBuilder
+from exporter.sources.registry import READING_KEY, SchemaRegistrySource
+from tests.harness.procs import HarnessError
+from tests.harness.registry import SchemaRegistry, fetch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def schema(i: int, extra: bool = False) -> dict[str, object]:
+    fields: list[dict[str, object]] = [{"name": "id", "type": "long"}]
+    if extra:
+        fields.append({"name": "note", "type": "string", "default": ""})
+    return {"type": "record", "name": f"R{i}", "namespace": "bench", "fields": fields}
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    kind: str
+    seconds: float
+    source_seconds: float
+    collect_seconds: float
+    requests: int
+    refreshed: int
+    subjects: int
+
+
+def populate(registry: SchemaRegistry, n: int, workers: int = 4) -> float:
+    t0 = time.monotonic()
+
+    def one(i: int) -> None:
+        subject = f"bench-{i:05d}-value"
+        registry.register(subject, schema(i))
+        if i % 10 == 0:
+            registry.register(subject, schema(i, extra=True))
+        if i % 20 == 0:
+            registry.set_compatibility("NONE", subject)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, range(n)))
+    return time.monotonic() - t0
+
+
+def poll(source: SchemaRegistrySource, collectors: list[object], kind: str) -> Poll:
+    t0 = time.monotonic()
+    reading = source.read()
+    t1 = time.monotonic()
+    data = CycleData(now=time.time(), jmx={READING_KEY: reading})
+    for c in collectors:
+        c.collect(data, SnapshotBuilder())  # type: ignore[attr-defined]
+    t2 = time.monotonic()
+    return Poll(kind, t2 - t0, t1 - t0, t2 - t1, reading.requests, reading.refreshed,
+                len(reading.subjects))  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.registry", description=__doc__)
+    parser.add_argument("--subjects", type=int, default=5000)
+    parser.add_argument("--cycles", type=int, default=10)
+    parser.add_argument("--json", type=Path, default=RESULTS / "registry.json")
+    args = parser.parse_args(argv)
+    try:
+        fetch()
+        registry = SchemaRegistry().start()
+        registry.request_timeout = 120.0
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        populate_seconds = populate(registry, args.subjects)
+        cfg = SchemaRegistryConfig(url=registry.url, timeout_seconds=60)
+        config = Config(schema_registry=cfg)
+        source = SchemaRegistrySource(cfg)
+        collectors: list[object] = [RegistryHealthCollector(config),
+                                    RegistrySubjectsCollector(config)]  # fmt: skip
+        polls = [poll(source, collectors, "cold")]
+        if polls[0].subjects != args.subjects:
+            print(f"error: read {polls[0].subjects} subjects of {args.subjects}", file=sys.stderr)
+            return 1
+        for c in range(args.cycles):
+            registry.register(f"bench-{c:05d}-value", schema(c, extra=c % 10 != 0))
+            registry.register(f"bench-new-{c}", schema(c))
+            registry.set_compatibility("FULL", f"bench-{c + 1:05d}-value")
+            polls.append(poll(source, collectors, "warm"))
+        source.close()
+    finally:
+        registry.stop()
+    warm = [p.seconds for p in polls[1:]]
+    result = {
+        "subjects": args.subjects,
+        "commit": git_commit(),
+        "registry_start_seconds": round(registry.start_seconds, 2),
+        "populate_seconds": round(populate_seconds, 1),
+        "polls": [asdict(p) for p in polls],
+        "warm_median_seconds": statistics.median(warm) if warm else None,
+        "warm_max_seconds": max(warm) if warm else None,
+    }
+    print(f"registry start {registry.start_seconds:.1f} s, {args.subjects} subjects registered "
+          f"in {populate_seconds:.1f} s")  # fmt: skip
+    print(f"{'poll':<6}{'total s':>9}{'source s':>10}{'collect s':>11}{'requests':>10}"
+          f"{'refreshed':>11}{'subjects':>10}")  # fmt: skip
+    for p in polls:
+        print(f"{p.kind:<6}{p.seconds:>9.3f}{p.source_seconds:>10.3f}{p.collect_seconds:>11.3f}"
+              f"{p.requests:>10}{p.refreshed:>11}{p.subjects:>10}")  # fmt: skip
+    if warm:
+        print(f"warm polls: median {statistics.median(warm):.3f} s, max {max(warm):.3f} s")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
