@@ -35,6 +35,7 @@ from alerts.rules import rules_document
 from alerts.thresholds import DEFAULT, Thresholds
 from dashboards import build_all
 from dashboards.queries import expand, panel_queries, variable_queries
+from exporter.catalog import jmx
 from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
@@ -116,16 +117,20 @@ class Load:
 def _start_exporter(cluster: KafkaCluster, consumers: list[tools.JavaClient], tmp: Path
                     ) -> tuple[Managed, str]:  # fmt: skip
     port = free_ports(1)[0]
-    brokers = [{"url": n.jmx_url, "role": "broker", "name": f"broker-{n.node_id}"}
-               for n in cluster.nodes]  # fmt: skip
-    client_targets = [{"url": c.jmx_url, "role": "client", "name": c.client_id}
-                      for c in consumers]  # fmt: skip
+    # a JMX query starts a JVM: on a loaded host that alone took over the default 10 s, so the
+    # surviving brokers' OfflinePartitionsCount never arrived and KafkaOfflinePartitions could
+    # not fire (seen with the diagnosis below: broker JMX up 0, "query JVM killed")
+    brokers = [{"url": n.jmx_url, "role": "broker", "name": f"broker-{n.node_id}",
+                "timeout_seconds": 30} for n in cluster.nodes]  # fmt: skip
+    client_targets = [{"url": c.jmx_url, "role": "client", "name": c.client_id,
+                       "timeout_seconds": 30} for c in consumers]  # fmt: skip
     config = {
         "kafka": {"bootstrap_servers": cluster.bootstrap_servers},
         "poll": {"interval_seconds": 10},
         "web": {"listen_address": f"127.0.0.1:{port}"},
         "jmx": {"targets": brokers + client_targets},
         "lessons": {"planned_consumers_by_group": {"billing": 4}},
+        "log": {"level": "debug"},  # so that a failure can be traced in its log
     }
     path = tmp / "kafka-vitals.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -221,6 +226,41 @@ def stack(kafka_cluster3: KafkaCluster, prometheus_factory: Callable[..., Promet
                 cluster.start(node)
 
 
+def _offline_diagnosis(prom: PrometheusServer, tmp: Path, stopped: int) -> str:
+    """What Prometheus saw of the alert's input and of the exporter's health over the last
+    5 minutes, the alert states, and the end of the exporter's debug log: enough to tell a
+    missing JMX reading from a zero count from a rule that did not fire."""
+    end = time.time()
+    lines = [f"broker {stopped} (the leader of 'solo') was stopped"]
+    exprs = (
+        f"{jmx.OFFLINE_PARTITIONS.name}",
+        'kafka_vitals_up{source="jmx"}',
+        'kafka_vitals_up{source="admin"}',
+        "kafka_vitals_poll_errors_total > 0",
+        'kafka_vitals_poll_duration_seconds{stage=~"cycle|jmx"}',
+        "ALERTS",
+    )
+    for expr in exprs:
+        try:
+            result = prom.api("query_range", query=expr, start=f"{end - 300:.0f}",
+                              end=f"{end:.0f}", step="10")["result"]  # fmt: skip
+        except HarnessError as exc:
+            lines.append(f"{expr}: query failed: {exc}")
+            continue
+        lines.append(f"{expr}: {len(result)} series")
+        for series in result:
+            values = " ".join(f"{float(t) - end:+.0f}s={v}" for t, v in series["values"][-12:])
+            lines.append(f"  {series['metric']}: {values}")
+    log = tmp / "kafka-vitals.log"
+    if log.exists():
+        wanted = ("jmx", "offline", "failed", "warning", "error", "replaced")
+        tail = [ln for ln in log.read_text(errors="replace").splitlines()[-3000:]
+                if any(w in ln.lower() for w in wanted)]  # fmt: skip
+        lines.append("exporter log (jmx, failures, warnings; last 60):")
+        lines.extend(f"  {ln[:300]}" for ln in tail[-60:])
+    return "\n".join(lines)
+
+
 def _solo_leader(bootstrap: str) -> int:
     (info,) = [p for p in clients.partitions(bootstrap, ["solo"]) if p.topic == "solo"]
     return int(info.leader)
@@ -241,8 +281,11 @@ def test_every_dashboard_query_returns_data_in_a_live_stack(stack: dict[str, Any
 
     stopped = _solo_leader(bootstrap)
     cluster.stop(stopped)
-    prom.wait_for_value('count(ALERTS{alertname="KafkaOfflinePartitions",alertstate="firing"})',
-                        lambda v: v > 0, timeout=240)  # fmt: skip
+    try:
+        prom.wait_for_value('count(ALERTS{alertname="KafkaOfflinePartitions",alertstate="firing"})',
+                            lambda v: v > 0, timeout=240)  # fmt: skip
+    except HarnessError as exc:
+        pytest.fail(f"{exc}\n{_offline_diagnosis(prom, stack['tmp'], stopped)}", pytrace=False)
     time.sleep(15)
     degraded = _run_queries(prom)
     plot_dir = Path(os.environ.get("KAFKA_VITALS_PLOT_DIR") or stack["tmp"] / "img")
