@@ -195,6 +195,8 @@ class EventLoopServer:
                 deadline = loop.time() + self._request_timeout
         except (OSError, EOFError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
             log.debug("connection ended detail=%r", exc)
+        except asyncio.CancelledError:  # the server is stopping (its answer pool shut down)
+            log.debug("connection ended detail=server_stopping")
         except Exception:  # one connection's trouble never stops the server
             log.debug("connection failed", exc_info=True)
         finally:
@@ -260,6 +262,9 @@ class EventLoopServer:
             if not request.keep_alive:
                 response.close = True
             await self._write(conn, response)
+            log.debug("request method=%s path=%r status=%d remote=%s", request.method,
+                      request.path[:200], response.status,
+                      (conn.writer.get_extra_info("peername") or ("-",))[0])  # fmt: skip
         finally:
             self._in_flight -= 1
             conn.busy = False
