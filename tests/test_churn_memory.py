@@ -1,0 +1,97 @@
+"""Nothing per group, topic or partition outlives its group, topic or partition.
+
+A thousand group ids, each used in one cycle only, on topics that are created and deleted, go
+through every registered collector and the renderer; once the cluster has none of them, every
+dict, set or list the collectors keep (rebalance and hygiene memories, lag-in-seconds histories,
+dead-letter windows, ...) and the renderer's per-family caches are back to their size before the
+churn, so a process that has seen a million ids holds what it held on day one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.collectors.base import REGISTRY, CycleData
+from exporter.config import Config
+from exporter.render import Renderer
+from exporter.snapshot import SnapshotBuilder
+from exporter.sources.admin_model import (
+    Broker,
+    ClusterView,
+    GroupDescription,
+    Member,
+    Offsets,
+    PartitionMeta,
+    TopicMeta,
+)
+
+import exporter.collectors  # noqa: F401  isort: skip
+
+
+def _view(t: float, cycle: int | None) -> ClusterView:
+    """Cycle `cycle`: topic t<cycle> (3 partitions) and ten groups used only in this cycle."""
+    topics = {"keep": TopicMeta("keep", (PartitionMeta("keep", 0, 1, (1,), (1,)),))}
+    groups: dict[str, GroupDescription] = {}
+    committed: dict[str, dict[tuple[str, int], int]] = {}
+    offsets = {("keep", 0): Offsets(0, int(t))}
+    if cycle is not None:
+        name = f"t{cycle}"
+        topics[name] = TopicMeta(name, tuple(PartitionMeta(name, p, 1, (1,), (1,))
+                                             for p in range(3)))  # fmt: skip
+        for p in range(3):
+            offsets[(name, p)] = Offsets(0, 100 + cycle)
+        for i in range(10):
+            gid = f"g{cycle}-{i}"
+            stable = i % 2 == 0
+            members = (
+                (Member(f"m{i}", f"c{i}", "/127.0.0.1", None, ((name, 0),)),) if stable else ()
+            )
+            groups[gid] = GroupDescription(gid, "Stable" if stable else "Empty", "classic",
+                                           "range", 1, not members, members)  # fmt: skip
+            committed[gid] = {(name, p): 50 for p in range(3)}
+    return ClusterView(taken_at=t, brokers=(Broker(1, "b1", 9092),), topics=topics,
+                       groups=groups, committed=committed, offsets=offsets)  # fmt: skip
+
+
+def _held(obj: Any, depth: int = 0) -> int:
+    """Entries in every container an object keeps, one level into plain helper objects."""
+    names = list(getattr(obj, "__dict__", {})) + list(getattr(type(obj), "__slots__", ()))
+    total = 0
+    for name in names:
+        value = getattr(obj, name, None)
+        if isinstance(value, dict | set | list | frozenset):
+            total += len(value)
+        elif depth == 0 and not callable(value) and hasattr(value, "__slots__"):
+            total += _held(value, depth + 1)  # e.g. the lag clock's histories
+        elif depth == 0 and not callable(value) and hasattr(value, "__dict__"):
+            total += _held(value, depth + 1)
+    return total
+
+
+def test_nothing_per_group_topic_or_partition_outlives_it() -> None:
+    config = Config()
+    collectors = [factory(config) for _, factory in sorted(REGISTRY.items())]
+    renderer = Renderer()
+
+    def cycle(t: float, n: int | None) -> None:
+        out = SnapshotBuilder()
+        for c in collectors:
+            if c.name != "own":
+                c.collect(CycleData(now=t, cluster=_view(t, n)), out)
+        renderer.render(out.build(t))
+
+    for t in range(1, 4):  # warm-up without churn
+        cycle(float(t), None)
+    before = {c.name: _held(c) for c in collectors}
+    cached_before = renderer.cached_series
+    for n in range(100):  # 1,000 group ids and 100 topics, each in one cycle only
+        cycle(10.0 + n, n)
+    during = {c.name: _held(c) for c in collectors}
+    reached = {k for k in during if during[k] > before[k]}
+    print(f"state grown by the churn: {sorted(reached)}")
+    assert {"consumer_lag", "groups"} <= reached, reached  # the churn did reach their state
+    for t in range(3):  # the churned groups and topics are gone
+        cycle(200.0 + t, None)
+    after = {c.name: _held(c) for c in collectors}
+    grown = {k: (before[k], during[k], after[k]) for k in after if after[k] > before[k]}
+    assert not grown, f"state kept for gone groups/topics (before, during, after): {grown}"
+    assert renderer.cached_series == cached_before
