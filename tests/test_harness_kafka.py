@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from confluent_kafka import Producer
 
 from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
@@ -61,6 +62,44 @@ def test_group_describe_parses_committed_offsets(
     tools.delete_group(bootstrap, group)
     with pytest.raises(HarnessError, match="not found"):
         tools.describe_group(bootstrap, group)
+    clients.delete_topic(bootstrap, topic)
+
+
+def test_group_describe_with_an_emoji_group_id(
+    kafka_single: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    # Java pads columns by UTF-16 length: the emoji takes two positions, one Python character
+    bootstrap = kafka_single.bootstrap_servers
+    topic, group = unique_name("topic"), unique_name("group") + "-\U0001f680-orders"
+    clients.create_topic(bootstrap, topic, partitions=2)
+    clients.produce_messages(bootstrap, topic, 10, partition=1)
+    clients.commit_offsets(bootstrap, group, {(topic, 0): 0, (topic, 1): 3})
+    rows = sorted(tools.describe_group(bootstrap, group), key=lambda r: r.partition)
+    assert [(r.group, r.topic, r.partition, r.current_offset, r.log_end_offset, r.lag)
+            for r in rows] == [(group, topic, 0, 0, 0, 0), (group, topic, 1, 3, 10, 7)]  # fmt: skip
+    clients.delete_topic(bootstrap, topic)
+
+
+def test_end_offsets_is_the_high_watermark_inside_an_open_transaction(
+    kafka_single: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_single.bootstrap_servers
+    topic = unique_name("txn")
+    clients.create_topic(bootstrap, topic, partitions=1)
+    clients.produce_messages(bootstrap, topic, 3)
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": unique_name("tx")})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for i in range(5):
+        producer.produce(topic, f"open-{i}".encode(), partition=0)
+    assert producer.flush(30) == 0
+    try:
+        # 3 committed + 5 in the open transaction: the last stable offset stays at 3
+        assert clients.end_offsets(bootstrap, topic) == {0: 8}
+    finally:
+        producer.abort_transaction(30)
+    # the abort marker takes one more offset (written after the abort returns)
+    wait_for(lambda: clients.end_offsets(bootstrap, topic) == {0: 9}, 30, "the abort marker")
     clients.delete_topic(bootstrap, topic)
 
 

@@ -32,6 +32,17 @@ def test_describe_rows_with_dashes_spaces_and_several_groups() -> None:
     ]  # fmt: skip
 
 
+def test_describe_pads_by_utf16_length_like_java() -> None:
+    # "\U0001f680" is one Python character but two UTF-16 units: Java pads it as two
+    header = f"{'GROUP':<12}{'TOPIC':<8}{'PARTITION':<11}{'CURRENT-OFFSET':<16}"
+    header += f"{'LOG-END-OFFSET':<16}{'LAG':<5}{'CONSUMER-ID':<13}{'HOST':<6}CLIENT-ID"
+    group = "g-\U0001f680-x"  # 5 Python characters, 6 UTF-16 units
+    row = f"{group}{' ' * (12 - 6)}{'t':<8}{'0':<11}{'4':<16}{'10':<16}{'6':<5}{'-':<13}{'-':<6}-"
+    assert parse_group_describe(f"{header}\n{row}\n") == [
+        GroupOffsetRow(group, "t", 0, 4, 10, 6, None, None, None)
+    ]
+
+
 def test_describe_without_table_is_empty() -> None:
     assert parse_group_describe("\nConsumer group 'x' has no active members.\n") == []
 

@@ -238,8 +238,17 @@ def under_replicated(bootstrap: str, topics: Iterable[str] | None = None) -> lis
 
 
 def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, int]:
-    """Log-end offset (high watermark) of each partition of `topic`."""
-    consumer = Consumer(_conf(bootstrap, {"group.id": "kafka-vitals-test-reader"}))
+    """Log-end offset (high watermark) of each partition of `topic`.
+
+    Read uncommitted: librdkafka's default `read_committed` answers the last stable offset, which
+    stays below the high watermark while a transaction is open.
+    """
+    consumer = Consumer(
+        _conf(
+            bootstrap,
+            {"group.id": "kafka-vitals-test-reader", "isolation.level": "read_uncommitted"},
+        )
+    )
     try:
         md = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
         if md is None or md.error is not None:

@@ -288,6 +288,8 @@ def parse_group_describe(output: str) -> list[GroupOffsetRow]:
     """Parse the offsets table(s) printed by `--describe` (one or several groups).
 
     Columns are cut at the positions of the header words, so values with spaces survive.
+    Positions count UTF-16 code units, as Java pads its columns: a character outside the Basic
+    Multilingual Plane (an emoji in a group id) takes two.
     """
     rows: list[GroupOffsetRow] = []
     starts: list[int] | None = None
@@ -304,8 +306,12 @@ def parse_group_describe(output: str) -> list[GroupOffsetRow]:
             starts = None
         if starts is None or not words:
             continue
-        bounds = [*starts[1:], None]
-        cells = [line[a:b].strip() for a, b in zip(starts, bounds, strict=True)]
+        units = line.encode("utf-16-le", "surrogatepass")
+        bounds = [*(2 * b for b in starts[1:]), None]
+        cells = [
+            units[2 * a : b].decode("utf-16-le", "surrogatepass").strip()
+            for a, b in zip(starts, bounds, strict=True)
+        ]
         try:
             rows.append(
                 GroupOffsetRow(
