@@ -122,6 +122,19 @@ def test_extrapolates_at_the_average_rate() -> None:
     assert math.isclose(lag_seconds(h, 950, 110.0, CAP) or -1, 15.0)
 
 
+def test_extrapolation_rate_ignores_idle_stretches() -> None:
+    # 10 messages/s for 10 s, then idle: the estimate of when offset 950 was written must not
+    # move however long the idle stretch lasts (it used to, at the rate averaged over the idle)
+    moving = history((1000, 100.0), (1100, 110.0))
+    for idle in (6.0, 60.0, 500.0):
+        h = record(moving, 1100, 110.0 + idle, 60)
+        assert math.isclose(time_at_offset(h, 950, CAP) or -1, 95.0), idle
+        assert math.isclose(lag_seconds(h, 950, 110.0 + idle, CAP) or -1, 15.0 + idle), idle
+    # an idle stretch in the middle counts neither
+    h = history((1000, 100.0), (1050, 105.0), (1050, 200.0), (1100, 205.0))
+    assert math.isclose(time_at_offset(h, 950, CAP) or -1, 95.0)
+
+
 def test_extrapolation_is_capped() -> None:
     h = history((1_000_000, 100.0), (1_000_010, 110.0))
     assert lag_seconds(h, 0, 110.0, CAP) == 10.0 + CAP

@@ -14,8 +14,10 @@ The method, point by point:
   linearly between their times. Using the newest pair means that on a plateau (an idle stretch)
   the latest time the log end was still at `c` is used, so lag is never overstated by idleness.
 - **Older than the history** (committed below the oldest point): the log end has been past `c`
-  at least since the oldest point. Go back further at the history's average rate, but never more
-  than `max_extrapolation` seconds. If the log end did not move during the whole history (an idle
+  at least since the oldest point. Go back further at the producers' rate while they produced
+  (offsets gained over the history's time with the log end moving: idle stretches left out, so
+  the estimate does not drift as the topic stays idle), but never more than `max_extrapolation`
+  seconds. If the log end did not move during the whole history (an idle
   topic), no extrapolation is done: lag is the time since the oldest point, and keeps growing while
   the topic stays idle and the group does not move. With a single point there is nothing to go
   on: no value (the series is absent for that poll).
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 from exporter.sources.admin_model import TopicPartition
 
@@ -94,7 +97,7 @@ def time_at_offset(history: History, committed: int, max_extrapolation: float) -
     if len(history) < 2:
         return None
     span_offsets = newest.offset - oldest.offset
-    span_time = newest.time - oldest.time
+    span_time = moving_time(history)
     if span_offsets <= 0 or span_time <= 0:
         return oldest.time
     back = (oldest.offset - committed) * span_time / span_offsets
@@ -106,6 +109,13 @@ def lag_messages(log_end: int, committed: int) -> tuple[int, bool]:
     the log end read after it (a consumer committed in between) counts as caught up, 0."""
     lag = log_end - committed
     return (0, True) if lag < 0 else (lag, False)
+
+
+def moving_time(history: History) -> float:
+    """Seconds of the history during which the log end moved: the plateaus (idle stretches,
+    two points of one offset) left out, so that the rate used to extrapolate is the producers'
+    rate while they produced, and does not fall as an idle stretch grows."""
+    return sum(b.time - a.time for a, b in pairwise(history) if b.offset > a.offset)
 
 
 def lag_seconds(
