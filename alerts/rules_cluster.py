@@ -204,12 +204,19 @@ def _throughput(t: Thresholds) -> tuple[Alert, ...]:
         source="broker JMX",
     )
 
-    def drop(metric: Metric, labels: tuple[str, ...], *matchers: str) -> str:
-        r_now = f"sum {by(c, *labels)} (rate({sel(metric, s, *matchers, range_=mi.window)}))"
-        r_then = (
-            f"sum {by(c, *labels)} "
-            f"(rate({sel(metric, s, *matchers, range_=mi.window, offset=mi.offset)}))"
-        )
+    def drop(
+        metric: Metric, labels: tuple[str, ...], *matchers: str, once_by: tuple[str, ...] = ()
+    ) -> str:
+        """`once_by`: the labels of one series whatever instance serves it; the rate is taken
+        once per such series (max over instances) before the sum, so that an instance handing a
+        series over to another one does not count it twice."""
+
+        def rate(**offset: str) -> str:
+            inner = f"rate({sel(metric, s, *matchers, range_=mi.window, **offset)})"
+            return f"max {by(c, *labels, *once_by)} ({inner})" if once_by else inner
+
+        r_now = f"sum {by(c, *labels)} ({rate()})"
+        r_then = f"sum {by(c, *labels)} ({rate(offset=mi.offset)})"
         return (
             f"{r_now}\n  < {num(mi.drop_ratio)} * {r_then}\nand\n{r_then}\n  >= {num(mi.min_rate)}"
         )
@@ -253,7 +260,7 @@ def _throughput(t: Thresholds) -> tuple[Alert, ...]:
     )
     offsets_drop = drop_alert(
         name="KafkaTopicOffsetRateDropped",
-        expr=drop(admin.PARTITION_CURRENT_OFFSET, ("topic",)),
+        expr=drop(admin.PARTITION_CURRENT_OFFSET, ("topic",), once_by=("partition",)),
         summary=f"Log-end offsets of a topic advance below {pct}% of the rate {mi.offset} earlier.",
         description=(
             f"The log-end offsets of topic {label('topic')} advance by {{{{ $value | humanize }}}} "

@@ -64,7 +64,7 @@ def _without_schema(t: Thresholds) -> Alert:
         name="KafkaTopicWithoutValueSchema",
         expr=(
             f"max {keys} ({sel(cat.TOPIC_VALUE_SUBJECT, s)}) == 0\n"
-            f"and {on(c, 'topic')} sum {keys} (rate({offsets})) > 0"
+            f"and {on(c, 'topic')} max {keys} (rate({offsets})) > 0"
         ),
         for_=ws.for_,
         keep_firing_for=ws.keep_firing_for,

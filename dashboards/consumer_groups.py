@@ -48,6 +48,7 @@ def _variables(sc: Scope) -> list[g.Template]:
 
 
 def _summary(sc: Scope) -> list[tuple[g.Panel, int]]:
+    per_group = sc.by("consumergroup")  # once per group, whichever instance serves it
     lag, secs = sc.thresholds.consumer_lag, sc.thresholds.lag_seconds
     lag_sum = sc.sel(admin.GROUP_LAG_SUM, G, T)
     idle = sc.sel(lessons.GROUP_IDLE_MEMBERS, G)
@@ -59,9 +60,13 @@ def _summary(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "or Dead).",
                 "short",
                 [
-                    Q(f"count({sc.sel(admin.GROUP_STATE, G)})", "groups"),
                     Q(
-                        f"count({sc.sel(admin.GROUP_STATE, G, NOT_STABLE)}) or vector(0)",
+                        f"count(max {per_group} ({sc.sel(admin.GROUP_STATE, G)}))",
+                        "groups",
+                    ),
+                    Q(
+                        f"count(max {per_group} ({sc.sel(admin.GROUP_STATE, G, NOT_STABLE)})) "
+                        "or vector(0)",
                         "not Stable",
                     ),
                 ],

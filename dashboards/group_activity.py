@@ -136,12 +136,12 @@ def offsets(sc: Scope) -> Placed:
                 "mps",
                 [
                     Q(
-                        f"sum {gt} ({sc.offset_rate(admin.GROUP_CURRENT_OFFSET_SUM, G, T)})",
+                        f"max {gt} ({sc.offset_rate(admin.GROUP_CURRENT_OFFSET_SUM, G, T)})",
                         "committed {{consumergroup}} / {{topic}}",
                     ),
                     Q(
-                        f"sum {sc.by('topic')} "
-                        f"({sc.offset_rate(admin.PARTITION_CURRENT_OFFSET, T)})",
+                        f"sum {sc.by('topic')} (max {sc.by('topic', 'partition')} "
+                        f"({sc.offset_rate(admin.PARTITION_CURRENT_OFFSET, T)}))",
                         "log end {{topic}}",
                     ),
                 ],
@@ -290,7 +290,7 @@ def rebalances(sc: Scope) -> tuple[Placed, Placed]:
 
 def dead_letters(sc: Scope) -> Placed:
     st = sc.by("topic", "source_topic", "kind")
-    inflow = f"sum {st} ({sc.rate(lessons.DEADLETTER_MESSAGES)})"
+    inflow = f"max {st} ({sc.rate(lessons.DEADLETTER_MESSAGES)})"
     return [
         (
             timeseries(
