@@ -256,3 +256,38 @@ def test_unknown_and_corrupt_records_are_counted_and_skipped(cluster: KafkaClust
         assert status.records == 5 and status.ready
     finally:
         source.close()
+
+
+def offsets_partition(group: str, partitions: int) -> int:
+    """The offsets partition of a group, as Kafka picks it: abs(Java hashCode of the id) % n."""
+    h = 0
+    for unit in struct.unpack(
+        f">{len(group.encode('utf-16-be')) // 2}H", group.encode("utf-16-be")
+    ):
+        h = (31 * h + unit) & 0xFFFFFFFF
+    h = h - (1 << 32) if h >= 1 << 31 else h
+    return (0 if h == -(1 << 31) else abs(h)) % partitions  # Kafka's Utils.abs
+
+
+def test_follow_hook_serves_only_the_followed_offsets_partitions(
+    cluster: KafkaCluster, workload: dict[str, object]
+) -> None:
+    """Broker scope: follow only some offsets partitions (here: that of one group, then another)."""
+    bs = cluster.bootstrap_servers
+    n = len(AdminClient({"bootstrap.servers": bs}).list_topics(timeout=10).topics[
+        "__consumer_offsets"].partitions)  # fmt: skip
+    wanted = {offsets_partition("live-classic", n)}
+    source = OffsetsLogSource(config(bs), follow=lambda: frozenset(wanted))
+    source.start()
+    try:
+        wait_for(lambda: source.ready, 60, "the followed partition read")
+        groups = set(log_committed(source))
+        assert "live-classic" in groups
+        assert all(offsets_partition(g, n) in wanted for g in groups)
+        wanted.clear()
+        wanted.add(offsets_partition("live-consumer", n))
+        wait_for(lambda: "live-consumer" in log_committed(source), 30, "the new partition read")
+        assert all(offsets_partition(g, n) in wanted for g in log_committed(source))
+        assert source.status().partitions == 1
+    finally:
+        source.close()

@@ -390,3 +390,63 @@ def test_secrets_never_appear_in_output_pages_or_command_lines(
     for secret in secrets:
         assert secret not in everything, f"a secret leaked: {secret[:4]}..."
         assert base64.b64encode(secret.encode()).decode() not in everything
+
+
+# ---- committed offsets from the offsets log ----------------------------------------------
+
+
+def readme_log_acl(principal: str) -> tuple[str, str, str]:
+    """The README's grant for the offsets log (its second kafka-acls block), for `principal`."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Least privilege", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n")[2].split("```", 1)[0]
+    argv = shlex.split(block.replace("\\\n", " ").replace(README_PRINCIPAL, principal))
+    ops = [argv[i + 1] for i, a in enumerate(argv) if a == "--operation"]
+    topic = argv[argv.index("--topic") + 1]
+    assert ops == ["Read"] and topic == "__consumer_offsets", argv
+    return ("TOPIC", topic, "READ")
+
+
+def test_log_source_least_privilege_and_auto_fallback(secure: Secure) -> None:
+    """Read on __consumer_offsets added to the minimum: full cycles from the log, nothing denied;
+    `auto` without it uses the Admin API."""
+    from exporter.catalog import admin, own
+    from exporter.config import CommittedOffsetsConfig, Config, KafkaConfig, PollConfig, Secret
+    from exporter.poller import Poller
+
+    cluster = secure.cluster
+    for name, source, extra, expected in (
+        ("log-reader", "log", True, "log"),
+        ("auto-no-read", "auto", False, "admin"),
+    ):
+        user = cluster.add_scram_user(name)
+        principal = f"User:{name}"
+        cluster.allow(principal, [*MINIMUM_ACLS, *([readme_log_acl(principal)] if extra else [])])
+        kafka = KafkaConfig(
+            bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512", sasl_username=name,
+            sasl_password=Secret(user.password), tls_ca_file=str(secure.pki.ca_cert),
+            request_timeout_seconds=5,
+        )  # fmt: skip
+        config = Config(
+            kafka=kafka,
+            poll=PollConfig(stage_timeout_seconds=8),
+            committed_offsets=CommittedOffsetsConfig(source=source),  # type: ignore[arg-type]
+        )
+        poller = Poller(config)
+        try:
+
+            def full(poller: Poller = poller, expected: str = expected) -> bool:
+                snap = poller.poll_once()
+                return (
+                    snap.value(own.COMMITTED_SOURCE, expected) == 1
+                    and snap.value(admin.GROUP_LAG, GROUP, TOPIC, "1") == 5
+                    and poller.ready
+                )
+
+            wait_for(full, 90, f"lag from the {expected} source for {name}", interval=0.5)
+        finally:
+            poller.stop()
+        if extra:
+            time.sleep(1.0)  # the broker's log is written asynchronously
+            assert cluster.denied(principal) == []

@@ -8,8 +8,9 @@ the transaction commits (aborted ones never), then follows the log. Records are 
 by the pure `offsets_log_state`.
 
 Never half-read: when a partition is assigned, its end (the last stable offset) is noted; its
-groups are served only once the reader has passed that end. Until every followed partition has,
-`ready` is False and `committed()` raises `LogNotReady`: no committed offsets, so no lag series.
+groups are served only once the reader has passed that end. Until every partition followed at
+start has, `ready` is False and `committed()` raises `LogNotReady`: no committed offsets, so no
+lag series. A partition followed later is left out of the view until it is read to its own end.
 Each cycle, `committed(deadline)` asks for the partitions' current ends and waits until the reader
 has passed them (or the deadline: `LogBehind`, with the view so far), so that the committed offsets
 are read before the log-end offsets of the data topics, as the Admin API source does.
@@ -132,6 +133,9 @@ class OffsetsLogSource:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._denied = False
+        self._assigned = False
+        """The first assignment was made (possibly of no partition at all)."""
+        self._loaded_once = False
         self._error = ""
         self._last_ends: dict[int, int] = {}
         self.started_at = time.monotonic()
@@ -186,7 +190,10 @@ class OffsetsLogSource:
         with self._cond:
             self._last_ends = ends
             while not self._stop.is_set():
-                behind = self._progress.behind(ends)
+                # a partition no longer followed, or still being read, is not waited for
+                behind = self._progress.behind(
+                    {p: e for p, e in ends.items() if p in self._progress.loaded}
+                )
                 if not behind or deadline.expired:
                     break
                 self._cond.wait(min(0.05, deadline.remaining()))
@@ -196,7 +203,11 @@ class OffsetsLogSource:
         return view
 
     def _ready_locked(self) -> bool:
-        return bool(self._followed) and self._followed <= self._progress.loaded
+        """Read to the end as of start once (latched: a partition followed later is served
+        once read to its own end, and left out of the view until then)."""
+        if not self._loaded_once and self._assigned and self._followed <= self._progress.loaded:
+            self._loaded_once = True
+        return self._loaded_once
 
     def _ends(self, partitions: frozenset[int], deadline: Deadline) -> dict[int, int]:
         """The last stable offset of each partition (read_committed); asked again, with a fresh
@@ -290,6 +301,9 @@ class OffsetsLogSource:
         asked = self._follow() if self._follow is not None else None
         wanted = wanted_all if asked is None else frozenset(asked) & wanted_all
         if wanted == self._followed:
+            with self._cond:
+                self._assigned = True
+                self._note_loaded()
             return
         added, removed = wanted - self._followed, self._followed - wanted
         ends = self._ends(added, Deadline.after(self._config.poll.stage_timeout_seconds))
@@ -308,6 +322,7 @@ class OffsetsLogSource:
                 self._progress.start_end[p] = ends[p]
                 self._progress.advance(p, 0)  # an empty partition is loaded at once
             self._followed = wanted
+            self._assigned = True
             self._error = ""
             self._note_loaded()
         if added:
