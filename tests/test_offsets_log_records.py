@@ -258,3 +258,21 @@ def test_state_negative_offsets_are_left_out_and_partitions_can_be_dropped() -> 
     state.keep_only({1, 2})
     state.forget(2)
     assert state.view().offsets == {"b": {("t", 0): 2}}
+
+
+# ---- the reader's progress -------------------------------------------------------------------
+
+
+def test_progress_loaded_once_past_the_end_noted_at_assignment() -> None:
+    from exporter.sources.offsets_log import _Progress
+
+    p = _Progress()
+    p.start_end = {0: 10, 1: 0}
+    p.advance(1, 0)  # an empty partition is loaded at once
+    assert p.loaded == {1}
+    p.advance(0, 4)
+    assert p.loaded == {1} and p.behind({0: 10, 1: 0}) == 6
+    p.advance(0, 3)  # never backwards
+    assert p.reached[0] == 4
+    p.advance(0, 12)  # past control records (a transaction marker at 10, 11)
+    assert p.loaded == {0, 1} and not p.start_end and p.behind({0: 12}) == 0
