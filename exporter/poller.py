@@ -351,7 +351,7 @@ class Poller:
         if admin.view is not None:
             self._last_cluster = admin.view
             # with committed offsets from the offsets log: ready once it was read to its end
-            self._ready = self._ready or getattr(self._admin, "ready", True)
+            self._ready = self._ready or admin.view.committed_ready
         log.debug("poll cycle done seconds=%.3f series=%d failed=%s", time.monotonic() - t0,
                   snapshot.series_count, [s.stage for s in stages if not s.ok])  # fmt: skip
         if self._on_snapshot is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import pytest
 
@@ -276,3 +277,17 @@ def test_progress_loaded_once_past_the_end_noted_at_assignment() -> None:
     assert p.reached[0] == 4
     p.advance(0, 12)  # past control records (a transaction marker at 10, 11)
     assert p.loaded == {0, 1} and not p.start_end and p.behind({0: 12}) == 0
+
+
+def test_ready_only_once_the_log_was_read_when_it_is_the_source() -> None:
+    from exporter.sources.admin_model import ClusterView, OffsetsLogStatus
+
+    status = OffsetsLogStatus(ready=False, denied=False, records=3, skipped={}, behind=9,
+                              partitions=2)  # fmt: skip
+    assert ClusterView(taken_at=0.0).committed_ready  # the Admin API source
+    assert not ClusterView(taken_at=0.0, committed_source="log").committed_ready
+    assert not ClusterView(taken_at=0.0, committed_source="log", offsets_log=status).committed_ready
+    loaded = replace(status, ready=True, behind=0)
+    assert ClusterView(taken_at=0.0, committed_source="log", offsets_log=loaded).committed_ready
+    # auto, the log denied: the Admin API answers, whatever the reader says
+    assert ClusterView(taken_at=0.0, committed_source="admin", offsets_log=status).committed_ready

@@ -169,7 +169,8 @@ class AdminSource:
 
     @property
     def ready(self) -> bool:
-        """False while committed offsets should come from a log not read to its end as of start."""
+        """False while committed offsets should come from a log not read to its end as of start
+        (the poller reads the same from `ClusterView.committed_ready`)."""
         return not self.committed_from_log or (self._log is not None and self._log.ready)
 
     # ---- one cycle -------------------------------------------------------------------------

@@ -121,3 +121,11 @@ class ClusterView:
     failed_stages: tuple[str, ...] = field(default=())
     share: Share | None = None
     """This instance's share of the cycle (`scope`); None means everything."""
+
+    @property
+    def committed_ready(self) -> bool:
+        """False while committed offsets should come from an offsets log not yet read to its
+        end as of start (nothing of it is served then)."""
+        if self.committed_source != "log":
+            return True
+        return self.offsets_log is not None and self.offsets_log.ready
