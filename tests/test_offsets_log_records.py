@@ -291,3 +291,15 @@ def test_ready_only_once_the_log_was_read_when_it_is_the_source() -> None:
     assert ClusterView(taken_at=0.0, committed_source="log", offsets_log=loaded).committed_ready
     # auto, the log denied: the Admin API answers, whatever the reader says
     assert ClusterView(taken_at=0.0, committed_source="admin", offsets_log=status).committed_ready
+
+
+def test_broker_scope_follows_the_offsets_partitions_it_leads() -> None:
+    from exporter.ownership import Share
+    from exporter.sources.admin_scope import followed_offsets_partitions
+
+    leaders = (1, 2, -1, 2, 3, 4)  # partition 5's leader (4) is not live
+    share = Share(scope="broker", me=2, offsets_leaders=leaders, live=frozenset({1, 2, 3}),
+                  cluster_wide=False)  # fmt: skip
+    assert followed_offsets_partitions(share) == {1, 3}
+    assert followed_offsets_partitions(replace(share, cluster_wide=True)) == {1, 2, 3, 5}
+    assert followed_offsets_partitions(replace(share, me=1)) == {0}

@@ -71,7 +71,7 @@ from exporter.sources.admin_model import (
     PartitionMeta,
 )
 from exporter.sources.admin_model import TopicPartition as TP
-from exporter.sources.admin_scope import ScopePlan, offsets_leaders
+from exporter.sources.admin_scope import ScopePlan, followed_offsets_partitions, offsets_leaders
 from exporter.sources.filters import Filters
 from exporter.sources.group_cache import DescribeCache, listed_from
 from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
@@ -126,8 +126,11 @@ class AdminSource:
         """`whole_topic`: see `ScopePlan` (which topics' series need all their offsets)."""
         self._mode = config.committed_offsets.source
         self._log = offsets_log
+        self._follow: frozenset[int] | None = None
+        """Broker scope: the offsets partitions this broker's share needs (None until known)."""
         if self._log is None and self._mode != "admin":
-            self._log = OffsetsLogSource(config)
+            follow = (lambda: self._follow) if config.scope == "broker" else None
+            self._log = OffsetsLogSource(config, follow=follow)
             self._log.start()
         self._kafka = config.kafka
         self._poll = config.poll
@@ -213,6 +216,8 @@ class AdminSource:
             if meta is None:
                 return AdminResult(None, tuple(outcomes))
             brokers, controller_id, partitions, share = meta
+            if share.scope == "broker":
+                self._follow = followed_offsets_partitions(share)
             broker_ids = frozenset(b.id for b in brokers)
             listed = run("groups", lambda d: self._list_and_describe(broker_ids, share, d))
             group_ids, groups = listed if listed is not None else (None, None)

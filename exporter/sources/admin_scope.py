@@ -157,3 +157,14 @@ def with_broker_id(config: Config) -> Config:
     found = broker_id_of(config, brokers)
     log.info("serving the share of broker broker_id=%d", found)
     return replace(config, kafka=replace(config.kafka, broker_id=found))
+
+
+def followed_offsets_partitions(share: Share) -> frozenset[int]:
+    """Broker scope: the `__consumer_offsets` partitions whose groups are this broker's, for the
+    offsets-log reader: those it leads, and the leaderless ones while it serves the cluster-wide
+    series (as `Share.group` decides)."""
+    return frozenset(
+        p
+        for p, leader in enumerate(share.offsets_leaders)
+        if leader == share.me or (leader not in share.live and share.cluster_wide)
+    )

@@ -15,8 +15,9 @@ Each cycle, `committed(deadline)` asks for the partitions' current ends and wait
 has passed them (or the deadline: `LogBehind`, with the view so far), so that the committed offsets
 are read before the log-end offsets of the data topics, as the Admin API source does.
 
-`follow` (optional) returns the offsets partitions to follow, or None for all of them; it is asked
-about once a second. Broker scope passes the partitions its broker leads.
+`follow` (optional; without it, every partition) returns the offsets partitions to follow, or
+None while that is not known yet (nothing is assigned, not ready); it is asked about once a
+second. Broker scope passes the partitions its broker leads (`admin.followed_offsets_partitions`).
 
 `status()` returns a plain `OffsetsLogStatus` for the exporter's own series. `denied` is set
 when the principal may not read or describe the offsets topic (mode `auto` then uses the Admin API).
@@ -298,8 +299,13 @@ class OffsetsLogSource:
             err = meta.error if meta is not None else None
             raise KafkaException(err) if err is not None else RuntimeError("no offsets topic")
         wanted_all = frozenset(int(p) for p in meta.partitions)
-        asked = self._follow() if self._follow is not None else None
-        wanted = wanted_all if asked is None else frozenset(asked) & wanted_all
+        if self._follow is None:
+            wanted = wanted_all
+        else:
+            asked = self._follow()
+            if asked is None:  # not known yet (no metadata): wait, assign nothing
+                return
+            wanted = frozenset(asked) & wanted_all
         if wanted == self._followed:
             with self._cond:
                 self._assigned = True
