@@ -1,0 +1,194 @@
+"""Reads the message at given offsets of given partitions, without joining a group.
+
+A reusable source: exact lag in seconds reads the message at each lagging group's committed
+offset with it, and anything else that needs to sample a partition (a schema check) can too. It
+returns plain dataclasses, so it can run behind any process boundary.
+
+How it reads:
+- one librdkafka consumer, kept between reads, only ever *assigned* partitions: it never joins a
+  group, never commits, and stores no offsets (`group.id` is set only because the client
+  requires one; no group request is ever made with it);
+- a minimal fetch per partition (`max.partition.fetch.bytes`, `fetch.max.bytes` small; a broker
+  still answers with at least one record batch), one Fetch request per broker for all the
+  partitions it leads (librdkafka batches them), a partition paused as soon as it answered;
+- `read_committed`, so what is read is what a transactional consumer would get;
+- a deadline for the whole read: partitions that did not answer in time are `timeout`.
+
+What a read answers, per partition (`Read.outcome`):
+- `found`: the first message at or after the offset, with its own timestamp (CreateTime or
+  LogAppendTime, whichever the topic uses). It lies past the offset asked for when the records in
+  between are gone by compaction, belong to an aborted transaction, or are control records (a
+  transaction marker takes an offset but is never delivered).
+- `end`: nothing to read from the offset up to the end of the log (only markers, aborted records,
+  or a still open transaction remain).
+- `out_of_range`: the offset is no longer (retention) or not yet in the log.
+- `denied`: the principal has no Read permission on the topic.
+- `error`: any other error (no leader, unknown partition), with the reason.
+- `timeout`: no answer before the deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from confluent_kafka import (
+    TIMESTAMP_LOG_APPEND_TIME,
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
+
+from exporter.sources.admin_model import TopicPartition as TP
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["found", "end", "out_of_range", "denied", "error", "timeout"]
+OUTCOMES: tuple[Outcome, ...] = ("found", "end", "out_of_range", "denied", "error", "timeout")
+
+READER_PROPERTIES: Mapping[str, Any] = {
+    "group.id": "kafka-vitals-partition-reader",
+    "enable.auto.commit": False,
+    "enable.auto.offset.store": False,
+    "enable.partition.eof": True,
+    "auto.offset.reset": "error",
+    "isolation.level": "read_committed",
+    "max.partition.fetch.bytes": 4096,
+    "fetch.max.bytes": 1 << 20,
+    "fetch.wait.max.ms": 10,
+    "fetch.error.backoff.ms": 50,
+    "queued.min.messages": 1,
+    "queued.max.messages.kbytes": 1024,
+}
+"""The consumer settings that make the reader assign-only and minimal (see the docstring)."""
+
+_OUT_OF_RANGE = {KafkaError.OFFSET_OUT_OF_RANGE, KafkaError._AUTO_OFFSET_RESET}
+_DENIED = {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What reading one partition from one offset gave."""
+
+    outcome: Outcome
+    offset: int = -1
+    """Offset of the message found (`found` only)."""
+    timestamp: float = -1.0
+    """Its timestamp, unix seconds (`found` only)."""
+    log_append_time: bool = False
+    """The timestamp is the broker's LogAppendTime, not the producer's CreateTime."""
+    reason: str = ""
+    """Why, for `error` and `denied`."""
+
+
+class PartitionReader:
+    """Reads the first message at or after an offset of many partitions at once."""
+
+    def __init__(self, client_properties: Mapping[str, Any]) -> None:
+        self._props = {**client_properties, **READER_PROPERTIES}
+        self._consumer: Consumer | None = None
+
+    def read(self, wanted: Mapping[TP, int], timeout_seconds: float) -> dict[TP, Read]:
+        """Read every partition of `wanted` from its offset; every key gets an answer."""
+        if not wanted:
+            return {}
+        deadline = time.monotonic() + max(0.0, timeout_seconds)
+        consumer = self._client()
+        pending = dict(wanted)
+        out: dict[TP, Read] = {}
+        paused: list[TopicPartition] = []
+        consumer.assign([TopicPartition(t, p, o) for (t, p), o in wanted.items()])
+        try:
+            while pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                batch = consumer.consume(num_messages=len(pending), timeout=min(remaining, 0.2))
+                done: list[TopicPartition] = []
+                for message in batch:
+                    tp = (message.topic(), message.partition())
+                    if tp in pending:
+                        hit = [tp]
+                    elif message.error() is not None and tp[0] is not None:
+                        hit = [k for k in pending if k[0] == tp[0]]  # a topic-wide error
+                    else:
+                        hit = []
+                    if not hit:
+                        self._log_global(message.error())
+                        continue
+                    for key in hit:
+                        answer = _answer(message, pending[key])
+                        if answer is None:
+                            continue
+                        out[key] = answer
+                        del pending[key]
+                        done.append(TopicPartition(key[0], key[1]))
+                if done:
+                    consumer.pause(done)
+                    paused.extend(done)
+        finally:
+            self._unassign(consumer, paused)
+        for tp in pending:
+            out[tp] = Read("timeout")
+        return out
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            try:
+                consumer.close()
+            except (KafkaException, RuntimeError) as exc:
+                log.debug("partition reader close failed error=%r", str(exc))
+
+    def _client(self) -> Consumer:
+        if self._consumer is None:
+            try:
+                self._consumer = Consumer(self._props)
+            except (KafkaException, ValueError, TypeError) as exc:
+                raise ValueError(f"kafka: invalid reader setting: {exc}") from None
+        return self._consumer
+
+    def _unassign(self, consumer: Consumer, paused: list[TopicPartition]) -> None:
+        try:
+            if paused:
+                consumer.resume(paused)  # the next assignment starts unpaused
+            consumer.unassign()
+        except (KafkaException, RuntimeError) as exc:  # a broken client is made anew next time
+            log.info("partition reader unassign failed error=%r", str(exc))
+            self.close()
+
+    @staticmethod
+    def _log_global(error: KafkaError | None) -> None:
+        if error is not None:
+            log.debug("partition reader client error error=%r", error.str())
+
+
+def _answer(message: Any, offset: int) -> Read | None:
+    """The answer a consumed message gives for a partition read from `offset`, or None if it
+    answers nothing (a record before the offset)."""
+    error: KafkaError | None = message.error()
+    if error is not None:
+        code = error.code()
+        if code == KafkaError._PARTITION_EOF:
+            return Read("end")
+        if code in _OUT_OF_RANGE:
+            return Read("out_of_range", reason=error.str())
+        if code in _DENIED:
+            return Read("denied", reason=error.str())
+        return Read("error", reason=error.str())
+    if message.offset() < offset:
+        return None
+    kind, ms = message.timestamp()
+    if kind == TIMESTAMP_NOT_AVAILABLE or ms < 0:
+        return Read("error", reason="message without a timestamp")
+    return Read(
+        "found",
+        offset=int(message.offset()),
+        timestamp=ms / 1000.0,
+        log_append_time=kind == TIMESTAMP_LOG_APPEND_TIME,
+    )
