@@ -41,7 +41,7 @@ def _latency(ctx: Ctx) -> list[Scenario]:
                 q("broker-1:9999", "Produce", p99, shape(base, peak)),
                 q("broker-2:9999", "Produce", p99, Values().nan(n)),
                 q("broker-3:9999", "Produce", p99, Values().hold(base, n)),
-                q("broker-3:9999", "Produce", "0.5", shape(base, peak * 10)),
+                q("broker-3:9999", "Produce", "0.50", shape(base, peak * 10)),
                 q("broker-3:9999", "Fetch", p99, shape(base, peak * 10)),
             ),
             tuple(standard_checks(ctx, start, pl.for_, pl.keep_firing_for, fired)),

@@ -20,7 +20,7 @@ B = 'target=~"$broker"'
 T = 'topic=~"$topic"'
 BROKER_WIDE = 'topic=""'
 PER_TOPIC = 'topic!=""'
-QUANTILES = ("0.5", "0.99", "0.999")  # the exporter also has 0.95
+QUANTILES = ("0.50", "0.99", "0.999")  # the exporter also has 0.75, 0.95 and 0.98
 
 
 def _variables(sc: Scope) -> list[g.Template]:

@@ -34,8 +34,9 @@ CONFIG_REFERENCE = Path("docs/config-reference.yaml")
 
 SOURCES = {
     "admin": "Kafka Admin API (cluster metadata, consumer groups, offsets)",
-    "jmx_broker": "Broker JMX (names as in jmx_exporter's Kafka example)",
+    "jmx_broker": "Broker JMX (names as Strimzi's and jmx_exporter's Kafka configurations)",
     "jmx_client": "Client JMX (Java consumers and producers)",
+    "jmx_jvm": "JVM of each JMX target (names as jmx_exporter's built-in JVM collectors)",
     "lessons": "Signals derived from production lessons (dead letters, headroom, rebalances, "
     "lag status)",
     "registry": "Schema Registry (the contract: compatibility, versions, topics without schema)",

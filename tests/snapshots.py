@@ -31,7 +31,7 @@ def golden_snapshot() -> Snapshot:
         b.add(admin.GROUP_MEMBERS, (group,), i)
     b.add(admin.PARTITION_CURRENT_OFFSET, ("orders", "0"), 123456789012)
     b.add(admin.PARTITION_CURRENT_OFFSET, ("orders", "1"), 2.0**63)
-    b.add(jmx.REQUEST_TOTAL_TIME, ("broker-1", "Produce", "0.5"), 1.25)
+    b.add(jmx.REQUEST_TOTAL_TIME, ("broker-1", "Produce", "0.50"), 1.25)
     b.add(jmx.REQUEST_TOTAL_TIME, ("broker-1", "Produce", "0.99"), 17.5)
     b.add(jmx.REQUEST_TOTAL_TIME, ("broker-1", "Produce"), 5125.5, "_sum")
     b.add(jmx.REQUEST_TOTAL_TIME, ("broker-1", "Produce"), 4100, "_count")

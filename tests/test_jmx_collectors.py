@@ -81,7 +81,7 @@ def test_broker_families_and_labels() -> None:
     assert snap.value(cat.OFFLINE_PARTITIONS, "b1") == 0
     assert snap.value(cat.ACTIVE_CONTROLLER, "b1") == 1
     assert snap.value(cat.REQUEST_TOTAL_TIME, "b1", "Produce", "0.99") == 12.5
-    assert snap.value(cat.REQUEST_TOTAL_TIME, "b1", "Produce", "0.5") == 1.0
+    assert snap.value(cat.REQUEST_TOTAL_TIME, "b1", "Produce", "0.50") == 1.0
     assert snap.value(cat.REQUEST_TOTAL_TIME, "b1", "Produce", suffix="_sum") == 10.0
     assert snap.value(cat.REQUEST_TOTAL_TIME, "b1", "Produce", suffix="_count") == 3
     assert snap.value(cat.MESSAGES_IN, "b1", "") == 100

@@ -1,17 +1,26 @@
 """The metric catalog: every family kafka-vitals exposes, declared once.
 
 Exporter, renderer, dashboards, alerts, docs and tests import names from here. Each module holds
-the families of one source: `admin` (Kafka Admin API), `jmx` (broker and client JMX), `lessons`
-(dead letters, headroom, rebalance hygiene, lag status), `registry` (Schema Registry), `own`
-(the exporter's health).
+the families of one source: `admin` (Kafka Admin API), `jmx`, `jmx_broker`, `jmx_client` and
+`jvm` (broker and client JMX), `lessons` (dead letters, headroom, rebalance hygiene, lag status),
+`registry` (Schema Registry), `own` (the exporter's health).
 """
 
 from __future__ import annotations
 
-from exporter.catalog import admin, jmx, lessons, own, registry
+from exporter.catalog import admin, jmx, jmx_broker, jmx_client, jvm, lessons, own, registry
 from exporter.catalog.model import Metric, MetricType, Source
 
-ALL: tuple[Metric, ...] = (*admin.ALL, *jmx.ALL, *lessons.ALL, *registry.ALL, *own.ALL)
+ALL: tuple[Metric, ...] = (
+    *admin.ALL,
+    *jmx.ALL,
+    *jmx_broker.ALL,
+    *jmx_client.ALL,
+    *jvm.ALL,
+    *lessons.ALL,
+    *registry.ALL,
+    *own.ALL,
+)
 BY_NAME: dict[str, Metric] = {m.name: m for m in ALL}
 if len(BY_NAME) != len(ALL):  # pragma: no cover - a programming error caught at import
     raise RuntimeError("duplicate metric name in the catalog")

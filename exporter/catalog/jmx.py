@@ -104,16 +104,17 @@ BYTES_OUT = Metric(
 
 # --- broker: thread pools -----------------------------------------------------------------------
 REQUEST_HANDLER_IDLE = Metric(
-    "kafka_server_kafkarequesthandlerpool_requesthandleravgidlepercent",
+    "kafka_server_kafkarequesthandlerpool_requesthandleravgidle_percent",
     "gauge",
-    "Fraction of time the request handler threads were idle (one-minute rate, 0 to 1). On a "
+    "Fraction of time the request handler threads were idle (one-minute rate, 0 to 1; named as "
+    "Strimzi names it). On a "
     "combined broker+controller node Kafka marks it from both handler pools, so it ranges 0 to 2.",
     _T,
     "jmx_broker",
     unit="percentunit",
 )
 NETWORK_PROCESSOR_IDLE = Metric(
-    "kafka_network_socketserver_networkprocessoravgidlepercent",
+    "kafka_network_socketserver_networkprocessoravgidle_percent",
     "gauge",
     "Fraction of time the network processor threads were idle (0 to 1).",
     _T,

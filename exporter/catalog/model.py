@@ -13,7 +13,7 @@ from typing import Literal
 MetricType = Literal["gauge", "counter", "summary", "info"]
 """`info` is a gauge whose value is always 1 and whose labels carry the facts."""
 
-Source = Literal["admin", "jmx_broker", "jmx_client", "lessons", "registry", "own"]
+Source = Literal["admin", "jmx_broker", "jmx_client", "jmx_jvm", "lessons", "registry", "own"]
 
 
 @dataclass(frozen=True, slots=True)

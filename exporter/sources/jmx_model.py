@@ -1,10 +1,10 @@
 """What a JMX poll of one target returns, which MBeans each role asks for, and reading the answer.
 
 The JMX source runs the jmxquery jar once per target per poll with every query of the target's
-role (`BROKER_QUERIES` or `CLIENT_QUERIES`). The jar prints a JSON array, one object per line,
-without escaping backslashes in MBean names and with NaN as a bare token; `parse_answer` reads it
-defensively and turns the jar's error objects and exit codes into one `reason` per failure.
-Nothing here does I/O.
+role (`BROKER_QUERIES` or `CLIENT_QUERIES`, declared in `jmx_queries`). The jar prints a JSON
+array, one object per line, without escaping backslashes in MBean names and with NaN as a bare
+token; `parse_answer` reads it defensively and turns the jar's error objects and exit codes into
+one `reason` per failure. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -19,104 +19,28 @@ from types import MappingProxyType
 
 from jmxquery import JMXQuery
 
+from exporter.sources.jmx_queries import (
+    BROKER_QUERIES,
+    CLIENT_QUERIES,
+    PERCENTILE_ATTRIBUTES,
+    QUERIES_BY_ROLE,
+    Query,
+)
+
 log = logging.getLogger(__name__)
 
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 """Answers longer than this are refused as malformed (a broker with 10,000 topics gives ~3 MB)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """One MBean name or pattern and the numeric attributes to read from every match."""
-
-    pattern: str
-    attributes: tuple[str, ...]
-
-
-_REQUESTS = ("Produce", "FetchConsumer", "FetchFollower")
-PERCENTILE_ATTRIBUTES = {
-    "50thPercentile": "0.5",
-    "95thPercentile": "0.95",
-    "99thPercentile": "0.99",
-    "999thPercentile": "0.999",
-}
-_GC = "kafka.server:type=group-coordinator-metrics"
-
-BROKER_QUERIES: tuple[Query, ...] = (
-    Query("kafka.server:type=ReplicaManager,name=UnderReplicatedPartitions", ("Value",)),
-    Query("kafka.server:type=ReplicaManager,name=UnderMinIsrPartitionCount", ("Value",)),
-    Query("kafka.server:type=ReplicaManager,name=IsrShrinksPerSec", ("Count",)),
-    Query("kafka.server:type=ReplicaManager,name=IsrExpandsPerSec", ("Count",)),
-    Query("kafka.controller:type=KafkaController,name=OfflinePartitionsCount", ("Value",)),
-    Query("kafka.controller:type=KafkaController,name=ActiveControllerCount", ("Value",)),
-    *(
-        Query(
-            f"kafka.network:type=RequestMetrics,name=TotalTimeMs,request={request}",
-            (*PERCENTILE_ATTRIBUTES, "Mean", "Count"),
-        )
-        for request in _REQUESTS
-    ),
-    # the pattern's trailing `,*` matches the broker-wide bean and every per-topic one
-    *(
-        Query(f"kafka.server:type=BrokerTopicMetrics,name={name},*", ("Count",))
-        for name in ("MessagesInPerSec", "BytesInPerSec", "BytesOutPerSec")
-    ),
-    Query(
-        "kafka.server:type=KafkaRequestHandlerPool,name=RequestHandlerAvgIdlePercent",
-        ("OneMinuteRate",),
-    ),
-    Query("kafka.network:type=SocketServer,name=NetworkProcessorAvgIdlePercent", ("Value",)),
-    # Kafka 4.x group coordinator (absent on older brokers: no match, no series)
-    Query(f"{_GC},protocol=*", ("group-count",)),
-    Query(f"{_GC},state=*", ("consumer-group-count",)),
-    Query(
-        _GC,
-        (
-            "consumer-group-rebalance-count",
-            "consumer-group-rebalance-rate",
-            "group-completed-rebalance-count",
-            "group-completed-rebalance-rate",
-        ),
-    ),
-)
-
-CLIENT_QUERIES: tuple[Query, ...] = (
-    Query("kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*", ("records-lag-max",)),
-    Query(
-        "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*,topic=*,partition=*",
-        ("records-lag",),
-    ),
-    Query(
-        "kafka.consumer:type=consumer-coordinator-metrics,client-id=*",
-        (
-            "rebalance-latency-avg",
-            "rebalance-latency-max",
-            "rebalance-latency-total",
-            "rebalance-total",
-            "rebalance-rate-per-hour",
-            "failed-rebalance-total",
-            "last-rebalance-seconds-ago",
-            "commit-latency-avg",
-        ),
-    ),
-    Query(
-        "kafka.producer:type=producer-metrics,client-id=*",
-        ("request-latency-avg", "record-error-rate"),
-    ),
-)
-
-QUERIES_BY_ROLE: Mapping[str, tuple[Query, ...]] = MappingProxyType(
-    {"broker": BROKER_QUERIES, "client": CLIENT_QUERIES}
-)
-
-
 def query_string(queries: tuple[Query, ...]) -> str:
     """The jar's `-q` argument: every (pattern, attribute) pair, as jmxquery spells it."""
-    return "".join(
-        JMXQuery(q.pattern, attribute=attr).to_query_string() + ";"
-        for q in queries
-        for attr in q.attributes
-    )
+    parts = []
+    for q in queries:
+        for attr in q.attributes:
+            name, _, key = attr.partition("/")
+            parts.append(JMXQuery(q.pattern, attribute=name, attributeKey=key or None))
+    return "".join(p.to_query_string() + ";" for p in parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +255,9 @@ def _value_of(item: object) -> JmxValue | None:
     if not isinstance(name, str) or not isinstance(attribute, str):
         raise ValueError("entry without mBeanName or attribute")
     domain, keys = parse_object_name(name)
+    key = item.get("attributeKey")
+    if isinstance(key, str) and key:
+        attribute = f"{attribute}/{key}"  # a composite's item, as the query names it
     raw = item.get("value")
     if isinstance(raw, bool) or raw is None:
         return None
@@ -350,3 +277,21 @@ def _value_of(item: object) -> JmxValue | None:
 def finite(value: float) -> bool:
     """False for NaN and infinities, which the exporter never writes as a sample."""
     return math.isfinite(value)
+
+
+__all__ = [
+    "BROKER_QUERIES",
+    "CLIENT_QUERIES",
+    "PERCENTILE_ATTRIBUTES",
+    "QUERIES_BY_ROLE",
+    "AnswerError",
+    "JmxValue",
+    "Query",
+    "TargetResult",
+    "classify",
+    "finite",
+    "one_line",
+    "parse_answer",
+    "parse_object_name",
+    "query_string",
+]

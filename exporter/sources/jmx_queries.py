@@ -1,0 +1,298 @@
+"""Which MBeans and attributes a JMX poll asks for, per target role.
+
+Every (pattern, attribute) pair of a role goes into the one `-q` argument of the query jar, so a
+poll costs one JVM start and one JMX connection whatever the number of pairs. A pattern may match
+many MBeans (`kafka.log:type=Log,name=Size,*` matches one per partition on the broker); the
+collectors turn what comes back into families named as jmx_exporter names them. Composite
+attributes (`HeapMemoryUsage`) are read key by key and come back as `HeapMemoryUsage.used`.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One MBean name or pattern and the numeric attributes to read from every match."""
+
+    pattern: str
+    attributes: tuple[str, ...]
+
+
+PERCENTILE_ATTRIBUTES: Mapping[str, str] = MappingProxyType(
+    {
+        "50thPercentile": "0.50",
+        "75thPercentile": "0.75",
+        "95thPercentile": "0.95",
+        "98thPercentile": "0.98",
+        "99thPercentile": "0.99",
+        "999thPercentile": "0.999",
+    }
+)
+"""Yammer histogram attribute -> `quantile` label, as jmx_exporter writes it (`0.$1`)."""
+
+REQUEST_TYPES = ("Produce", "FetchConsumer", "FetchFollower")
+"""Requests whose time histograms are read (every part of the request time)."""
+
+REQUEST_TIME_PARTS = (
+    "TotalTimeMs",
+    "RequestQueueTimeMs",
+    "LocalTimeMs",
+    "RemoteTimeMs",
+    "ResponseQueueTimeMs",
+    "ResponseSendTimeMs",
+)
+"""The request-time histograms: the total and the five parts it is made of."""
+
+BROKER_TOPIC_COUNTERS = (
+    "MessagesInPerSec",
+    "BytesInPerSec",
+    "BytesOutPerSec",
+    "TotalProduceRequestsPerSec",
+    "TotalFetchRequestsPerSec",
+    "FailedProduceRequestsPerSec",
+    "FailedFetchRequestsPerSec",
+)
+
+BROKER_GAUGES: tuple[tuple[str, str], ...] = (
+    ("kafka.server:type=ReplicaManager", "UnderReplicatedPartitions"),
+    ("kafka.server:type=ReplicaManager", "UnderMinIsrPartitionCount"),
+    ("kafka.server:type=ReplicaManager", "AtMinIsrPartitionCount"),
+    ("kafka.server:type=ReplicaManager", "PartitionCount"),
+    ("kafka.server:type=ReplicaManager", "LeaderCount"),
+    ("kafka.server:type=ReplicaManager", "OfflineReplicaCount"),
+    ("kafka.server:type=ReplicaManager", "ReassigningPartitions"),
+    ("kafka.controller:type=KafkaController", "OfflinePartitionsCount"),
+    ("kafka.controller:type=KafkaController", "ActiveControllerCount"),
+    ("kafka.controller:type=KafkaController", "ActiveBrokerCount"),
+    ("kafka.controller:type=KafkaController", "FencedBrokerCount"),
+    ("kafka.controller:type=KafkaController", "MetadataErrorCount"),
+    ("kafka.controller:type=KafkaController", "GlobalPartitionCount"),
+    ("kafka.controller:type=KafkaController", "GlobalTopicCount"),
+    ("kafka.controller:type=KafkaController", "PreferredReplicaImbalanceCount"),
+    ("kafka.controller:type=KafkaController", "LastAppliedRecordLagMs"),
+    ("kafka.log:type=LogManager", "OfflineLogDirectoryCount"),
+    ("kafka.network:type=RequestChannel", "RequestQueueSize"),
+    ("kafka.network:type=RequestChannel", "ResponseQueueSize"),
+    ("kafka.network:type=SocketServer", "NetworkProcessorAvgIdlePercent"),
+    ("kafka.server:type=KafkaServer", "linux-disk-read-bytes"),
+    ("kafka.server:type=KafkaServer", "linux-disk-write-bytes"),
+)
+"""(type prefix, name) of broker-wide Yammer gauges read through their `Value`."""
+
+BROKER_COUNTERS: tuple[tuple[str, str], ...] = (
+    ("kafka.server:type=ReplicaManager", "IsrShrinksPerSec"),
+    ("kafka.server:type=ReplicaManager", "IsrExpandsPerSec"),
+    ("kafka.controller:type=ControllerStats", "UncleanLeaderElectionsPerSec"),
+)
+"""(type prefix, name) of broker-wide Yammer meters read through their cumulative `Count`."""
+
+RAFT_ATTRIBUTES = (
+    "commit-latency-avg",
+    "commit-latency-max",
+    "current-leader",
+    "current-epoch",
+    "high-watermark",
+    "number-unknown-voter-connections",
+)
+METADATA_ATTRIBUTES = (
+    "metadata-apply-error-count",
+    "metadata-load-error-count",
+)
+"""`last-applied-record-lag-ms` is left out: its name has an abbreviated unit, which promtool
+flags; the controller's `LastAppliedRecordLagMs` gives the same figure."""
+
+_GC = "kafka.server:type=group-coordinator-metrics"
+
+JVM_QUERIES: tuple[Query, ...] = (
+    Query(
+        "java.lang:type=Memory",
+        tuple(
+            f"{area}MemoryUsage/{key}"
+            for area in ("Heap", "NonHeap")
+            for key in ("used", "committed", "max")
+        ),
+    ),
+    Query("java.lang:type=MemoryPool,name=*", ("Usage/used", "Usage/committed", "Usage/max")),
+    Query("java.lang:type=GarbageCollector,name=*", ("CollectionCount", "CollectionTime")),
+    Query(
+        "java.lang:type=Threading",
+        ("ThreadCount", "DaemonThreadCount", "PeakThreadCount", "TotalStartedThreadCount"),
+    ),
+    Query(
+        "java.lang:type=OperatingSystem",
+        ("OpenFileDescriptorCount", "MaxFileDescriptorCount", "ProcessCpuTime"),
+    ),
+    Query("java.lang:type=Runtime", ("StartTime",)),
+)
+"""The JVM's own MBeans, read from every target (broker or client) over the same connection."""
+
+BROKER_QUERIES: tuple[Query, ...] = (
+    *(Query(f"{prefix},name={name}", ("Value",)) for prefix, name in BROKER_GAUGES),
+    *(Query(f"{prefix},name={name}", ("Count",)) for prefix, name in BROKER_COUNTERS),
+    *(
+        Query(
+            f"kafka.network:type=RequestMetrics,name={part},request={request}",
+            (*PERCENTILE_ATTRIBUTES, "Mean", "Count"),
+        )
+        for part in REQUEST_TIME_PARTS
+        for request in REQUEST_TYPES
+    ),
+    Query("kafka.network:type=RequestMetrics,name=RequestsPerSec,*", ("Count",)),
+    Query("kafka.network:type=RequestMetrics,name=ErrorsPerSec,*", ("Count",)),
+    # the pattern's trailing `,*` matches the broker-wide bean and every per-topic one
+    *(
+        Query(f"kafka.server:type=BrokerTopicMetrics,name={name},*", ("Count",))
+        for name in BROKER_TOPIC_COUNTERS
+    ),
+    Query(
+        "kafka.server:type=KafkaRequestHandlerPool,name=RequestHandlerAvgIdlePercent",
+        ("OneMinuteRate",),
+    ),
+    Query("kafka.log:type=Log,name=Size,*", ("Value",)),
+    Query("kafka.log:type=LogManager,name=LogDirectoryOffline,*", ("Value",)),
+    *(
+        Query(f"kafka.cluster:type=Partition,name={name},*", ("Value",))
+        for name in ("AtMinIsr", "UnderMinIsr", "ReplicasCount")
+    ),
+    Query("kafka.server:type=ReplicaFetcherManager,name=MaxLag,*", ("Value",)),
+    Query(
+        "kafka.server:type=socket-server-metrics,listener=*,networkProcessor=*",
+        ("connection-count",),
+    ),
+    Query("kafka.server:type=raft-metrics", RAFT_ATTRIBUTES),
+    Query("kafka.server:type=broker-metadata-metrics", METADATA_ATTRIBUTES),
+    # Kafka 4.x group coordinator (absent on older brokers: no match, no series)
+    Query(f"{_GC},protocol=*", ("group-count",)),
+    Query(f"{_GC},state=*", ("consumer-group-count",)),
+    Query(
+        _GC,
+        (
+            "consumer-group-rebalance-count",
+            "consumer-group-rebalance-rate",
+            "group-completed-rebalance-count",
+            "group-completed-rebalance-rate",
+        ),
+    ),
+    *JVM_QUERIES,
+)
+
+CONSUMER_METRICS_ATTRIBUTES = (
+    "connection-count",
+    "connection-creation-rate",
+    "connection-close-rate",
+    "incoming-byte-rate",
+    "outgoing-byte-rate",
+    "io-ratio",
+    "io-wait-ratio",
+    "network-io-rate",
+    "request-rate",
+    "response-rate",
+    "request-size-avg",
+    "select-rate",
+    # io-time-ns-avg and io-wait-time-ns-avg are left out here and for the producer: names with
+    # an abbreviated unit, which promtool flags; io-ratio and io-wait-ratio say the same
+    "last-poll-seconds-ago",
+    "poll-idle-ratio-avg",
+    "time-between-poll-avg",
+    "time-between-poll-max",
+)
+FETCH_MANAGER_ATTRIBUTES = (
+    "records-lag-max",
+    "records-lead-min",
+    "bytes-consumed-rate",
+    "bytes-consumed-total",
+    "records-consumed-rate",
+    "records-consumed-total",
+    "records-per-request-avg",
+    "fetch-rate",
+    "fetch-total",
+    "fetch-latency-avg",
+    "fetch-latency-max",
+    "fetch-size-avg",
+    "fetch-size-max",
+    "fetch-throttle-time-avg",
+    "fetch-throttle-time-max",
+)
+COORDINATOR_ATTRIBUTES = (
+    "rebalance-latency-avg",
+    "rebalance-latency-max",
+    "rebalance-latency-total",
+    "rebalance-total",
+    "rebalance-rate-per-hour",
+    "failed-rebalance-total",
+    "failed-rebalance-rate-per-hour",
+    "last-rebalance-seconds-ago",
+    "last-heartbeat-seconds-ago",
+    "commit-latency-avg",
+    "commit-latency-max",
+    "commit-rate",
+    "commit-total",
+    "assigned-partitions",
+    "heartbeat-rate",
+    "heartbeat-response-time-max",
+    "join-rate",
+    "join-time-avg",
+    "join-time-max",
+    "sync-rate",
+    "sync-time-avg",
+    "sync-time-max",
+)
+PRODUCER_ATTRIBUTES = (
+    "request-latency-avg",
+    "request-latency-max",
+    "record-error-rate",
+    "record-error-total",
+    "record-retry-rate",
+    "record-retry-total",
+    "record-send-rate",
+    "record-send-total",
+    "record-queue-time-avg",
+    "record-queue-time-max",
+    "record-size-avg",
+    "records-per-request-avg",
+    "batch-size-avg",
+    "batch-size-max",
+    "compression-rate-avg",
+    "buffer-available-bytes",
+    "buffer-total-bytes",
+    "buffer-exhausted-rate",
+    "bufferpool-wait-ratio",
+    "waiting-threads",
+    "requests-in-flight",
+    "metadata-age",
+    "produce-throttle-time-avg",
+    "produce-throttle-time-max",
+    "connection-count",
+    "incoming-byte-rate",
+    "outgoing-byte-rate",
+    "io-ratio",
+    "io-wait-ratio",
+    "network-io-rate",
+    "request-rate",
+    "response-rate",
+    "request-size-avg",
+    "select-rate",
+)
+
+CLIENT_QUERIES: tuple[Query, ...] = (
+    Query("kafka.consumer:type=consumer-metrics,client-id=*", CONSUMER_METRICS_ATTRIBUTES),
+    Query(
+        "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*", FETCH_MANAGER_ATTRIBUTES
+    ),
+    Query(
+        "kafka.consumer:type=consumer-fetch-manager-metrics,client-id=*,topic=*,partition=*",
+        ("records-lag",),
+    ),
+    Query("kafka.consumer:type=consumer-coordinator-metrics,client-id=*", COORDINATOR_ATTRIBUTES),
+    Query("kafka.producer:type=producer-metrics,client-id=*", PRODUCER_ATTRIBUTES),
+    *JVM_QUERIES,
+)
+
+QUERIES_BY_ROLE: Mapping[str, tuple[Query, ...]] = MappingProxyType(
+    {"broker": BROKER_QUERIES, "client": CLIENT_QUERIES}
+)
