@@ -1,5 +1,5 @@
 """The Java client families read over JMX beyond the core ones in `jmx`, generated from the
-attribute lists of `exporter.sources.jmx_queries`.
+attribute lists below (which the JMX source also asks for).
 
 Named as jmx_exporter's client configurations name them: `kafka_<consumer|producer>_<type>_<attr>`
 with every `-` turned into `_` (`time-between-poll-max` of `consumer-metrics` becomes
@@ -16,11 +16,103 @@ from types import MappingProxyType
 
 from exporter.catalog import jmx as core
 from exporter.catalog.model import Metric
-from exporter.sources.jmx_queries import (
-    CONSUMER_METRICS_ATTRIBUTES,
-    COORDINATOR_ATTRIBUTES,
-    FETCH_MANAGER_ATTRIBUTES,
-    PRODUCER_ATTRIBUTES,
+
+CONSUMER_METRICS_ATTRIBUTES = (
+    "connection-count",
+    "connection-creation-rate",
+    "connection-close-rate",
+    "incoming-byte-rate",
+    "outgoing-byte-rate",
+    "io-ratio",
+    "io-wait-ratio",
+    "network-io-rate",
+    "request-rate",
+    "response-rate",
+    "request-size-avg",
+    "select-rate",
+    # io-time-ns-avg and io-wait-time-ns-avg are left out here and for the producer: names with
+    # an abbreviated unit, which promtool flags; io-ratio and io-wait-ratio say the same
+    "last-poll-seconds-ago",
+    "poll-idle-ratio-avg",
+    "time-between-poll-avg",
+    "time-between-poll-max",
+)
+FETCH_MANAGER_ATTRIBUTES = (
+    "records-lag-max",
+    "records-lead-min",
+    "bytes-consumed-rate",
+    "bytes-consumed-total",
+    "records-consumed-rate",
+    "records-consumed-total",
+    "records-per-request-avg",
+    "fetch-rate",
+    "fetch-total",
+    "fetch-latency-avg",
+    "fetch-latency-max",
+    "fetch-size-avg",
+    "fetch-size-max",
+    "fetch-throttle-time-avg",
+    "fetch-throttle-time-max",
+)
+COORDINATOR_ATTRIBUTES = (
+    "rebalance-latency-avg",
+    "rebalance-latency-max",
+    "rebalance-latency-total",
+    "rebalance-total",
+    "rebalance-rate-per-hour",
+    "failed-rebalance-total",
+    "failed-rebalance-rate-per-hour",
+    "last-rebalance-seconds-ago",
+    "last-heartbeat-seconds-ago",
+    "commit-latency-avg",
+    "commit-latency-max",
+    "commit-rate",
+    "commit-total",
+    "assigned-partitions",
+    "heartbeat-rate",
+    "heartbeat-response-time-max",
+    "join-rate",
+    "join-time-avg",
+    "join-time-max",
+    "sync-rate",
+    "sync-time-avg",
+    "sync-time-max",
+)
+PRODUCER_ATTRIBUTES = (
+    "request-latency-avg",
+    "request-latency-max",
+    "record-error-rate",
+    "record-error-total",
+    "record-retry-rate",
+    "record-retry-total",
+    "record-send-rate",
+    "record-send-total",
+    "record-queue-time-avg",
+    "record-queue-time-max",
+    "record-size-avg",
+    "records-per-request-avg",
+    "batch-size-avg",
+    "batch-size-max",
+    "compression-rate-avg",
+    "buffer-available-bytes",
+    "buffer-total-bytes",
+    "buffer-exhausted-rate",
+    "bufferpool-wait-ratio",
+    "waiting-threads",
+    "requests-in-flight",
+    "metadata-age",
+    "produce-throttle-time-avg",
+    "produce-throttle-time-max",
+    "connection-count",
+    "incoming-byte-rate",
+    "outgoing-byte-rate",
+    "io-ratio",
+    "io-wait-ratio",
+    "network-io-rate",
+    "request-rate",
+    "response-rate",
+    "request-size-avg",
+    "select-rate",
 )
 
 TYPES: Mapping[tuple[str, str], tuple[str, ...]] = MappingProxyType(

@@ -14,6 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from exporter.catalog.jmx_client import (
+    CONSUMER_METRICS_ATTRIBUTES,
+    COORDINATOR_ATTRIBUTES,
+    FETCH_MANAGER_ATTRIBUTES,
+    PRODUCER_ATTRIBUTES,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -179,104 +186,6 @@ BROKER_QUERIES: tuple[Query, ...] = (
         ),
     ),
     *JVM_QUERIES,
-)
-
-CONSUMER_METRICS_ATTRIBUTES = (
-    "connection-count",
-    "connection-creation-rate",
-    "connection-close-rate",
-    "incoming-byte-rate",
-    "outgoing-byte-rate",
-    "io-ratio",
-    "io-wait-ratio",
-    "network-io-rate",
-    "request-rate",
-    "response-rate",
-    "request-size-avg",
-    "select-rate",
-    # io-time-ns-avg and io-wait-time-ns-avg are left out here and for the producer: names with
-    # an abbreviated unit, which promtool flags; io-ratio and io-wait-ratio say the same
-    "last-poll-seconds-ago",
-    "poll-idle-ratio-avg",
-    "time-between-poll-avg",
-    "time-between-poll-max",
-)
-FETCH_MANAGER_ATTRIBUTES = (
-    "records-lag-max",
-    "records-lead-min",
-    "bytes-consumed-rate",
-    "bytes-consumed-total",
-    "records-consumed-rate",
-    "records-consumed-total",
-    "records-per-request-avg",
-    "fetch-rate",
-    "fetch-total",
-    "fetch-latency-avg",
-    "fetch-latency-max",
-    "fetch-size-avg",
-    "fetch-size-max",
-    "fetch-throttle-time-avg",
-    "fetch-throttle-time-max",
-)
-COORDINATOR_ATTRIBUTES = (
-    "rebalance-latency-avg",
-    "rebalance-latency-max",
-    "rebalance-latency-total",
-    "rebalance-total",
-    "rebalance-rate-per-hour",
-    "failed-rebalance-total",
-    "failed-rebalance-rate-per-hour",
-    "last-rebalance-seconds-ago",
-    "last-heartbeat-seconds-ago",
-    "commit-latency-avg",
-    "commit-latency-max",
-    "commit-rate",
-    "commit-total",
-    "assigned-partitions",
-    "heartbeat-rate",
-    "heartbeat-response-time-max",
-    "join-rate",
-    "join-time-avg",
-    "join-time-max",
-    "sync-rate",
-    "sync-time-avg",
-    "sync-time-max",
-)
-PRODUCER_ATTRIBUTES = (
-    "request-latency-avg",
-    "request-latency-max",
-    "record-error-rate",
-    "record-error-total",
-    "record-retry-rate",
-    "record-retry-total",
-    "record-send-rate",
-    "record-send-total",
-    "record-queue-time-avg",
-    "record-queue-time-max",
-    "record-size-avg",
-    "records-per-request-avg",
-    "batch-size-avg",
-    "batch-size-max",
-    "compression-rate-avg",
-    "buffer-available-bytes",
-    "buffer-total-bytes",
-    "buffer-exhausted-rate",
-    "bufferpool-wait-ratio",
-    "waiting-threads",
-    "requests-in-flight",
-    "metadata-age",
-    "produce-throttle-time-avg",
-    "produce-throttle-time-max",
-    "connection-count",
-    "incoming-byte-rate",
-    "outgoing-byte-rate",
-    "io-ratio",
-    "io-wait-ratio",
-    "network-io-rate",
-    "request-rate",
-    "response-rate",
-    "request-size-avg",
-    "select-rate",
 )
 
 CLIENT_QUERIES: tuple[Query, ...] = (
