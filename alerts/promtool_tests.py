@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts import (
+    promtool_broker,
     promtool_cluster,
     promtool_consumers,
     promtool_exporter,
@@ -65,6 +66,7 @@ def scenarios(t: Thresholds) -> list[Scenario]:
     return [
         *promtool_consumers.scenarios(ctx),
         *promtool_cluster.scenarios(ctx),
+        *promtool_broker.scenarios(ctx),
         *promtool_throughput.scenarios(ctx),
         *promtool_exporter.scenarios(ctx),
         *promtool_lessons.scenarios(ctx),

@@ -11,7 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alerts import rules_cluster, rules_consumers, rules_exporter, rules_lessons, rules_registry
+from alerts import (
+    rules_broker,
+    rules_cluster,
+    rules_consumers,
+    rules_exporter,
+    rules_lessons,
+    rules_registry,
+)
 from alerts.model import Alert, Group
 from alerts.thresholds import Thresholds
 
@@ -20,6 +27,7 @@ Builder = Callable[[Thresholds], tuple[Group, ...]]
 BUILDERS: tuple[Builder, ...] = (
     rules_consumers.groups,
     rules_cluster.groups,
+    rules_broker.groups,
     rules_exporter.groups,
     rules_lessons.groups,
     rules_registry.groups,

@@ -8,9 +8,9 @@ Each field carries the reason for its default in `metadata["why"]` (read it with
 reason travels into the docs and a test can insist that no threshold goes without one.
 
 The sections live beside this module by theme: `thresholds_consumers`, `thresholds_cluster`,
-`thresholds_exporter`, `thresholds_lessons`, `thresholds_registry`, and `thresholds_common`
-(selectors, labels, output); `thresholds_base` holds severities, durations and `why()`. Import
-them all from here.
+`thresholds_broker`, `thresholds_exporter`, `thresholds_lessons`, `thresholds_registry`, and
+`thresholds_common` (selectors, labels, output); `thresholds_base` holds severities, durations and
+`why()`. Import them all from here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alerts.thresholds_base import SEVERITIES, Severity, is_duration, seconds, why
+from alerts.thresholds_broker import OfflineLogDirectory, PollInterval, UncleanElection
 from alerts.thresholds_cluster import (
     ActiveController,
     BrokerCount,
@@ -72,10 +73,12 @@ __all__ = [
     "IdleConsumers",
     "LagSeconds",
     "MessagesIn",
+    "OfflineLogDirectory",
     "OfflinePartitions",
     "Output",
     "PartitionHeadroom",
     "PartitionsStalled",
+    "PollInterval",
     "ProduceLatency",
     "RebalanceHygiene",
     "RebalanceLatency",
@@ -88,6 +91,7 @@ __all__ = [
     "Stalled",
     "Thresholds",
     "TopicWithoutSchema",
+    "UncleanElection",
     "UnderMinIsr",
     "UnderReplicated",
     "is_duration",
@@ -111,6 +115,9 @@ class Thresholds:
     broker_count: BrokerCount = field(default_factory=BrokerCount)
     produce_latency: ProduceLatency = field(default_factory=ProduceLatency)
     messages_in: MessagesIn = field(default_factory=MessagesIn)
+    offline_log_directory: OfflineLogDirectory = field(default_factory=OfflineLogDirectory)
+    unclean_election: UncleanElection = field(default_factory=UncleanElection)
+    poll_interval: PollInterval = field(default_factory=PollInterval)
     rebalance_rate: RebalanceRate = field(default_factory=RebalanceRate)
     rebalance_latency: RebalanceLatency = field(default_factory=RebalanceLatency)
     rebalance_stuck: RebalanceStuck = field(default_factory=RebalanceStuck)

@@ -46,6 +46,50 @@ SOURCES = {
 
 # ---- metrics.md ------------------------------------------------------------------------------
 
+JMX_NOTES = [
+    "## JMX names and where they differ",
+    "",
+    "Broker families are named, typed and labelled as Strimzi's metrics configuration for",
+    "jmx_exporter names them, and as jmx_exporter's Kafka example does where Strimzi has no rule",
+    "(Strimzi leaves out `kafka.network:type=RequestMetrics`; the request histograms, counts and",
+    "errors here follow the example's generic rules). Client families follow Confluent's client",
+    "configuration (`kafka_<consumer|producer>_<type>_<attribute>`, label `client_id`); JVM",
+    "families follow jmx_exporter's built-in JVM collectors. `tests/test_jmx_naming.py` checks",
+    "every kind of MBean against those rules. Where kafka-vitals differs, on purpose:",
+    "",
+    "- Every JMX family has a `target` label (the JVM it came from); summaries add `_sum`",
+    "  (mean x count), which jmx_exporter does not write.",
+    "- `..._requesthandleravgidle_percent` is the meter's one-minute rate; Strimzi reads its",
+    "  lifetime `MeanRate`, which barely moves after the first hour.",
+    "- Label names are snake_case where Strimzi copies an ObjectName key in camelCase",
+    "  (`log_directory`, `network_processor`), so that `promtool check metrics` finds nothing;",
+    "  the follower lag's constant `clientId=\"Replica\"` is dropped; a log directory's value is",
+    "  the path without the ObjectName's quotes. No Strimzi query or rule selects on them.",
+    "- `kafka_server_raftmetrics_commit_latency_max` is a gauge (Strimzi types every `-max` of",
+    "  raft-metrics as a counter, but it is a windowed maximum).",
+    "- Client attributes ending in `-total` are counters (Confluent types all as gauges); the",
+    "  constant `client_type` label is not written (the name says consumer or producer); names",
+    "  with an abbreviated unit (`io-wait-time-ns-avg`, `io-time-ns-avg`,",
+    "  `last-applied-record-lag-ms`) are not read, as promtool flags them: `io_ratio`,",
+    "  `io_wait_ratio` and `kafka_controller_kafkacontroller_lastappliedrecordlagms` say the same.",
+    "- String attributes are not read, so `kafka_consumer_app_info` / `kafka_producer_app_info`",
+    "  (client version) and the raft `current_state` label do not exist.",
+    "",
+    "**The exporter's own process and the JVMs'.** `process_*` and `jvm_*` series with a",
+    "`target` label describe a JMX target's JVM; select them with `{target!=\"\"}` (or one",
+    "`target`), as `sum(process_open_fds{target!=\"\"}) by (target)`. Series of these names",
+    "without `target` describe the kafka-vitals process itself: select them with `{target=\"\"}`.",
+    "",
+    "**Established queries that return no data from kafka-vitals**, checked by",
+    "`tests/test_jmx_parity_live.py` against a live broker, producer and consumer: of Strimzi's",
+    "Kafka dashboard (38 queries), `container_memory_working_set_bytes` (cAdvisor) and",
+    "`kubelet_volume_stats_available_bytes` (kubelet); of Strimzi's broker rules, the three that",
+    "read kubelet and cAdvisor series; of the client dashboards, the `app_info` version panels",
+    "(string attributes), and windowed client values that are NaN until the event happens",
+    "(failed rebalances, throttling, errors and retries of a healthy client).",
+    "",
+]
+
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
@@ -91,6 +135,7 @@ def metrics_markdown() -> str:
             unit = f"`{m.unit}`" if m.unit else ""
             lines.append(f"| `{m.name}` | {m.type} | {_labels(m)} | {unit} | {_cell(m.help)} |")
         lines.append("")
+    lines += JMX_NOTES
     unknown = sorted({m.source for m in catalog.ALL} - set(SOURCES))
     if unknown:  # pragma: no cover - a new source needs a title above
         raise RuntimeError(f"docs_gen: no title for metric sources {unknown}")

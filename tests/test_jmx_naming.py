@@ -126,7 +126,9 @@ def broker_values() -> Iterator[JmxValue]:
     for part in jq.REQUEST_TIME_PARTS:
         for request in jq.REQUEST_TYPES:
             bean = f"kafka.network:type=RequestMetrics,name={part},request={request}"
-            for attribute in ("50thPercentile", "75thPercentile", "999thPercentile", "Count"):
+            every = part == "TotalTimeMs"
+            for attribute in (*(jq.PERCENTILE_ATTRIBUTES if every else jq.PART_PERCENTILES),
+                              "Count"):  # fmt: skip
                 yield val(bean, attribute)
     for name in jq.BROKER_TOPIC_COUNTERS:
         yield val(f"kafka.server:type=BrokerTopicMetrics,name={name},topic=orders", "Count")

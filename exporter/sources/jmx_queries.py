@@ -55,6 +55,11 @@ REQUEST_TIME_PARTS = (
 )
 """The request-time histograms: the total and the five parts it is made of."""
 
+PART_PERCENTILES = ("50thPercentile", "99thPercentile")
+"""The quantiles read from the five parts (the total has all six): each (MBean, attribute) pair is
+one JMX round trip of the query jar, and the parts are read to find which one grew, for which the
+median and the 99th percentile suffice. Their `_sum` and `_count` give the mean."""
+
 BROKER_TOPIC_COUNTERS = (
     "MessagesInPerSec",
     "BytesInPerSec",
@@ -116,15 +121,9 @@ flags; the controller's `LastAppliedRecordLagMs` gives the same figure."""
 _GC = "kafka.server:type=group-coordinator-metrics"
 
 JVM_QUERIES: tuple[Query, ...] = (
-    Query(
-        "java.lang:type=Memory",
-        tuple(
-            f"{area}MemoryUsage/{key}"
-            for area in ("Heap", "NonHeap")
-            for key in ("used", "committed", "max")
-        ),
-    ),
-    Query("java.lang:type=MemoryPool,name=*", ("Usage/used", "Usage/committed", "Usage/max")),
+    # a composite attribute comes back key by key (`HeapMemoryUsage/used`, ...)
+    Query("java.lang:type=Memory", ("HeapMemoryUsage", "NonHeapMemoryUsage")),
+    Query("java.lang:type=MemoryPool,name=*", ("Usage",)),
     Query("java.lang:type=GarbageCollector,name=*", ("CollectionCount", "CollectionTime")),
     Query(
         "java.lang:type=Threading",
@@ -144,7 +143,11 @@ BROKER_QUERIES: tuple[Query, ...] = (
     *(
         Query(
             f"kafka.network:type=RequestMetrics,name={part},request={request}",
-            (*PERCENTILE_ATTRIBUTES, "Mean", "Count"),
+            (
+                *(PERCENTILE_ATTRIBUTES if part == "TotalTimeMs" else PART_PERCENTILES),
+                "Mean",
+                "Count",
+            ),
         )
         for part in REQUEST_TIME_PARTS
         for request in REQUEST_TYPES
