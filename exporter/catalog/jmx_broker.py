@@ -184,16 +184,6 @@ RAFT_UNKNOWN_VOTERS = _broker(
     "gauge",
     "Voters this quorum leader has no connection to.",
 )
-METADATA_APPLY_ERRORS = _broker(
-    "kafka_server_brokermetadatametrics_metadata_apply_error_count",
-    "gauge",
-    "Errors this broker met applying metadata records (counted since start).",
-)
-METADATA_LOAD_ERRORS = _broker(
-    "kafka_server_brokermetadatametrics_metadata_load_error_count",
-    "gauge",
-    "Errors this broker met loading metadata (counted since start).",
-)
 # --- requests -----------------------------------------------------------------------------------
 _TOPIC = ' topic is empty on the broker-wide series: aggregate with topic!="" or topic="".'
 TOTAL_PRODUCE_REQUESTS = _broker(
@@ -282,9 +272,10 @@ RESPONSE_QUEUE_SIZE = _broker(
     "Responses waiting in this broker's response queues.",
 )
 CONNECTIONS = _broker(
-    "kafka_server_socket_server_metrics_connection_count",
+    "kafka_server_socket_server_metrics_connections",
     "gauge",
-    "Open connections per listener and network processor thread.",
+    "Open connections per listener and network processor thread (Strimzi: ..._connection_count; "
+    "promtool flags a gauge ending in _count).",
     ("target", "listener", "network_processor"),
 )
 

@@ -17,8 +17,8 @@ from types import MappingProxyType
 from exporter.catalog import jmx as core
 from exporter.catalog.model import Metric
 
+# connection-count is not read from either client: promtool flags a gauge ending in `_count`
 CONSUMER_METRICS_ATTRIBUTES = (
-    "connection-count",
     "connection-creation-rate",
     "connection-close-rate",
     "incoming-byte-rate",
@@ -103,7 +103,6 @@ PRODUCER_ATTRIBUTES = (
     "metadata-age",
     "produce-throttle-time-avg",
     "produce-throttle-time-max",
-    "connection-count",
     "incoming-byte-rate",
     "outgoing-byte-rate",
     "io-ratio",

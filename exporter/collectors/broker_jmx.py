@@ -78,10 +78,6 @@ _PLAIN: Mapping[tuple[str, str, str, str], Metric] = {
         ("high-watermark", bcat.RAFT_HIGH_WATERMARK),
         ("number-unknown-voter-connections", bcat.RAFT_UNKNOWN_VOTERS),
     )},
-    **{(_S, "broker-metadata-metrics", "", attr): m for attr, m in (
-        ("metadata-apply-error-count", bcat.METADATA_APPLY_ERRORS),
-        ("metadata-load-error-count", bcat.METADATA_LOAD_ERRORS),
-    )},
 }  # fmt: skip
 # (domain, type, name, attribute) -> (family, ObjectName keys that become its labels after target)
 _KEYED: Mapping[tuple[str, str, str, str], tuple[Metric, tuple[str, ...]]] = {

@@ -193,6 +193,11 @@ class JmxConfig:
     niceness: int = 10
     """Added to each query JVM's CPU niceness (0-19): the query is a short batch job, and the
     broker or application next to it, and the exporter's own poll, come first."""
+    partition_mbeans: bool = True
+    """Read the per-partition broker MBeans (log size on disk, and the at/under min ISR and
+    replica counts of `kafka.cluster:type=Partition`). Each is one JMX round trip of the query
+    jar: a broker with thousands of partitions then takes seconds per poll (docs/benchmarks.md);
+    set false there to keep the poll short (the broker-wide counts stay)."""
 
 
 @dataclass(frozen=True, slots=True)

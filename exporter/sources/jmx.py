@@ -32,7 +32,6 @@ from exporter.config import JmxConfig, JmxTarget, Secret
 from exporter.sources.admin_model import ClusterView
 from exporter.sources.jmx_check import config_problems, default_name, service_url
 from exporter.sources.jmx_model import (
-    QUERIES_BY_ROLE,
     AnswerError,
     TargetResult,
     classify,
@@ -40,6 +39,7 @@ from exporter.sources.jmx_model import (
     parse_answer,
     query_string,
 )
+from exporter.sources.jmx_queries import queries_for
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,8 @@ class JmxSource:
         args = ["-jar", str(self._jar), "-url", target.url, "-json"]
         if target.username:
             args += ["-u", target.username, "-p", password]
-        args += ["-q", query_string(QUERIES_BY_ROLE[target.role])]
+        queries = queries_for(target.role, self._cfg.partition_mbeans)
+        args += ["-q", query_string(queries)]
         fd, argpath = tempfile.mkstemp(prefix="q-", suffix=".args", dir=self._workdir())
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -111,12 +111,9 @@ RAFT_ATTRIBUTES = (
     "high-watermark",
     "number-unknown-voter-connections",
 )
-METADATA_ATTRIBUTES = (
-    "metadata-apply-error-count",
-    "metadata-load-error-count",
-)
-"""`last-applied-record-lag-ms` is left out: its name has an abbreviated unit, which promtool
-flags; the controller's `LastAppliedRecordLagMs` gives the same figure."""
+# broker-metadata-metrics is not read: its error counts end in `-count` and its record lag in
+# `-ms`, names promtool flags; the controller's MetadataErrorCount and LastAppliedRecordLagMs
+# give the same figures
 
 _GC = "kafka.server:type=group-coordinator-metrics"
 
@@ -175,7 +172,6 @@ BROKER_QUERIES: tuple[Query, ...] = (
         ("connection-count",),
     ),
     Query("kafka.server:type=raft-metrics", RAFT_ATTRIBUTES),
-    Query("kafka.server:type=broker-metadata-metrics", METADATA_ATTRIBUTES),
     # Kafka 4.x group coordinator (absent on older brokers: no match, no series)
     Query(f"{_GC},protocol=*", ("group-count",)),
     Query(f"{_GC},state=*", ("consumer-group-count",)),
@@ -204,6 +200,18 @@ CLIENT_QUERIES: tuple[Query, ...] = (
     Query("kafka.producer:type=producer-metrics,client-id=*", PRODUCER_ATTRIBUTES),
     *JVM_QUERIES,
 )
+
+PER_PARTITION_PATTERNS = ("kafka.log:type=Log,name=Size,", "kafka.cluster:type=Partition,")
+"""Patterns that match one MBean per partition on the broker (`jmx.partition_mbeans`)."""
+
+
+def queries_for(role: str, partition_mbeans: bool = True) -> tuple[Query, ...]:
+    """The queries of `role`, without the per-partition patterns unless `partition_mbeans`."""
+    queries = QUERIES_BY_ROLE[role]
+    if partition_mbeans:
+        return queries
+    return tuple(q for q in queries if not q.pattern.startswith(PER_PARTITION_PATTERNS))
+
 
 QUERIES_BY_ROLE: Mapping[str, tuple[Query, ...]] = MappingProxyType(
     {"broker": BROKER_QUERIES, "client": CLIENT_QUERIES}
