@@ -17,10 +17,7 @@ from types import MappingProxyType
 from exporter.catalog import jmx as core
 from exporter.catalog.model import Metric
 
-# connection-count is not read from either client: promtool flags a gauge ending in `_count`
-CONSUMER_METRICS_ATTRIBUTES = (
-    "connection-creation-rate",
-    "connection-close-rate",
+_NETWORK = (
     "incoming-byte-rate",
     "outgoing-byte-rate",
     "io-ratio",
@@ -30,8 +27,15 @@ CONSUMER_METRICS_ATTRIBUTES = (
     "response-rate",
     "request-size-avg",
     "select-rate",
-    # io-time-ns-avg and io-wait-time-ns-avg are left out here and for the producer: names with
-    # an abbreviated unit, which promtool flags; io-ratio and io-wait-ratio say the same
+)
+"""The network attributes both clients have. Not read: `connection-count` (promtool flags a gauge
+ending in `_count`), `io-time-ns-avg` and `io-wait-time-ns-avg` (an abbreviated unit in the name;
+io-ratio and io-wait-ratio say the same)."""
+
+CONSUMER_METRICS_ATTRIBUTES = (
+    "connection-creation-rate",
+    "connection-close-rate",
+    *_NETWORK,
     "last-poll-seconds-ago",
     "poll-idle-ratio-avg",
     "time-between-poll-avg",
@@ -103,15 +107,7 @@ PRODUCER_ATTRIBUTES = (
     "metadata-age",
     "produce-throttle-time-avg",
     "produce-throttle-time-max",
-    "incoming-byte-rate",
-    "outgoing-byte-rate",
-    "io-ratio",
-    "io-wait-ratio",
-    "network-io-rate",
-    "request-rate",
-    "response-rate",
-    "request-size-avg",
-    "select-rate",
+    *_NETWORK,
 )
 
 TYPES: Mapping[tuple[str, str], tuple[str, ...]] = MappingProxyType(
