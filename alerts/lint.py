@@ -1,6 +1,7 @@
 """A lint of the generated rules, in the spirit of mixtool: names, severities, annotations,
 runbooks, group sizes, `for` lengths, and PromQL that only uses catalog families, with counters
-only inside rate()/increase().
+only inside rate()/increase(), and every window over kafka-vitals' series at least 4 poll
+intervals (`common.poll_interval`), with no irate() on them (their data moves once per poll).
 
 PromQL is scanned, not parsed: strings, label matchers, range durations and `by (...)` label lists
 are blanked out, and what remains that looks like a name and is not followed by `(` is a metric.
@@ -17,9 +18,11 @@ from alerts.model import Alert
 from alerts.rules import Bundle
 from alerts.rules_exporter import PROMETHEUS_UP
 from alerts.thresholds import SEVERITIES, Thresholds, is_duration, seconds, why
+from alerts.thresholds_common import RATE_WINDOW_POLLS
 from exporter.catalog import admin, lookup
 
 RATE_FUNCTIONS = frozenset({"rate", "increase", "irate"})
+"""Functions that take a counter (or a gauge of RATE_ON_GAUGE)."""
 RATE_ON_GAUGE = {
     admin.PARTITION_CURRENT_OFFSET.name: "the log-end offset only rises and restarts at 0 when the "
     "topic is recreated, which is a counter reset; rate() is the right function for it",
@@ -92,7 +95,53 @@ def enclosing_function(expr: str, pos: int) -> str | None:
     return None
 
 
-def expression_problems(a: Alert) -> list[str]:
+WINDOWED = frozenset({"rate", "increase", "delta", "deriv", "irate", "idelta"})
+"""Functions over a range whose result depends on the window against the poll interval."""
+LAST_TWO_SAMPLES = frozenset({"irate", "idelta"})
+"""Read only the last two samples: between two scrapes inside one poll nothing moves."""
+
+
+def window_problems(
+    expr: str, poll_interval: str, exempt: frozenset[str] = frozenset()
+) -> list[str]:
+    """Windows too short for data that changes once per `poll_interval`: every rate(),
+    increase(), delta() and deriv() needs at least RATE_WINDOW_POLLS polls; irate() and idelta()
+    are refused. Ranges over names in `exempt` (Prometheus' own series) are not checked."""
+    text = scrub(expr)
+    least = RATE_WINDOW_POLLS * seconds(poll_interval)
+    problems = []
+    for m in re.finditer(r"\b([a-z_]+)\s*\(", text):
+        func = m.group(1)
+        if func not in WINDOWED:
+            continue
+        depth, end = 0, len(text)
+        for i in range(m.end() - 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            if depth == 0:
+                end = i
+                break
+        inner = expr[m.end() : end]
+        names = {name for name, _ in metrics(inner)}
+        if names and names <= exempt:
+            continue
+        if func in LAST_TWO_SAMPLES:
+            problems.append(
+                f"{func}() over polled data: use rate() over >= {RATE_WINDOW_POLLS} polls"
+            )
+            continue
+        window = re.search(r"\[([^\]:]*)(?::[^\]]*)?\]", inner)
+        if window is None:
+            continue
+        text_window = window.group(1).strip()
+        if not is_duration(text_window) or seconds(text_window) < least:
+            problems.append(
+                f"{func}() window [{text_window}] is shorter than {RATE_WINDOW_POLLS} poll "
+                f"intervals ({RATE_WINDOW_POLLS} x {poll_interval})"
+            )
+    return problems
+
+
+def expression_problems(a: Alert, poll_interval: str = "30s") -> list[str]:
     problems = []
     for name, pos in metrics(a.expr):
         metric = lookup(name)
@@ -105,11 +154,13 @@ def expression_problems(a: Alert) -> list[str]:
             problems.append(f"{a.name}: counter {name} used outside rate()/increase()")
         if func in RATE_FUNCTIONS and not is_counter and name not in RATE_ON_GAUGE:
             problems.append(f"{a.name}: {func}() on {name}, which is not a counter")
+    exempt = frozenset(NOT_IN_CATALOG)
+    problems += [f"{a.name}: {p}" for p in window_problems(a.expr, poll_interval, exempt)]
     return problems
 
 
 def alert_problems(a: Alert, t: Thresholds, root: Path) -> list[str]:
-    problems = expression_problems(a)
+    problems = expression_problems(a, t.common.poll_interval)
     if not _NAME.match(a.name):
         problems.append(f"{a.name}: name must be CamelCase starting with Kafka")
     if a.severity not in SEVERITIES:
@@ -148,6 +199,9 @@ def bundle_problems(bundle: Bundle, t: Thresholds, root: Path) -> list[str]:
     for g in bundle.groups:
         if not 1 <= len(g.alerts) <= MAX_GROUP_SIZE:
             problems.append(f"group {g.name}: {len(g.alerts)} rules (1 to {MAX_GROUP_SIZE})")
+    if not is_duration(t.common.poll_interval):
+        problems.append(f"common.poll_interval {t.common.poll_interval!r} is not a duration")
+        return problems
     for a in bundle.alerts:
         problems += alert_problems(a, t, root)
     used = {a.section for a in bundle.alerts}

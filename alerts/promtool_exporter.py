@@ -47,6 +47,39 @@ def _other_job(ctx: Ctx) -> dict[str, str]:
     return {}
 
 
+def _no_target(ctx: Ctx) -> list[Scenario]:
+    """absent() fires when the job has no `up` series at all, not when its target is down."""
+    ea = ctx.t.exporter_absent
+    f, k = ctx.minutes(ea.for_), ctx.minutes(ea.keep_firing_for)
+    start, after = 10, k + 5
+    n = start + f + 5 + after
+    gone = Values().hold(1, start).stale().gap(f + 4).hold(1, after)
+    series = [ctx.series(PROMETHEUS_UP, INSTANCE, gone)]
+    other = _other_job(ctx)
+    if other:  # another job's target does not hide the missing one
+        series.append(Series(PROMETHEUS_UP, {**other, **INSTANCE}, Values().hold(1, n).text()))
+    # absent() carries the selector's equality matchers, nothing else
+    matchers = {name: value for name, op, value in parse_selector(ctx.t.common.selector)
+                if op == "="}  # fmt: skip
+    fired = Expect(matchers, 1)
+    checks = standard_checks(ctx, start, ea.for_, ea.keep_firing_for, fired)
+    down = ctx.series(PROMETHEUS_UP, INSTANCE, Values().hold(1, 5).hold(0, f + 10))
+    return [
+        Scenario(
+            "KafkaVitalsExporterAbsent",
+            "no up series for the job: fires; a target again resolves",
+            tuple(series),
+            tuple(checks),
+        ),
+        Scenario(
+            "KafkaVitalsExporterAbsent",
+            "a target that is down still exists: never fires (ExporterDown speaks)",
+            (down,),
+            tuple(Check(m, why="the target exists") for m in range(0, f + 14, 3)),
+        ),
+    ]
+
+
 def _stale(ctx: Ctx) -> list[Scenario]:
     """Stale means no new snapshot; a source failing at every cycle is SourceDown's, not this."""
     ds = ctx.t.data_stale
@@ -144,4 +177,4 @@ def _absent(ctx: Ctx) -> list[Scenario]:
 
 
 def scenarios(ctx: Ctx) -> list[Scenario]:
-    return [*_down(ctx), *_stale(ctx), *_absent(ctx)]
+    return [*_down(ctx), *_no_target(ctx), *_stale(ctx), *_absent(ctx)]

@@ -20,6 +20,7 @@ NOT_REGISTRY = 'source!="schema_registry"'
 def _alerts(t: Thresholds) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     ed, sd, ds, fa = t.exporter_down, t.source_down, t.data_stale, t.family_absent
+    ea = t.exporter_absent
     up_selector = f"{PROMETHEUS_UP}{{{s}}}" if s.strip() else PROMETHEUS_UP
     admin_up = sel(own.UP, s, 'source="admin"')
     missing = "\n  or ".join(
@@ -40,6 +41,21 @@ def _alerts(t: Thresholds) -> tuple[Alert, ...]:
                 "and no other Kafka alert can fire meanwhile."
             ),
             section="exporter_down",
+            source="Prometheus",
+        ),
+        Alert(
+            name="KafkaVitalsExporterAbsent",
+            expr=f"absent({up_selector})",
+            for_=ea.for_,
+            keep_firing_for=ea.keep_firing_for,
+            severity=ea.severity,
+            summary="Prometheus has no kafka-vitals target at all.",
+            description=(
+                f"No target of {label('job')} exists in Prometheus: kafka-vitals was never "
+                "discovered (a ServiceMonitor or PodMonitor without the label the Prometheus "
+                "selects, e.g. `release`) or was removed, and nothing about Kafka is watched."
+            ),
+            section="exporter_absent",
             source="Prometheus",
         ),
         Alert(

@@ -37,7 +37,13 @@ from alerts.thresholds_consumers import (
     RebalanceStuck,
     Stalled,
 )
-from alerts.thresholds_exporter import DataStale, ExporterDown, FamilyAbsent, SourceDown
+from alerts.thresholds_exporter import (
+    DataStale,
+    ExporterAbsent,
+    ExporterDown,
+    FamilyAbsent,
+    SourceDown,
+)
 from alerts.thresholds_lessons import (
     ConsumerFallingBehind,
     ConsumerStopped,
@@ -68,6 +74,7 @@ __all__ = [
     "DataStale",
     "DeadLetterInflow",
     "DeadLetterMessages",
+    "ExporterAbsent",
     "ExporterDown",
     "FamilyAbsent",
     "IdleConsumers",
@@ -122,6 +129,7 @@ class Thresholds:
     rebalance_latency: RebalanceLatency = field(default_factory=RebalanceLatency)
     rebalance_stuck: RebalanceStuck = field(default_factory=RebalanceStuck)
     exporter_down: ExporterDown = field(default_factory=ExporterDown)
+    exporter_absent: ExporterAbsent = field(default_factory=ExporterAbsent)
     source_down: SourceDown = field(default_factory=SourceDown)
     data_stale: DataStale = field(default_factory=DataStale)
     family_absent: FamilyAbsent = field(default_factory=FamilyAbsent)

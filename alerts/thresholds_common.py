@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from alerts.thresholds_base import knob
 
+RATE_WINDOW_POLLS = 4
+"""The shortest rate window over kafka-vitals' series, in poll intervals."""
+
 
 @dataclass(frozen=True, slots=True)
 class Common:
@@ -26,6 +29,14 @@ class Common:
         "The label that tells clusters apart (set by relabelling or external labels). Every "
         "aggregation keeps it and Alertmanager groups and inhibits by it; when absent it is simply "
         "empty and everything is one cluster.",
+    )
+    poll_interval: str = knob(
+        "30s",
+        "kafka-vitals' poll.interval_seconds: its series change once per poll, whatever the "
+        "scrape interval. Every rate() and increase() over them needs a window of at least "
+        "RATE_WINDOW_POLLS (4) polls, or it swings with where the window's edges fall (at a 15 s "
+        "scrape, a 1m window read 26-54 for a true 40 msg/s); irate() is never right on them. "
+        "The lint checks every window of the rules and dashboards against this.",
     )
     runbook_url_base: str = knob(
         "https://github.com/kafka-vitals/kafka-vitals/blob/main/docs/runbooks",

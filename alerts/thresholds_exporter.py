@@ -22,6 +22,23 @@ class ExporterDown:
 
 
 @dataclass(frozen=True, slots=True)
+class ExporterAbsent:
+    """Prometheus has no kafka-vitals target at all (no `up` series for the job)."""
+
+    for_: str = knob(
+        "5m",
+        "A rollout or a rescheduled pod leaves the job without a target for a minute or two "
+        "while service discovery catches up; five minutes without any means it was never "
+        "discovered (a ServiceMonitor the Prometheus does not select) or was removed.",
+    )
+    keep_firing_for: str = knob("0s", "Resolves with the first scraped target.")
+    severity: Severity = field(
+        default="warning",
+        metadata=reason("Nothing about Kafka is watched, and KafkaVitalsExporterDown cannot fire."),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class SourceDown:
     """A source of the exporter (Admin API, one JMX target) failed in the last poll."""
 

@@ -16,12 +16,12 @@ from grafanalib import core as g
 
 from alerts.promql import num, parse_selector
 from alerts.rules import build as build_rules
-from alerts.thresholds import Severity, Thresholds
+from alerts.thresholds import Severity, Thresholds, seconds
+from alerts.thresholds_common import RATE_WINDOW_POLLS
 from exporter.catalog import Metric, own
 
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": "${datasource}"}
 """Every panel and target points at the datasource variable, never at a fixed datasource."""
-RATE = "$__rate_interval"
 SEVERITY_COLOR: dict[Severity, str] = {"critical": "red", "warning": "orange", "info": "blue"}
 PROMETHEUS_OWN = ("ALERTS", "up", "scrape_duration_seconds", "scrape_samples_scraped")
 """Series Prometheus writes itself; the only names a query may use that the catalog lacks."""
@@ -53,15 +53,25 @@ class Scope:
         return f"{metric.name}{sample}{{{', '.join((*self.matchers, *extra))}}}"
 
     def rate(
-        self, metric: Metric, *extra: str, window: str = RATE, offset: str = "", sample: str = ""
+        self, metric: Metric, *extra: str, window: str = "", offset: str = "", sample: str = ""
     ) -> str:
-        """`rate(counter{...}[window] offset X)`; ValueError for a gauge."""
+        """`rate(counter{...}[window] offset X)` (window: `rate_window` unless given);
+        ValueError for a gauge."""
         self._counter(metric, sample)
+        window = window or self.rate_window
         shift = f" offset {offset}" if offset else ""
         return f"rate({self.sel(metric, *extra, sample=sample)}[{window}]{shift})"
 
-    def offset_rate(self, metric: Metric, *extra: str, window: str = RATE) -> str:
+    @property
+    def rate_window(self) -> str:
+        """The rate window of every panel: RATE_WINDOW_POLLS poll intervals (2m at 30 s), not
+        Grafana's `$__rate_interval` (4 scrape intervals: too short when the scrape interval is
+        below the poll interval, and the data moves only once per poll)."""
+        return duration(RATE_WINDOW_POLLS * seconds(self.thresholds.common.poll_interval))
+
+    def offset_rate(self, metric: Metric, *extra: str, window: str = "") -> str:
         """`rate()` of an offset gauge: offsets only grow (a reset reads as a counter reset)."""
+        window = window or self.rate_window
         if "offset" not in metric.name or metric.type != "gauge":
             raise ValueError(f"{metric.name} is not an offset gauge")
         return f"rate({self.sel(metric, *extra)}[{window}])"
@@ -130,6 +140,15 @@ def scope(thresholds: Thresholds) -> Scope:
     return Scope(
         thresholds, tuple(matchers), job_default, job_filter, common.cluster_label, severities
     )
+
+
+def duration(total: float) -> str:
+    """Seconds as a PromQL duration: `2m`, `90s`, `1h30m`."""
+    whole = round(total)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "".join(f"{v}{u}" for v, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if v)
+    return text or "0s"
 
 
 # --- variables -----------------------------------------------------------------------------------

@@ -86,11 +86,37 @@ def _bad(expr: str, name: str = "KafkaTestAlert", **kw: str) -> Alert:
         ("rate(kafka_consumergroup_lag_sum[5m]) > 0", "rate() on kafka_consumergroup_lag_sum"),
         ("kafka_consumergroup_lag_total > 0", "kafka_consumergroup_lag_total is not in the"),
         ("count(kafka_nonexistent_family) == 0", "kafka_nonexistent_family is not in the"),
+        (
+            "sum(rate(kafka_server_brokertopicmetrics_messagesin_total[1m])) > 0",
+            "rate() window [1m] is shorter than 4 poll intervals (4 x 30s)",
+        ),
+        (
+            "sum(irate(kafka_server_brokertopicmetrics_messagesin_total[5m])) > 0",
+            "irate() over polled data",
+        ),
+        (
+            "sum(increase(kafka_consumergroup_rebalances_total[$__rate_interval])) > 0",
+            "increase() window [$__rate_interval] is shorter than 4 poll intervals",
+        ),
     ],
 )
 def test_lint_catches_bad_expressions(expr: str, problem: str) -> None:
     problems = lint.expression_problems(_bad(expr))
     assert any(problem in p for p in problems), problems
+
+
+def test_rate_windows_follow_the_poll_interval_of_the_bundle_config() -> None:
+    expr = "sum(rate(kafka_server_brokertopicmetrics_messagesin_total[2m])) > 0"
+    assert lint.expression_problems(_bad(expr)) == []
+    assert lint.window_problems(expr, "30s") == []
+    assert lint.window_problems(expr, "1m") == [
+        "rate() window [2m] is shorter than 4 poll intervals (4 x 1m)"
+    ]
+    slow = replace(DEFAULT, common=replace(DEFAULT.common, poll_interval="5m"))
+    problems = lint.bundle_problems(build(slow), slow, ROOT)
+    assert any("shorter than 4 poll intervals (4 x 5m)" in p for p in problems), problems
+    # Prometheus' own per-scrape series are not polled: any window is fine for them
+    assert lint.window_problems("rate(up[1m])", "30s", frozenset({"up"})) == []
 
 
 def test_lint_accepts_the_deliberate_rate_on_the_log_end_offset() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from alerts.lint import window_problems
 from alerts.rules import build as build_rules
 from alerts.thresholds import DEFAULT, ConsumerLag, Thresholds
 from dashboards import CONFIGMAP_PATH, JSON_DIR, build_all, render
@@ -131,8 +131,13 @@ def test_queries_use_only_catalog_names_and_counters_only_inside_rate(
                     f"{uid}: {where}: {name} is not in the catalog"
                 )
             assert not bare_counters(expr), f"{uid}: {where}: counter outside rate(): {expr}"
-            for window in re.findall(r"\brate\([^\[]*\[([^\]]+)\]", expr):
-                assert window in ("$__rate_interval", DEFAULT.messages_in.window), (uid, where)
+            # windows of at least 4 poll intervals of the bundle config, no irate()
+            exempt = frozenset(PROMETHEUS_OWN)
+            assert not window_problems(expr, DEFAULT.common.poll_interval, exempt), (
+                uid,
+                where,
+                window_problems(expr, DEFAULT.common.poll_interval, exempt),
+            )
             checked += 1
     assert checked > 100
 

@@ -333,3 +333,24 @@ def test_kubectl_renders_what_python_renders(directory: Path) -> None:
         )
 
     assert keys(kubectl_render(directory)) == keys(python_render(directory))
+
+
+KUBE_PROMETHEUS_STACK_MONITOR_SELECTOR = {
+    "matchLabels": {"release": DEFAULT.output.crd_labels["release"]}
+}
+"""kube-prometheus-stack's default serviceMonitorSelector and podMonitorSelector
+(`*SelectorNilUsesHelmValues: true`): `release: <its Helm release name>`, the same label its rule
+selector wants on the PrometheusRule."""
+
+
+@pytest.mark.parametrize("directory", ENTRY_POINTS, ids=lambda p: rel(p))
+def test_monitors_match_kube_prometheus_stacks_default_selector(
+    directory: Path, render: Callable[[Path], list[dict[str, Any]]]
+) -> None:
+    monitors = find(render(directory), "PodMonitor") + find(render(directory), "ServiceMonitor")
+    for monitor in monitors:
+        labels = monitor["metadata"].get("labels", {})
+        assert selects(KUBE_PROMETHEUS_STACK_MONITOR_SELECTOR, labels), (
+            f"{rel(directory)} {monitor['kind']}/{monitor['metadata']['name']}: labels {labels} "
+            "are not selected by kube-prometheus-stack's default monitor selector"
+        )
