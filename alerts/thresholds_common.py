@@ -38,6 +38,13 @@ class Common:
         "scrape, a 1m window read 26-54 for a true 40 msg/s); irate() is never right on them. "
         "The lint checks every window of the rules and dashboards against this.",
     )
+    scrape_interval: str = knob(
+        "30s",
+        "How often Prometheus scrapes kafka-vitals (the shipped ServiceMonitor and PodMonitor: "
+        "30 s). The panels' rate window is 4 poll intervals plus one scrape interval: the samples "
+        "inside it then span exactly 4 polls, so the rate is exact at any scrape interval (with 4 "
+        "polls alone, a 15 s scrape of a 30 s poll reads 0.86x or 1.14x the true rate).",
+    )
     runbook_url_base: str = knob(
         "https://github.com/kafka-vitals/kafka-vitals/blob/main/docs/runbooks",
         "Where the shipped runbooks are published; each alert links `<base>/<AlertName>.md`. "

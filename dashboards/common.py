@@ -64,10 +64,14 @@ class Scope:
 
     @property
     def rate_window(self) -> str:
-        """The rate window of every panel: RATE_WINDOW_POLLS poll intervals (2m at 30 s), not
-        Grafana's `$__rate_interval` (4 scrape intervals: too short when the scrape interval is
-        below the poll interval, and the data moves only once per poll)."""
-        return duration(RATE_WINDOW_POLLS * seconds(self.thresholds.common.poll_interval))
+        """The rate window of every panel: RATE_WINDOW_POLLS poll intervals plus one scrape
+        interval (2m30s at the defaults), so the samples in it span exactly 4 polls whatever the
+        scrape interval. Not Grafana's `$__rate_interval`, which counts scrape intervals, while
+        kafka-vitals' data moves once per poll."""
+        common = self.thresholds.common
+        return duration(
+            RATE_WINDOW_POLLS * seconds(common.poll_interval) + seconds(common.scrape_interval)
+        )
 
     def offset_rate(self, metric: Metric, *extra: str, window: str = "") -> str:
         """`rate()` of an offset gauge: offsets only grow (a reset reads as a counter reset)."""

@@ -1,0 +1,161 @@
+"""Every shipped dashboard query over message rates, run by a real Prometheus that scrapes
+kafka-vitals twice per poll, reads the true rate of a steady producer within 10 %.
+
+The issue this guards: the data changes once per poll, whatever the scrape interval, so a window
+counted in scrape intervals (Grafana's `$__rate_interval`) or `irate()` reads wrong rates. The
+dashboards' window is 4 poll intervals plus one scrape interval (from the bundle config). Scaled
+down 3.75x to keep the test short, with the ratio of the case reported (15 s scrape, 30 s poll):
+poll every 8 s, scrape every 4 s, so the window is 36 s. The producer writes at a steady rate;
+the true rate is counted from its delivery reports. Points are checked from 4 poll intervals after
+the start of production (plus the window) to its end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+
+from alerts.thresholds import DEFAULT
+from dashboards import build_all
+from dashboards.queries import expand, panel_queries
+from tests.cli_run import clean_env, console_script, get
+from tests.harness import clients, procs
+from tests.harness.cluster import KafkaCluster
+from tests.harness.prom import PrometheusServer
+
+pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
+
+POLL, SCRAPE = 8, 4
+RATE = 25.0
+"""Messages per second the producer writes."""
+PRODUCE_SECONDS = 100
+JOB = "kafka-vitals"
+MESSAGE_RATE_FAMILIES = (
+    "kafka_server_brokertopicmetrics_messagesin_total",
+    "kafka_topic_partition_current_offset",
+)
+"""Families whose rate is a message rate (per topic and partition or per broker)."""
+
+
+@pytest.fixture
+def exporter(kafka_single: KafkaCluster, tmp_path: Path) -> Iterator[int]:
+    (port,) = procs.free_ports(1)
+    node = kafka_single.nodes[0]
+    env = clean_env(
+        {
+            "KAFKA_VITALS_POLL_INTERVAL_SECONDS": str(POLL),
+            "KAFKA_VITALS_JMX_TARGETS": f'[{{"url": "{node.jmx_url}", "role": "broker", '
+            f'"name": "node-1"}}]',
+        }
+    )
+    cmd = [
+        console_script(),
+        f"--kafka.server={kafka_single.bootstrap_servers}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    proc = procs.spawn("kafka-vitals", cmd, log_path=tmp_path / "serve.log", ports=[port], env=env)
+    try:
+        procs.wait_for(lambda: get(port, "/ready")[0] == 200, 90, "kafka-vitals /ready")
+        yield port
+    finally:
+        proc.kill()
+
+
+def _produce(bootstrap: str, topic: str, stop: threading.Event, counted: list[float]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0})
+
+    def delivered(err: Any, _msg: Any) -> None:
+        if err is None:
+            counted.append(time.time())
+
+    start = time.monotonic()
+    n = 0
+    while not stop.is_set():
+        due = start + n / RATE
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, 0.05))
+            continue
+        producer.produce(topic, b"x", partition=n % 2, on_delivery=delivered)
+        producer.poll(0)
+        n += 1
+    producer.flush(10)
+
+
+def message_rate_queries(values: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(dashboard, panel, expanded expr) of every panel query over a message-rate family,
+    rendered with the test's poll and scrape intervals."""
+    common = dataclasses.replace(
+        DEFAULT.common, poll_interval=f"{POLL}s", scrape_interval=f"{SCRAPE}s"
+    )
+    out = []
+    for uid, dashboard in build_all(dataclasses.replace(DEFAULT, common=common)).items():
+        for q in panel_queries(uid, dashboard):
+            if "offset 1h" in q.expr or not any(f in q.expr for f in MESSAGE_RATE_FAMILIES):
+                continue  # a comparison with an hour ago has no data in a minutes-old stack
+            if "rate(" in q.expr:
+                out.append((uid, q.panel, expand(q.expr, values)))
+    return out
+
+
+def test_dashboard_message_rates_within_10_percent(
+    kafka_single: KafkaCluster,
+    exporter: int,
+    unique_name: Callable[[str], str],
+    prometheus_factory: Callable[..., PrometheusServer],
+) -> None:
+    topic = unique_name("rated")
+    bootstrap = kafka_single.bootstrap_servers
+    clients.create_topic(bootstrap, topic, partitions=2)
+    values = {"job": JOB, "cluster": ".*", "consumergroup": ".*", "topic": topic, "broker": ".*"}
+    queries = message_rate_queries(values)
+    assert len(queries) >= 2, queries
+    prom = prometheus_factory(
+        {
+            "global": {"scrape_interval": f"{SCRAPE}s", "evaluation_interval": f"{SCRAPE}s"},
+            "scrape_configs": [
+                {"job_name": JOB, "static_configs": [{"targets": [f"127.0.0.1:{exporter}"]}]}
+            ],
+        }
+    )
+    stop, counted = threading.Event(), []  # type: ignore[var-annotated]
+    producer = threading.Thread(target=_produce, args=(bootstrap, topic, stop, counted))
+    producer.start()
+    try:
+        time.sleep(PRODUCE_SECONDS)
+    finally:
+        stop.set()
+        producer.join(30)
+    assert len(counted) > 2, "the producer delivered nothing"
+    true_rate = (len(counted) - 1) / (counted[-1] - counted[0])
+    assert abs(true_rate - RATE) / RATE < 0.05, f"the producer was not steady: {true_rate:.2f}/s"
+    window = 4 * POLL + SCRAPE
+    first = counted[0] + 4 * POLL + window
+    last = counted[-1] - SCRAPE
+    assert last - first > 20, "too short a run to judge"
+    failures = []
+    for uid, panel, expr in queries:
+        result = prom.api(
+            "query_range", query=expr, start=str(first), end=str(last), step=str(SCRAPE)
+        )["result"]
+        points = [float(v) for series in result for _, v in series["values"]]
+        assert points, f"{uid} / {panel}: no data for {expr}"
+        # per-partition or per-topic queries: the topic's total is the sum at each step
+        by_time: dict[float, float] = {}
+        for series in result:
+            for t, v in series["values"]:
+                by_time[float(t)] = by_time.get(float(t), 0.0) + float(v)
+        per_minute = "60 *" in expr or "* 60" in expr
+        want = true_rate * (60 if per_minute else 1)
+        worst = max(abs(v - want) / want for v in by_time.values())
+        if worst > 0.10:
+            seen = sorted(round(v / (60 if per_minute else 1), 1) for v in by_time.values())
+            failures.append(f"{uid} / {panel}: off by up to {worst:.1%}: {seen} ({expr})")
+    assert not failures, f"true rate {true_rate:.2f}/s:\n" + "\n".join(failures)
