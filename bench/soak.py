@@ -20,17 +20,17 @@ import argparse
 import json
 import logging
 import os
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-
 from bench import probe
 from bench.exporter_proc import Exporter
+from bench.soak_drivers import Churn, ClientJvm
 from tests.harness import clients
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import HarnessError
@@ -53,71 +53,6 @@ def _count(path: str) -> int:
         return len(os.listdir(path))
     except OSError:
         return 0
-
-
-class Churn:
-    """Group ids and topics created and deleted in a thread."""
-
-    def __init__(self, bootstrap: str, groups: int, interval: float) -> None:
-        self.admin = AdminClient({"bootstrap.servers": bootstrap})
-        self.groups, self.interval = groups, interval
-        self.created = self.deleted = self.delete_errors = 0
-        self.last_delete_error = ""
-        self.topics = 0
-        self.paused = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(60)
-
-    def _run(self) -> None:
-        previous: list[str] = []
-        last_topic = ""
-        topic_at = 0.0
-        n = 0
-        while not self._stop.wait(self.interval):
-            if self.paused.is_set():
-                continue
-            try:
-                now = time.monotonic()
-                if now - topic_at >= 10:
-                    name = f"soak-t{self.topics:05d}"
-                    self.admin.create_topics([NewTopic(name, 3, 1)])[name].result(30)
-                    if last_topic:
-                        self.admin.delete_topics([last_topic])[last_topic].result(30)
-                    last_topic, topic_at = name, now
-                    self.topics += 1
-                batch = [f"soak-g{n + i:08d}" for i in range(self.groups)]
-                n += self.groups
-                # librdkafka takes one group per call: the calls go out together
-                futures = [
-                    fut
-                    for g in batch
-                    for fut in self.admin.alter_consumer_group_offsets(
-                        [ConsumerGroupTopicPartitions(g, [TopicPartition("soak", 0, 1)])],
-                        request_timeout=30,
-                    ).values()
-                ]
-                for fut in futures:
-                    fut.result(30)
-                self.created += len(batch)
-                if previous:
-                    gone = self.admin.delete_consumer_groups(previous, request_timeout=30)
-                    for fut in gone.values():
-                        try:
-                            fut.result(30)
-                            self.deleted += 1
-                        except Exception as exc:  # counted and shown: the ids stay in the cluster
-                            self.delete_errors += 1
-                            self.last_delete_error = repr(exc)[:200]
-                previous = batch
-            except Exception as exc:  # the broker restart: try again next time
-                log.warning("churn step failed: %r", exc)
 
 
 def _scrapers(port: int, stop: threading.Event, failures: list[str]) -> list[threading.Thread]:
@@ -143,41 +78,104 @@ def _slope(xs: list[float], ys: list[float]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
 
 
+class Sampler:
+    """One sample per finished cycle of the exporter."""
+
+    def __init__(self, exporter: Exporter, churn: Churn, t0: float, failures: list[str]) -> None:
+        self.exporter, self.churn, self.t0, self.failures = exporter, churn, t0, failures
+        self.samples: list[dict[str, Any]] = []
+        self._last_poll = 0.0
+
+    def take(self) -> dict[str, Any] | None:
+        try:
+            got = probe.fetch(self.exporter.port, timeout=5)
+        except Exception as exc:
+            self.failures.append(f"{time.strftime('%H:%M:%S')} {exc!r}"[:200])
+            return None
+        taken = got.value("kafka_vitals_last_poll_timestamp_seconds") or 0.0
+        if taken == self._last_poll:
+            return None
+        self._last_poll = taken
+        pid = self.exporter.pid
+        kids = _children(pid)
+        sample = {
+            "t": round(time.monotonic() - self.t0, 2),
+            "rss_mib": probe.memory_mib(pid)[0],
+            "child_rss_mib": sum(probe.memory_mib(k)[0] for k in kids),
+            "fds": _count(f"/proc/{pid}/fd"),
+            "threads": _count(f"/proc/{pid}/task"),
+            "series": got.series,
+            "cycle_s": got.value("kafka_vitals_poll_duration_seconds", stage="cycle"),
+            "admin_up": got.value("kafka_vitals_up", source="admin"),  # target="" is left out
+            "broker_jmx_up": got.value("kafka_vitals_up", source="jmx", target="broker-1"),
+            "client_jmx_up": got.value("kafka_vitals_up", source="jmx", target="client-1"),
+            "groups_churned": self.churn.created,
+            "groups_deleted": self.churn.deleted,
+            "delete_errors": self.churn.delete_errors,
+        }
+        self.samples.append(sample)
+        return sample
+
+    def cycles(self, count: int, timeout: float) -> dict[str, Any] | None:
+        """Wait for `count` more cycles; the last sample."""
+        last, seen, end = None, 0, time.monotonic() + timeout
+        while seen < count and time.monotonic() < end:
+            time.sleep(0.25)
+            if (got := self.take()) is not None:
+                last, seen = got, seen + 1
+        return last
+
+
+def _series_names(port: int) -> set[str]:
+    """Every series served (name and labels), for telling what stayed after the churn."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        text = resp.read().decode("utf-8", "replace")
+    return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line and line[0] != "#"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument("--minutes", type=float, default=6.0)
     parser.add_argument("--groups", type=int, default=200, help="group ids churned per cycle")
     parser.add_argument("--interval", type=float, default=1.0, help="poll interval in seconds")
+    parser.add_argument("--jmx-period", type=float, default=30.0,
+                        help="seconds the client JVM runs, then stays stopped")  # fmt: skip
     parser.add_argument("--no-restart", action="store_true", help="leave the broker running")
     parser.add_argument("--json", type=Path, default=RESULTS / "soak.json")
     parser.add_argument("--picture", type=Path, default=ROOT / "docs" / "img" / "soak.png")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     cluster = KafkaCluster(1).up()
-    samples: list[dict[str, Any]] = []
     scrape_failures: list[str] = []
-    last_delete_error = ""
     restart: dict[str, Any] = {}
+    end_state: dict[str, Any] = {}
     try:
         bootstrap = cluster.bootstrap_servers
         clients.create_topic(bootstrap, "soak", 1, 1)
         node = cluster.nodes[0]
+        work = RESULTS / "soak-work"
+        jvm = ClientJvm(bootstrap, args.jmx_period, work)
         config = {
             "kafka": {"bootstrap_servers": bootstrap, "request_timeout_seconds": 5},
             "poll": {"interval_seconds": args.interval, "stage_timeout_seconds": 10},
-            "jmx": {"targets": [{"url": node.jmx_url, "role": "broker", "name": "broker-1"}]},
+            "jmx": {"targets": [{"url": node.jmx_url, "role": "broker", "name": "broker-1"},
+                                {"url": jvm.url, "role": "client", "name": "client-1"}]},
             "log": {"level": "debug"},
-        }
-        exporter = Exporter(RESULTS / "soak-work", config)
+        }  # fmt: skip
+        exporter = Exporter(work, config)
         exporter.wait_serving(120)
         churn = Churn(bootstrap, args.groups, args.interval)
+        t0 = time.monotonic()
+        sampler = Sampler(exporter, churn, t0, scrape_failures)
+        before = sampler.cycles(3, 120)
+        end_state["series_before"] = before["series"] if before else None
+        names_before = _series_names(exporter.port)
         churn.start()
+        jvm.start()
         stop = threading.Event()
         _scrapers(exporter.port, stop, scrape_failures)
-        t0 = time.monotonic()
-        end = t0 + args.minutes * 60
+        end = time.monotonic() + args.minutes * 60
         restarted = args.no_restart
-        last_poll = 0.0
         while time.monotonic() < end:
             if not restarted and time.monotonic() - t0 > args.minutes * 30:
                 restarted = True
@@ -189,60 +187,58 @@ def main(argv: Sequence[str] | None = None) -> int:
                 except HarnessError as exc:  # recorded; the broker may still come back
                     restart["error"] = str(exc)[:300]
                 restart["to"] = time.monotonic() - t0
+                churn.renew()  # the driver's client would keep the retired broker's handles
                 churn.paused.clear()
             time.sleep(args.interval / 4)
-            try:
-                got = probe.fetch(exporter.port, timeout=5)
-            except Exception as exc:
-                scrape_failures.append(f"{time.strftime('%H:%M:%S')} {exc!r}"[:200])
-                continue
-            taken = got.value("kafka_vitals_last_poll_timestamp_seconds") or 0.0
-            if taken == last_poll:
-                continue
-            last_poll = taken
-            pid = exporter.pid
-            kids = _children(pid)
-            up = got.value("kafka_vitals_up", source="admin")  # the empty target is left out
-            samples.append({
-                "t": round(time.monotonic() - t0, 2),
-                "rss_mib": probe.memory_mib(pid)[0],
-                "child_rss_mib": sum(probe.memory_mib(k)[0] for k in kids),
-                "fds": _count(f"/proc/{pid}/fd"),
-                "threads": _count(f"/proc/{pid}/task"),
-                "series": got.series,
-                "cycle_s": got.value("kafka_vitals_poll_duration_seconds", stage="cycle"),
-                "admin_up": up,
-                "groups_churned": churn.created,
-                "groups_deleted": churn.deleted,
-                "delete_errors": churn.delete_errors,
-            })  # fmt: skip
-        stop.set()
+            sampler.take()
         churn.stop()
-        last_delete_error = churn.last_delete_error
+        jvm.stop()
+        churn.undeleted.append("soak-jmx-client")
+        end_state["undeleted"] = churn.finish()
+        end_state["churn_end"] = round(time.monotonic() - t0, 2)
+        after = sampler.cycles(max(5, int(10 / args.interval)), 120)  # the gone groups go away
+        end_state["series_after"] = after["series"] if after else None
+        names_after = _series_names(exporter.port)
+        end_state["series_new_after_churn"] = sorted(names_after - names_before)[:60]
+        end_state["series_gone_after_churn"] = sorted(names_before - names_after)[:60]
+        end_state["client_jvm_starts"] = jvm.starts
+        end_state["driver_client_renewals"] = churn.renewals
+        end_state["delete_error_times"] = [round(x - t0, 1) for x in churn.delete_error_times]
+        end_state["last_delete_error"] = churn.last_delete_error
+        stop.set()
         exporter.proc.stop(30)
     finally:
         cluster.down()
-    result = _summarise(samples, restart, scrape_failures, args)
-    result["summary"]["last_delete_error"] = last_delete_error
+    result = _summarise(sampler.samples, restart, scrape_failures, args, end_state)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
-    _picture(samples, restart, args.picture)
+    _picture(sampler.samples, restart, args.picture)
     print(json.dumps(result["summary"], indent=2))
+    if result["problems"]:
+        print("SOAK FAILED: " + "; ".join(result["problems"]), file=sys.stderr)
+        return 1
     return 0
 
 
 def _summarise(samples: list[dict[str, Any]], restart: dict[str, Any], failures: list[str],
-               args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
-    warm = samples[len(samples) // 3 :]
+               args: argparse.Namespace, end: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    churning = [s for s in samples if s["t"] <= end.get("churn_end", float("inf"))]
+    warm = churning[len(churning) // 3 :]
     t = [s["t"] for s in warm]
     churned = [s["groups_churned"] for s in warm]
     outage = (float(restart.get("from", 0.0)), float(restart.get("to", 0.0)) + 30.0)
+
+    def outside(at: float) -> bool:
+        return not outage[0] <= at <= outage[1]
+
     failed = [s for s in samples if s["admin_up"] != 1]
-    unexpected = [s for s in failed if not outage[0] <= s["t"] <= outage[1] and s["t"] > 10]
+    unexpected = [s for s in failed if outside(s["t"]) and s["t"] > 10]
+    broker_jmx = [s for s in samples if s["broker_jmx_up"] != 1 and outside(s["t"]) and s["t"] > 10]
+    delete_errors = [x for x in end.get("delete_error_times", []) if outside(x)]
     summary = {
         "minutes": args.minutes,
         "cycles": len(samples),
-        "group_ids_churned": samples[-1]["groups_churned"] if samples else 0,
+        "group_ids_churned": churning[-1]["groups_churned"] if churning else 0,
         "rss_mib_per_10k_groups": 1e4 * _slope(churned, [s["rss_mib"] for s in warm]),
         "child_rss_mib_per_10k_groups": 1e4 * _slope(churned, [s["child_rss_mib"] for s in warm]),
         "fds_per_minute": 60 * _slope(t, [s["fds"] for s in warm]),
@@ -250,14 +246,35 @@ def _summarise(samples: list[dict[str, Any]], restart: dict[str, Any], failures:
         "series_per_minute": 60 * _slope(t, [s["series"] for s in warm]),
         "cycle_s_per_minute": 60 * _slope(t, [s["cycle_s"] or 0.0 for s in warm]),
         "rss_mib_first_last": [samples[0]["rss_mib"], samples[-1]["rss_mib"]] if samples else [],
-        "series_first_last": [samples[0]["series"], samples[-1]["series"]] if samples else [],
+        "fds_min_max": [min(s["fds"] for s in warm), max(s["fds"] for s in warm)] if warm else [],
+        "threads_min_max": [min(s["threads"] for s in warm), max(s["threads"] for s in warm)]
+        if warm else [],
+        "series_before_churn_after": [end.get("series_before"), end.get("series_after")],
+        "series_new_after_churn": end.get("series_new_after_churn", []),
+        "series_gone_after_churn": end.get("series_gone_after_churn", []),
         "failed_cycles": len(failed),
         "failed_cycles_outside_the_restart": len(unexpected),
+        "broker_jmx_down_outside_the_restart": len(broker_jmx),
+        "client_jmx_up_down_cycles": [sum(s["client_jmx_up"] == 1 for s in samples),
+                                      sum(s["client_jmx_up"] == 0 for s in samples)],
+        "client_jvm_starts": end.get("client_jvm_starts"),
+        "delete_errors": len(end.get("delete_error_times", [])),
+        "delete_errors_outside_the_restart": len(delete_errors),
+        "ids_left_undeleted": len(end.get("undeleted", [])),
+        "driver_client_renewals": end.get("driver_client_renewals"),
+        "last_delete_error": end.get("last_delete_error", ""),
         "broker_restart_seconds": restart,
         "scrape_failures": len(failures),
         "load": os.getloadavg(),
-    }
-    return {"summary": summary, "samples": samples, "scrape_failures": failures[:20]}
+    }  # fmt: skip
+    problems = []
+    if delete_errors or end.get("undeleted"):
+        problems.append(f"{len(delete_errors)} group deletes failed outside the restart, "
+                        f"{len(end.get('undeleted', []))} ids left in the cluster")  # fmt: skip
+    if unexpected:
+        problems.append(f"{len(unexpected)} cycles failed outside the restart")
+    return {"summary": summary, "problems": problems, "samples": samples,
+            "scrape_failures": failures[:20]}  # fmt: skip
 
 
 def _picture(samples: list[dict[str, Any]], restart: dict[str, Any], path: Path) -> None:

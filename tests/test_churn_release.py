@@ -1,4 +1,4 @@
-"""Interned label strings and cached Empty-group descriptions are released with their group or topic.
+"""Interned labels and cached Empty-group descriptions are released with their group or topic.
 
 The admin source interns every group id (`listed_from`) and topic name, so that labels compare by
 identity across cycles, and keeps the last description of each Empty group (`DescribeCache`).
