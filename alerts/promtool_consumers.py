@@ -103,6 +103,23 @@ def _lag(ctx: Ctx) -> list[Scenario]:
     ]
 
 
+def _past_end(ctx: Ctx) -> list[Scenario]:
+    pe = ctx.t.offset_past_log_end
+    group = {"consumergroup": "orders-app", "topic": "orders"}
+    return threshold_gauge(
+        ctx,
+        "KafkaConsumerGroupOffsetPastLogEnd",
+        admin.GROUP_PARTITIONS_PAST_LOG_END,
+        group,
+        ctx.entity(**group),
+        0,
+        2,
+        pe.for_,
+        pe.keep_firing_for,
+        nan=True,
+    )
+
+
 def _stalled(ctx: Ctx) -> list[Scenario]:
     st = ctx.t.stalled
     w, f, k = ctx.minutes(st.window), ctx.minutes(st.for_), ctx.minutes(st.keep_firing_for)
@@ -266,4 +283,4 @@ def _stuck(ctx: Ctx) -> list[Scenario]:
 
 
 def scenarios(ctx: Ctx) -> list[Scenario]:
-    return [*_lag(ctx), *_stalled(ctx), *_rebalances(ctx)]
+    return [*_lag(ctx), *_past_end(ctx), *_stalled(ctx), *_rebalances(ctx)]

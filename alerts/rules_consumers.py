@@ -94,7 +94,26 @@ def _lag(t: Thresholds) -> tuple[Alert, ...]:
         section="stalled",
         source="Admin API",
     )
-    return committed, client, seconds, stalled
+    pe = t.offset_past_log_end
+    past_end = Alert(
+        name="KafkaConsumerGroupOffsetPastLogEnd",
+        expr=(
+            f"max {by(c, 'consumergroup', 'topic')} "
+            f"({sel(admin.GROUP_PARTITIONS_PAST_LOG_END, s)}) > 0"
+        ),
+        for_=pe.for_,
+        keep_firing_for=pe.keep_firing_for,
+        severity=pe.severity,
+        summary=f"Consumer group committed offset past the log end for {pe.for_}.",
+        description=(
+            f"Consumer group {label('consumergroup')} has a committed offset past the log end on "
+            f"{{{{ $value }}}} partitions of topic {label('topic')}: its next fetch resets by "
+            "auto.offset.reset (messages skipped or read twice)."
+        ),
+        section="offset_past_log_end",
+        source="Admin API",
+    )
+    return committed, client, seconds, stalled, past_end
 
 
 def _rebalances(t: Thresholds) -> tuple[Alert, ...]:

@@ -32,6 +32,7 @@ from alerts.thresholds_common import Common, Output
 from alerts.thresholds_consumers import (
     ConsumerLag,
     LagSeconds,
+    OffsetPastLogEnd,
     RebalanceLatency,
     RebalanceRate,
     RebalanceStuck,
@@ -82,6 +83,7 @@ __all__ = [
     "MessagesIn",
     "OfflineLogDirectory",
     "OfflinePartitions",
+    "OffsetPastLogEnd",
     "Output",
     "PartitionHeadroom",
     "PartitionsStalled",
@@ -115,6 +117,7 @@ class Thresholds:
     consumer_lag: ConsumerLag = field(default_factory=ConsumerLag)
     lag_seconds: LagSeconds = field(default_factory=LagSeconds)
     stalled: Stalled = field(default_factory=Stalled)
+    offset_past_log_end: OffsetPastLogEnd = field(default_factory=OffsetPastLogEnd)
     under_replicated: UnderReplicated = field(default_factory=UnderReplicated)
     under_min_isr: UnderMinIsr = field(default_factory=UnderMinIsr)
     offline_partitions: OfflinePartitions = field(default_factory=OfflinePartitions)

@@ -47,6 +47,27 @@ class LagSeconds:
 
 
 @dataclass(frozen=True, slots=True)
+class OffsetPastLogEnd:
+    """A group whose committed offset lies past the partition's log end."""
+
+    for_: str = knob(
+        "1m",
+        "Log-end offsets are read after the committed ones and never go down, so no race makes "
+        "this; one minute only lets a consumer that is resetting right now finish.",
+    )
+    keep_firing_for: str = knob(
+        "0s", "Resolves once the offset is set right or the consumer reset it: the right moment."
+    )
+    severity: Severity = field(
+        default="critical",
+        metadata=reason(
+            "The group's next fetch resets by auto.offset.reset: messages are skipped or read "
+            "twice without any error; someone must choose the offset now."
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Stalled:
     """A group with members whose committed offset does not move while it has lag."""
 

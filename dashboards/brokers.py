@@ -48,14 +48,22 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
     mi = sc.bar("KafkaBrokerUnderMinIsrPartitions", 0, step=1)
     off = sc.bar("KafkaOfflinePartitions", 0, step=1)
     ac = sc.bar("KafkaNoActiveController", 1, op="<")
+    leaderless = f"({_flagged(sc, admin.PARTITION_OFFLINE)})"
     return [
         (
             stat(
                 "Under-replicated",
-                "Partitions with ISR < replicas: from the leaders' JMX and from the metadata.",
+                "Partitions with ISR < replicas, from the metadata and from the brokers. Like "
+                "with like: a broker's JMX counts only the partitions it leads, so the partitions "
+                "without a leader (metadata) are added to the JMX sum; the metadata counts the "
+                "internal topics whatever the topic filters say. The two agree when no topic "
+                "filter is set and every broker is a JMX target.",
                 "short",
                 [
-                    Q(f"sum(max {per} ({sc.sel(jmx.UNDER_REPLICATED, B)}))", "JMX"),
+                    Q(
+                        f"sum(max {per} ({sc.sel(jmx.UNDER_REPLICATED, B)})) + {leaderless}",
+                        "JMX + leaderless",
+                    ),
                     Q(_flagged(sc, admin.PARTITION_UNDER_REPLICATED), "metadata"),
                 ],
                 urp.steps(),
@@ -66,10 +74,15 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
         (
             stat(
                 "Under min ISR",
-                "Partitions with ISR < min.insync.replicas: acks=all producers are refused.",
+                "Partitions with ISR < min.insync.replicas: acks=all producers are refused. Like "
+                "with like, as for under-replicated: the partitions without a leader (metadata) "
+                "are added to the leaders' JMX sum.",
                 "short",
                 [
-                    Q(f"sum(max {per} ({sc.sel(jmx.UNDER_MIN_ISR, B)}))", "JMX"),
+                    Q(
+                        f"sum(max {per} ({sc.sel(jmx.UNDER_MIN_ISR, B)})) + {leaderless}",
+                        "JMX + leaderless",
+                    ),
                     Q(_flagged(sc, admin.PARTITION_UNDER_MIN_ISR), "metadata"),
                 ],
                 mi.steps(),
@@ -80,8 +93,9 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
         (
             stat(
                 "Offline partitions",
-                "Partitions without a leader (only the active controller "
-                "reports the real count, hence max).",
+                "Partitions without a leader: the active controller's count (JMX, hence max) "
+                "and the metadata's, both with the internal topics; they agree when no topic "
+                "filter is set.",
                 "short",
                 [
                     Q(f"max({sc.sel(jmx.OFFLINE_PARTITIONS)})", "controller"),

@@ -27,6 +27,7 @@ LAG_STATUSES: dict[str, tuple[int, str]] = {
     "REWIND": (3, "purple"),
     "STOP": (4, "orange"),
     "STALL": (5, "red"),
+    "PAST_END": (6, "dark-red"),
 }
 """Lag statuses (kafka_consumergroup_status), worse ones with higher codes."""
 
@@ -228,8 +229,9 @@ def _status(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "Lag status by group",
                 "Burrow-style lag status of each group, judged over a window of recent polls: OK, "
                 "WARN (lag grew every poll while committing), STALL (committed offset stuck with "
-                "lag and an owner), STOP (stuck, no owner), REWIND (offset went back), UNKNOWN "
-                "(too few polls). KafkaConsumerGroupStalled fires on a group with members and lag "
+                "lag and an owner), STOP (stuck, no owner), REWIND (offset went back), PAST_END "
+                "(committed offset past the log end: the group will reset), UNKNOWN (too few "
+                "polls). KafkaConsumerGroupStalled fires on a group with members and lag "
                 f"that committed nothing for {st.window}. " + why(st, "window"),
                 [
                     Q(

@@ -150,10 +150,16 @@ def _urp(sc: Scope) -> list[tuple[g.Panel, int]]:
     bar = sc.bar("KafkaBrokerUnderReplicatedPartitions", 0, step=1)
     jmx_per = f"max {sc.by('target')} ({sc.sel(jmx.UNDER_REPLICATED)})"
     meta = f"sum(max {sc.by('topic', 'partition')} ({sc.sel(admin.PARTITION_UNDER_REPLICATED)}))"
+    leaderless = (
+        f"(sum(max {sc.by('topic', 'partition')} ({sc.sel(admin.PARTITION_OFFLINE)})) or vector(0))"
+    )
     desc = (
         "Partitions whose ISR is smaller than their replica set: a broker is struggling and the "
-        "next failure can lose acknowledged data. Per leading broker (JMX) and from the cluster "
-        f"metadata (Admin API). {why(sc.thresholds.under_replicated, 'for_')}"
+        "next failure can lose acknowledged data. From the cluster metadata (Admin API, internal "
+        "topics always included) and from the brokers, like with like: a broker's JMX counts "
+        "only the partitions it leads, so the partitions without a leader are added to the JMX "
+        "sum. The two agree when no topic filter is set and every broker is a JMX target. "
+        f"{why(sc.thresholds.under_replicated, 'for_')}"
     )
     links = [
         sc.runbook("KafkaBrokerUnderReplicatedPartitions"),
@@ -165,7 +171,7 @@ def _urp(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "Under-replicated partitions",
                 desc,
                 "short",
-                [Q(meta, "metadata"), Q(f"sum({jmx_per})", "brokers")],
+                [Q(meta, "metadata"), Q(f"sum({jmx_per}) + {leaderless}", "brokers + leaderless")],
                 bar.steps(),
                 links=links,
             ),

@@ -150,7 +150,42 @@ def metrics_markdown() -> str:
     if unknown:  # pragma: no cover - a new source needs a title above
         raise RuntimeError(f"docs_gen: no title for metric sources {unknown}")
     lines += collectors_markdown()
-    return "\n".join(lines)
+    return "\n".join([*lines, *LAG_NOTES])
+
+
+LAG_NOTES = (
+    "## Lag: what the numbers mean where they are unusual",
+    "",
+    "**A committed offset past the log end is a separate signal, not a negative lag.**",
+    "`kafka-consumer-groups --describe` prints `log end - committed`, negative when the committed",
+    "offset lies past the log end. kafka-vitals keeps `kafka_consumergroup_lag` at",
+    "`max(0, log end - committed)` and serves the distance past the end in",
+    "`kafka_consumergroup_offset_past_log_end` (per partition, only where it happens), the count",
+    "per topic in `kafka_consumergroup_partitions_past_log_end`, the lag status `PAST_END`, and",
+    "the alert `KafkaConsumerGroupOffsetPastLogEnd`. Why not a negative lag:",
+    "",
+    "- Lag is summed (`kafka_consumergroup_lag_sum`, `sum by (consumergroup)` in every dashboard",
+    "  built for kafka_exporter): one partition at -100 would hide 100 messages of real lag on",
+    "  another, so the sum would fall exactly when things got worse.",
+    "- Every rule written for kafka_exporter compares lag with a positive threshold; a negative",
+    "  value passes them silently, and a panel with a log scale drops it. kafka_exporter's",
+    "  `kafka_consumergroup_lag` is read as messages waiting; a non-negative value keeps that",
+    "  meaning.",
+    "- The condition is not a race: log-end offsets are read after the committed ones and a log",
+    "  end never goes down. It is left by a topic recreated under the group, an unclean leader",
+    "  election, a restore, or an offset committed by hand, and the group's next fetch resets by",
+    "  `auto.offset.reset`: messages skipped (`latest`) or read twice (`earliest`). That needs its",
+    "  own alert, which a negative number inside a sum cannot give.",
+    "",
+    "`kafka_vitals_lag_clamped_total` still counts every such reading.",
+    "",
+    "**A partition whose log end cannot be read keeps the last one read.** Nothing can be",
+    "produced to a partition without a leader, so its last log-end offset is still exact: its lag",
+    "stays in `lag`, `lag_sum` and `lag_max` (which would otherwise fall when things got worse),",
+    "and the group counts such partitions in `kafka_consumergroup_log_end_unread_partitions`. A",
+    "partition never read since the exporter started has no lag series.",
+    "",
+)
 
 
 def collectors_markdown() -> list[str]:

@@ -17,12 +17,14 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 from exporter.config import KafkaConfig, Secret
 from exporter.sources.admin_convert import (
     RdkafkaLog,
+    carry_offsets,
     client_properties,
     group_from,
     group_state_name,
     group_type_name,
     redacted,
 )
+from exporter.sources.admin_model import Offsets
 
 
 def test_plaintext_properties() -> None:
@@ -143,3 +145,14 @@ def test_rdkafka_log_repeats_go_to_debug(caplog: pytest.LogCaptureFixture) -> No
                  f"[thrd:x]: x: Connect failed (after {ms}ms in state CONNECT)")  # fmt: skip
     levels = [r.levelno for r in caplog.records]
     assert levels == [logging.ERROR, logging.DEBUG, logging.DEBUG]
+
+
+def test_carry_offsets_fills_unread_partitions_from_the_last_cycle() -> None:
+    last = {("t", 0): Offsets(0, 10), ("t", 1): Offsets(2, 20), ("gone", 0): Offsets(0, 5)}
+    read = {("t", 0): Offsets(0, 12)}
+    wanted = [("t", 0), ("t", 1), ("t", 2)]
+    out, carried = carry_offsets(wanted, read, last)
+    # t/1 carried; t/2 never read: no offsets; gone/0 no longer wanted: forgotten
+    assert out == {("t", 0): Offsets(0, 12), ("t", 1): Offsets(2, 20)}
+    assert carried == frozenset({("t", 1)})
+    assert carry_offsets(wanted, {("t", 1): Offsets(2, 21)}, {})[1] == frozenset()

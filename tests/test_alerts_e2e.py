@@ -309,3 +309,40 @@ def test_stopped_consumer_lag_alert_arrives_and_resolves(
         stack.prom.wait_for_value(lag, lambda v: v == 0, TIMEOUT)
     finally:
         consumer.stop()
+
+
+def test_committed_offset_past_the_log_end_pages_and_resolves(
+    kafka_cluster3: KafkaCluster, alert_stack: StackFactory, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_cluster3.bootstrap_servers
+    topic, group = unique_name("past-end"), unique_name("group")
+    clients.create_topic(bootstrap, topic, partitions=2, replication_factor=3)
+    clients.produce_messages(bootstrap, topic, 10, partition=0)
+    # what a topic recreated under the group leaves behind: an offset 100 past the log end
+    clients.commit_offsets(bootstrap, group, {(topic, 0): 110, (topic, 1): 0})
+    stack = alert_stack(
+        {"offset_past_log_end": {"for": "4s"}},
+        {"filters": {"topic_allow": [topic], "group_allow": [group]}},
+    )
+    prom, g = stack.prom, f'consumergroup="{group}"'
+    prom.wait_for_value(
+        f'kafka_consumergroup_offset_past_log_end{{{g},partition="0"}}', lambda v: v == 100, TIMEOUT
+    )
+    # the lag stays 0, not -100, and the lag status says why
+    assert prom.query_value(f"kafka_consumergroup_lag_sum{{{g}}}") == 0
+    prom.wait_for_value(f'kafka_consumergroup_status{{{g},status="PAST_END"}}', lambda v: v == 1,
+                        TIMEOUT)  # fmt: skip
+
+    receiver, alert = stack.wait_notified("KafkaConsumerGroupOffsetPastLogEnd", consumergroup=group)
+    assert receiver == "critical"
+    assert alert["labels"]["topic"] == topic
+    assert alert["labels"]["severity"] == "critical"
+    assert (
+        f"Consumer group {group} has a committed offset past the log end on 1 partitions of "
+        f"topic {topic}" in alert["annotations"]["description"]
+    )
+    assert alert["annotations"]["runbook_url"].endswith("/KafkaConsumerGroupOffsetPastLogEnd.md")
+
+    clients.commit_offsets(bootstrap, group, {(topic, 0): 10})  # set right, as the runbook says
+    stack.wait_notified("KafkaConsumerGroupOffsetPastLogEnd", "resolved", consumergroup=group)
+    assert prom.query_value(f"kafka_consumergroup_partitions_past_log_end{{{g}}}") == 0

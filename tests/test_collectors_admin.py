@@ -116,6 +116,26 @@ def test_partitions_health_from_metadata() -> None:
     assert values(snap, cat.PARTITION_OLDEST_OFFSET) == {("t", "0"): 3}
 
 
+def test_internal_topics_left_out_by_filters_keep_replication_health() -> None:
+    internal = TopicMeta(
+        "__consumer_offsets",
+        (PartitionMeta("__consumer_offsets", 0, 2, (1, 2), (2,)),),
+        internal=True,
+        min_insync_replicas=2,
+    )
+    view = replace(VIEW, replication_only={internal.name: internal})
+    snap = run("partitions", view)
+    labels = ("__consumer_offsets", "0")
+    assert snap.value(cat.PARTITION_UNDER_REPLICATED, *labels) == 1
+    assert snap.value(cat.PARTITION_UNDER_MIN_ISR, *labels) == 1
+    assert snap.value(cat.PARTITION_LEADER, *labels) == 2
+    assert snap.value(cat.TOPIC_PARTITIONS, "__consumer_offsets") == 1
+    assert snap.value(cat.PARTITION_CURRENT_OFFSET, *labels) is None
+    # nothing else sees them: no lag, no uncommitted counts
+    lag = run("consumer_lag", view)
+    assert all(s.labels[1] != "__consumer_offsets" for s in lag.samples(cat.GROUP_LAG))
+
+
 def test_partitions_without_min_isr_or_offsets() -> None:
     snap = run("partitions", ClusterView(taken_at=1.0, topics={"t": topic("t", 2)}))
     assert not snap.samples(cat.PARTITION_UNDER_MIN_ISR)
@@ -153,6 +173,34 @@ def test_lag_matches_consumer_groups_semantics() -> None:
     assert snap.value(own.LAG_CLAMPED) == 1
     run_with(c, VIEW)
     assert run_with(c, VIEW).value(own.LAG_CLAMPED) == 3
+
+
+def test_offset_past_log_end_is_its_own_signal() -> None:
+    # kafka-consumer-groups shows lag -50 on active/orders/1: lag stays 0 (it must not cancel
+    # the 10 of partition 0 in the sum); the 50 past the end is served on its own
+    snap = run("consumer_lag", VIEW)
+    assert values(snap, cat.GROUP_OFFSET_PAST_LOG_END) == {("active", "orders", "1"): 50}
+    assert values(snap, cat.GROUP_PARTITIONS_PAST_LOG_END) == {
+        ("active", "orders"): 1,
+        ("empty", "idle"): 0,
+        ("empty", "orders"): 0,
+    }
+    assert snap.value(cat.GROUP_LAG_SUM, "active", "orders") == 10
+    # rare, so served at topic granularity too
+    topic_only = run("consumer_lag", VIEW, Config(poll=PollConfig(lag_granularity="topic")))
+    assert values(topic_only, cat.GROUP_OFFSET_PAST_LOG_END) == {("active", "orders", "1"): 50}
+
+
+def test_carried_log_end_keeps_lag_and_is_counted() -> None:
+    c = make("consumer_lag")
+    before = run_with(c, VIEW)
+    # orders/0 lost its leader: the source carried its last offsets and says so
+    outage = replace(VIEW, taken_at=1030.0, carried_offsets=frozenset({("orders", 0)}))
+    during = run_with(c, outage)
+    for metric in (cat.GROUP_LAG, cat.GROUP_LAG_SUM, cat.GROUP_LAG_MAX):
+        assert values(during, metric) == values(before, metric)
+    assert values(before, cat.GROUP_LOG_END_UNREAD_PARTITIONS) == {("active",): 0, ("empty",): 0}
+    assert values(during, cat.GROUP_LOG_END_UNREAD_PARTITIONS) == {("active",): 1, ("empty",): 1}
 
 
 def test_lag_seconds_needs_history_then_grows() -> None:

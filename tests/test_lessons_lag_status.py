@@ -181,6 +181,10 @@ def test_exhaustive_status_definitions(owned: bool | None) -> None:
         last_lag = max(0, win[-1].end - win[-1].committed)
         lags = [max(0, p.end - p.committed) for p in win]
         still = len({p.committed for p in win}) == 1
+        past = win[-1].committed > win[-1].end
+        assert (status == "PAST_END") == past, win
+        if past:
+            continue
         assert (status == "REWIND") == back, win
         if back:
             continue
@@ -295,6 +299,15 @@ def test_tracker_topic_recreated_is_not_a_rewind() -> None:
     tracker.update({"g": {("t", 0): 100}}, {("t", 0): Offsets(0, 100)}, None)
     result = tracker.update({"g": {("t", 0): 0}}, {("t", 0): Offsets(0, 3)}, None)
     assert result == {("g", "t", 0): "UNKNOWN"}
+
+
+def test_tracker_offset_past_the_log_end_is_past_end_and_the_worst() -> None:
+    tracker = LagStatusTracker(size=5)
+    tracker.update({"g": {("t", 0): 100}}, {("t", 0): Offsets(0, 100)}, None)
+    # the topic recreated under the group: its offset now lies 97 past the log end
+    result = tracker.update({"g": {("t", 0): 100}}, {("t", 0): Offsets(0, 3)}, None)
+    assert result == {("g", "t", 0): "PAST_END"}
+    assert ls.group_status(["STALL", "PAST_END", "OK"]) == "PAST_END"
 
 
 def test_tracker_partial_answer_forgets_nothing() -> None:

@@ -1,7 +1,11 @@
 """Replication health from the Admin API on a real 3-node cluster: stopping a node shows
 under-replicated, under-min-ISR and offline partitions that match the metadata; restarting it
 clears them. The node stopped is the group coordinator of a group whose lag is exported: the lag
-stays readable through the coordinator move and after the node is back."""
+stays readable through the coordinator move and after the node is back. A group on an RF=1 topic
+keeps its lag sum and maximum while a partition has no leader (its last log end is carried), and
+counts that partition as unread. Throughout, the metadata's under-replicated count equals the
+brokers' JMX counts plus the partitions left without a leader, internal topics included (they are
+served whatever the topic filters say)."""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from collections.abc import Callable
 import pytest
 
 from exporter.catalog import admin as cat
-from exporter.catalog import own
-from exporter.config import Config, FiltersConfig, KafkaConfig, PollConfig
+from exporter.catalog import jmx, own
+from exporter.config import Config, FiltersConfig, JmxConfig, JmxTarget, KafkaConfig, PollConfig
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
 from tests.harness import clients
@@ -36,6 +40,19 @@ def matches_metadata(snap: Snapshot, parts: list[clients.PartitionInfo]) -> None
         assert snap.value(cat.PARTITION_OFFLINE, *labels) == (p.leader < 0), p
 
 
+def urp_counts(snap: Snapshot) -> tuple[float, float, float]:
+    """(metadata under-replicated, brokers' JMX under-replicated, metadata offline) partitions."""
+    total = lambda metric: sum(s.value for s in snap.samples(metric))  # noqa: E731
+    return (total(cat.PARTITION_UNDER_REPLICATED), total(jmx.UNDER_REPLICATED),
+            total(cat.PARTITION_OFFLINE))  # fmt: skip
+
+
+def like_with_like(snap: Snapshot) -> bool:
+    """Metadata URP == JMX URP (leaders only count theirs) + partitions without a leader."""
+    meta, brokers, offline = urp_counts(snap)
+    return meta == brokers + offline
+
+
 def test_stopped_node_shows_in_replication_families(
     kafka_cluster3: KafkaCluster, unique_name: Callable[[str], str]
 ) -> None:
@@ -45,9 +62,14 @@ def test_stopped_node_shows_in_replication_families(
     clients.create_topic(bootstrap, replicated, partitions=3, replication_factor=3,
                          config={"min.insync.replicas": "3"})  # fmt: skip
     clients.create_topic(bootstrap, single, partitions=3, replication_factor=1)
-    clients.produce_messages(bootstrap, single, 30)
+    for p in range(3):
+        clients.produce_messages(bootstrap, single, 10, partition=p)
     clients.produce_messages(bootstrap, replicated, 20, partition=0)
     clients.commit_offsets(bootstrap, group, {(replicated, 0): 5})
+    ends = clients.end_offsets(bootstrap, single)
+    assert all(e >= 1 for e in ends.values()), ends
+    clients.commit_offsets(bootstrap, group, {(single, p): 1 for p in ends})
+    single_lag = {p: e - 1 for p, e in ends.items()}
     wait_for(lambda: not clients.under_replicated(bootstrap, [replicated]), 60, "full ISR")
     topics = [replicated, single]
     config = Config(
@@ -56,6 +78,13 @@ def test_stopped_node_shows_in_replication_families(
             topic_allow=tuple(re.escape(t) for t in topics), group_allow=(re.escape(group),)
         ),
         poll=PollConfig(interval_seconds=1, stage_timeout_seconds=15),
+        jmx=JmxConfig(
+            targets=tuple(
+                JmxTarget(url=n.jmx_url, role="broker", name=f"node{n.node_id}")
+                for n in cluster.nodes
+            ),
+            max_concurrency=3,
+        ),
     )
     poller = Poller(config)
     try:
@@ -66,6 +95,13 @@ def test_stopped_node_shows_in_replication_families(
         assert snap.value(cat.TOPIC_MIN_INSYNC_REPLICAS, replicated) == 3
         assert snap.value(cat.BROKERS) == 3
         assert snap.value(cat.GROUP_LAG, group, replicated, "0") == 15
+        lag_sum = snap.value(cat.GROUP_LAG_SUM, group, single)
+        lag_max = snap.value(cat.GROUP_LAG_MAX, group)
+        assert lag_sum == sum(single_lag.values())
+        assert lag_max == max(15, *single_lag.values())
+        assert snap.value(cat.GROUP_LOG_END_UNREAD_PARTITIONS, group) == 0
+        assert snap.value(cat.TOPIC_PARTITIONS, "__consumer_offsets") == 10
+        assert urp_counts(snap) == (0, 0, 0)
 
         coordinator = int(next(iter(by_labels(snap, cat.GROUP_INFO)))[3])
         victim = cluster.node(coordinator)
@@ -83,19 +119,28 @@ def test_stopped_node_shows_in_replication_families(
                 s = poller.poll_once()
                 after = clients.partitions(bootstrap, topics)
                 lag = s.value(cat.GROUP_LAG, group, replicated, "0")
-                return (s, after) if after == parts and lag == 15 else None
+                settled = after == parts and lag == 15 and like_with_like(s)
+                return (s, after) if settled else None
 
             snap, parts = wait_for(degraded, 90, "under-replicated partitions", interval=1)
             matches_metadata(snap, parts)
+            meta_urp, jmx_urp, offline = urp_counts(snap)
+            assert meta_urp == jmx_urp + offline > 0
+            internal_urp = [s for s in snap.samples(cat.PARTITION_UNDER_REPLICATED)
+                            if s.labels[0] == "__consumer_offsets" and s.value == 1]  # fmt: skip
+            assert internal_urp, "the internal topics' replication health is served"
             assert all(snap.value(cat.PARTITION_UNDER_MIN_ISR, replicated, str(p)) == 1
                        for p in range(3))  # fmt: skip
             assert sum(s.value for s in snap.samples(cat.PARTITION_OFFLINE)) == len(on_victim)
             assert snap.value(cat.BROKERS) == 2
             assert snap.value(own.UP, "admin", "") == 1
-            # the offline partitions have no offsets; the others still do
+            # the offline partitions keep their last log end: lag sum and max do not move
             for p in range(3):
-                has_offset = snap.value(cat.PARTITION_CURRENT_OFFSET, single, str(p)) is not None
-                assert has_offset == (p not in on_victim), p
+                assert snap.value(cat.PARTITION_CURRENT_OFFSET, single, str(p)) == ends[p], p
+                assert snap.value(cat.GROUP_LAG, group, single, str(p)) == single_lag[p], p
+            assert snap.value(cat.GROUP_LAG_SUM, group, single) == lag_sum
+            assert snap.value(cat.GROUP_LAG_MAX, group) == lag_max
+            assert snap.value(cat.GROUP_LOG_END_UNREAD_PARTITIONS, group) == len(on_victim)
         finally:
             cluster.start(victim)
 
@@ -111,6 +156,8 @@ def test_stopped_node_shows_in_replication_families(
         assert sum(s.value for s in snap.samples(cat.PARTITION_OFFLINE)) == 0
         assert sum(s.value for s in snap.samples(cat.PARTITION_UNDER_MIN_ISR)) == 0
         assert snap.value(cat.BROKERS) == 3
+        assert snap.value(cat.GROUP_LAG_SUM, group, single) == lag_sum
+        assert snap.value(cat.GROUP_LOG_END_UNREAD_PARTITIONS, group) == 0
     finally:
         poller.stop()
     clients.delete_topic(bootstrap, replicated)

@@ -2,7 +2,8 @@
 
 Names follow kafka_exporter where the same thing is exposed, so existing dashboards and rules keep
 working. Differences on purpose: no `-1` or negative lag (partitions without a committed offset have
-no lag series and are counted in `kafka_consumergroup_uncommitted_partitions`), Empty groups stay
+no lag series and are counted in `kafka_consumergroup_uncommitted_partitions`; a committed offset
+past the log end is served in `kafka_consumergroup_offset_past_log_end`), Empty groups stay
 visible, and deleted groups and topics vanish in the next snapshot.
 """
 
@@ -115,9 +116,10 @@ GROUP_CURRENT_OFFSET = Metric(
 GROUP_LAG = Metric(
     "kafka_consumergroup_lag",
     "gauge",
-    "Messages the group is behind on the partition: max(0, log-end offset - committed offset), "
-    "as kafka-consumer-groups --describe shows it. No series where the group has no committed "
-    "offset.",
+    "Messages the group is behind on the partition: max(0, log-end offset - committed offset); "
+    "kafka-consumer-groups --describe shows the same except for a committed offset past the log "
+    "end, which is 0 here and served in kafka_consumergroup_offset_past_log_end. No series where "
+    "the group has no committed offset.",
     _GTP,
     "admin",
     unit="short",
@@ -162,7 +164,8 @@ GROUP_LAG_SECONDS = Metric(
     "How long ago the partition's log end was at the group's committed offset (about how long "
     "the oldest unconsumed message has waited); 0 when caught up. Interpolated between the "
     "log-end offsets recorded at each poll (a bounded history per partition); an offset older "
-    "than the history is extrapolated at its average rate, capped; an idle stretch keeps its "
+    "than the history is extrapolated at the rate seen while the log end moved, capped; an idle "
+    "stretch keeps its "
     "start, so on an idle topic a lagging group's value grows with time. History reset when an "
     "offset goes backwards; absent when a lagging partition has been seen only once.",
     _GTP,
@@ -183,6 +186,36 @@ GROUP_UNCOMMITTED_PARTITIONS = Metric(
     "Partitions of a topic the group consumes (assigned, or committed on another partition of the "
     "topic) that have no committed offset; they have no lag series.",
     _GT,
+    "admin",
+)
+
+GROUP_OFFSET_PAST_LOG_END = Metric(
+    "kafka_consumergroup_offset_past_log_end",
+    "gauge",
+    "How many offsets the group's committed offset lies past the partition's log end "
+    "(committed - log end; kafka-consumer-groups --describe shows it as negative lag). Left by a "
+    "topic recreated under the group, an unclean leader election or a restore: the group's next "
+    "fetch resets by auto.offset.reset. Series only where the offset is past the log end.",
+    _GTP,
+    "admin",
+    unit="short",
+)
+GROUP_PARTITIONS_PAST_LOG_END = Metric(
+    "kafka_consumergroup_partitions_past_log_end",
+    "gauge",
+    "Partitions of the topic on which the group's committed offset lies past the log end (0 "
+    "normally); served for every topic the group has committed offsets on.",
+    _GT,
+    "admin",
+)
+GROUP_LOG_END_UNREAD_PARTITIONS = Metric(
+    "kafka_consumergroup_log_end_unread_partitions",
+    "gauge",
+    "Partitions with a committed offset of the group whose log-end offset could not be read this "
+    "cycle (no leader, or no answer): their lag uses the log end read last, which stays exact for "
+    "a partition without a leader (nothing can be produced to it). A partition never read has no "
+    "lag series.",
+    _G,
     "admin",
 )
 

@@ -120,16 +120,17 @@ PARTITION_STATUS = Metric(
     "Lag status of the group on the partition, judged over a bounded window of recent polls "
     "(value 1 for the current status): OK, WARN (committing but lag grew every poll), STALL "
     "(committed offset not moving while lag > 0 and a member owns the partition), STOP (not "
-    "moving, lag > 0, no member owns it), REWIND (committed offset went back), UNKNOWN (too few "
-    "polls yet). No series where the group has no committed offset.",
+    "moving, lag > 0, no member owns it), REWIND (committed offset went back), PAST_END (committed "
+    "offset past the log end: the group will reset by auto.offset.reset), UNKNOWN (too few polls "
+    "yet). No series where the group has no committed offset.",
     ("consumergroup", "topic", "partition", "status"),
     "lessons",
 )
 GROUP_STATUS = Metric(
     "kafka_consumergroup_status",
     "gauge",
-    "Lag status of the group: the worst of its partitions' statuses, in the order STALL, STOP, "
-    "WARN, REWIND, UNKNOWN, OK (value 1 for the current status).",
+    "Lag status of the group: the worst of its partitions' statuses, in the order PAST_END, "
+    "STALL, STOP, WARN, REWIND, UNKNOWN, OK (value 1 for the current status).",
     ("consumergroup", "status"),
     "lessons",
 )

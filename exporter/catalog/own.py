@@ -82,8 +82,8 @@ SERIES_DUPLICATE = Metric(
 LAG_CLAMPED = Metric(
     "kafka_vitals_lag_clamped_total",
     "counter",
-    "Partitions whose committed offset was above the log-end offset read after it (lag clamped "
-    "to 0).",
+    "Partition readings whose committed offset was above the log-end offset read after it (lag "
+    "served as 0; the offset past the end is in kafka_consumergroup_offset_past_log_end).",
     (),
     "own",
 )

@@ -2,10 +2,16 @@
 
 Semantics match `kafka-consumer-groups --describe`: lag exists only where the group has a committed
 offset, and is `max(0, log-end offset - committed offset)`. The log-end offsets are read after the
-committed offsets, so a committed offset above the log end can only come from a race with a
-consumer that committed in between; lag is then clamped to 0 and the clamp counted in
-`kafka_vitals_lag_clamped_total`. Partitions of a consumed topic without a committed offset have no
-series and are counted in `kafka_consumergroup_uncommitted_partitions`.
+committed offsets and never go down, so a committed offset above the log end is not a race: it is
+left by a topic recreated under the group, an unclean leader election or a restore, and the
+group's next fetch resets by `auto.offset.reset`. Such a partition's lag is 0 (a negative value
+would cancel real lag in `lag_sum`), the distance past the end goes to
+`kafka_consumergroup_offset_past_log_end` and the count per topic to
+`kafka_consumergroup_partitions_past_log_end` (see docs/metrics.md). Partitions of a consumed topic
+without a committed offset have no series and are counted in
+`kafka_consumergroup_uncommitted_partitions`. A partition whose log end could not be read this
+cycle keeps the one read last (the admin source carries it); the group counts them in
+`kafka_consumergroup_log_end_unread_partitions`.
 
 Lag in seconds comes from `exporter.domain.lag_time`: this collector keeps one log-end history per
 partition (shared by all groups), fed once per cycle with the log-end offsets and the time they
@@ -65,10 +71,14 @@ class _Rows:
         self.lag_max = Rows(cat.GROUP_LAG_MAX)
         self.seconds_max = Rows(cat.GROUP_LAG_SECONDS_MAX)
         self.uncommitted = Rows(cat.GROUP_UNCOMMITTED_PARTITIONS)
+        self.past_end = Rows(cat.GROUP_OFFSET_PAST_LOG_END)
+        self.past_end_counts = Rows(cat.GROUP_PARTITIONS_PAST_LOG_END)
+        self.unread = Rows(cat.GROUP_LOG_END_UNREAD_PARTITIONS)
 
     def write(self, out: SnapshotBuilder) -> None:
         for rows in (self.offsets, self.lags, self.seconds, self.offset_sums, self.lag_sums,
-                     self.lag_max, self.seconds_max, self.uncommitted):  # fmt: skip
+                     self.lag_max, self.seconds_max, self.uncommitted, self.past_end,
+                     self.past_end_counts, self.unread):  # fmt: skip
             rows.write(out)
 
 
@@ -118,6 +128,9 @@ class ConsumerLagCollector:
         max_extrapolation = self._clock.max_extrapolation
         offset_sums: dict[str, int] = {}
         lag_sums: dict[str, int] = {}
+        past_end: dict[str, int] = {}
+        carried = view.carried_offsets
+        unread = 0
         lag_max: int | None = None
         seconds_max: float | None = None
         clamped = 0
@@ -137,9 +150,13 @@ class ConsumerLagCollector:
             o = offsets.get(tp)
             if o is None or o.end < 0:
                 continue
+            if carried and tp in carried:
+                unread += 1
             lag = o.end - offset
             seconds: float | None = 0.0
             if lag < 0:
+                past_end[topic] = past_end.get(topic, 0) + 1
+                rows.past_end.add(labels, -lag)  # rare: served whatever the granularity
                 lag = 0
                 clamped += 1
             elif lag:
@@ -165,8 +182,10 @@ class ConsumerLagCollector:
             rows.offset_sums.add((group, topic), total)
             if topic in lag_sums:
                 rows.lag_sums.add((group, topic), lag_sums[topic])
+                rows.past_end_counts.add((group, topic), past_end.get(topic, 0))
         if lag_max is not None:
             rows.lag_max.add((group,), lag_max)
+            rows.unread.add((group,), unread)
         if seconds_max is not None:
             rows.seconds_max.add((group,), seconds_max)
         if view.groups is not None:

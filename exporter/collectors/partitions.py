@@ -4,6 +4,9 @@ Leader, preferred leader, replica and ISR counts, under-replicated, offline and 
 from the Admin API metadata (no JMX needed). Log-start and log-end offsets come from the `offsets`
 stage; if that stage failed, the offset families are absent for the cycle. `min.insync.replicas`
 comes from the cached topic configs; topics whose setting is unknown have no under-min-ISR series.
+The internal topics that the topic filters leave out (`ClusterView.replication_only`) get the
+replication families all the same, but no offsets: the brokers' JMX counts include them, and a
+metadata count must compare like with like.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ class PartitionsCollector:
         leader, preferred, replicas, isr, under_replicated_, offline_, under_min, end, start = (
             Rows(m) for m in PER_PARTITION
         )
-        for topic in view.topics.values():
+        health_only = view.replication_only
+        for topic in (*view.topics.values(), *health_only.values()):
             out.add(cat.TOPIC_PARTITIONS, (topic.name,), len(topic.partitions))
             min_isr = topic.min_insync_replicas
             if min_isr is not None:
@@ -67,6 +71,8 @@ class PartitionsCollector:
                 offline_.add(labels, offline(p))
                 if min_isr is not None:
                     under_min.add(labels, under_min_isr(p, min_isr))
+                if topic.name in health_only:
+                    continue
                 o = offsets.get((topic.name, p.partition)) if offsets is not None else None
                 if o is not None:
                     if o.end >= 0:

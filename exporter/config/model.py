@@ -103,7 +103,8 @@ class FiltersConfig:
     topic_allow: tuple[str, ...] = ()
     topic_deny: tuple[str, ...] = ()
     include_internal_topics: bool = False
-    """Export `__consumer_offsets` and other internal topics too."""
+    """Export `__consumer_offsets` and other internal topics in every family. Their replication
+    health (leader, replicas, ISR, under-replicated, offline, under-min-ISR) is always served."""
 
 
 @dataclass(frozen=True, slots=True)

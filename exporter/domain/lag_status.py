@@ -1,4 +1,5 @@
-"""Burrow-style lag status: OK, WARN, STALL, STOP, REWIND or UNKNOWN, without a lag threshold.
+"""Burrow-style lag status: OK, WARN, STALL, STOP, REWIND, PAST_END or UNKNOWN, without a lag
+threshold.
 
 For every (group, topic, partition) with a committed offset we keep a bounded window of the last
 N polls' (committed offset, log-end offset) points. Each rule below is a small named predicate
@@ -8,6 +9,8 @@ log-end offset goes backwards (the topic was recreated or truncated): that is no
 rewinding.
 
 Rules, in the order they are applied to a partition's window:
+0. PAST_END the last poll shows the committed offset past the log end: the group's next fetch
+           resets by `auto.offset.reset` (messages skipped or read twice). The worst status.
 1. REWIND  the committed offset went back between two polls of the window.
 2. OK      the last poll shows no lag.
 3. UNKNOWN fewer polls than the window size: not enough evidence yet.
@@ -29,8 +32,8 @@ from typing import Literal, NamedTuple
 
 from exporter.sources.admin_model import Offsets, TopicPartition
 
-Status = Literal["OK", "UNKNOWN", "REWIND", "WARN", "STOP", "STALL"]
-SEVERITY: tuple[Status, ...] = ("OK", "UNKNOWN", "REWIND", "WARN", "STOP", "STALL")
+Status = Literal["OK", "UNKNOWN", "REWIND", "WARN", "STOP", "STALL", "PAST_END"]
+SEVERITY: tuple[Status, ...] = ("OK", "UNKNOWN", "REWIND", "WARN", "STOP", "STALL", "PAST_END")
 """Statuses from best to worst; a group shows its worst partition's status."""
 
 
@@ -58,6 +61,11 @@ def append(window: Window, point: Point, size: int) -> Window:
 
 
 # --- the rules: each a predicate over one partition's window --------------------------------
+
+
+def past_end(window: Window) -> bool:
+    """The latest poll shows the committed offset past the log end."""
+    return bool(window) and window[-1].committed > window[-1].end
 
 
 def rewound(window: Window) -> bool:
@@ -113,6 +121,8 @@ def status_by_rules(window: Window, owned: bool | None, size: int) -> Status:
     """
     if not window:
         return "UNKNOWN"
+    if past_end(window):
+        return "PAST_END"
     if rewound(window):
         return "REWIND"
     if caught_up(window):
@@ -136,6 +146,9 @@ def partition_status(window: Window, owned: bool | None, size: int) -> Status:
     """
     if not window:
         return "UNKNOWN"
+    last_committed, last_end = window[-1]
+    if last_committed > last_end:
+        return "PAST_END"
     first_committed, first_end = window[0]
     if window.count(window[0]) == len(window):  # nothing moved (idle topics, stopped groups)
         if first_end <= first_committed:

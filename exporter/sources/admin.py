@@ -5,8 +5,9 @@ One `fetch()` runs the stages of a poll cycle, in this order, each timed, each w
 each able to fail alone:
 
 1. `metadata`: `list_topics` (brokers, topics, partitions, leader, replicas, ISR) and
-   `describe_cluster` (broker racks). If it fails the cluster is unreachable: the other stages are
-   skipped and `fetch()` reports the source down.
+   `describe_cluster` (broker racks). Internal topics the filters leave out are kept apart, for
+   their replication health only (`ClusterView.replication_only`). If it fails the cluster is
+   unreachable: the other stages are skipped and `fetch()` reports the source down.
 2. `groups`: `list_consumer_groups` once (de-duplicated, filtered), then
    `describe_consumer_groups` in batches of `poll.describe_batch_size`. Simple groups (no members,
    committed offsets only) are listed and described like the others. An Empty group that stays
@@ -20,7 +21,8 @@ each able to fail alone:
    as of this stage, with the same group filter and the same partitions kept.
 4. `offsets`: log-end and log-start offsets with one `list_offsets` call per spec
    (`OffsetSpec.latest()`, `OffsetSpec.earliest()`) for every exported partition, read after the
-   committed offsets so that lag can only be overstated.
+   committed offsets so that lag can only be overstated. Offsets that could not be read (no
+   leader, no answer) are carried from the last cycle (`carry_offsets`).
 5. `topic_configs`: `describe_configs` for `min.insync.replicas`, cached for
    `poll.topic_config_ttl_seconds`.
 
@@ -57,6 +59,7 @@ from exporter.ownership import Share
 from exporter.sources.admin_convert import (
     RdkafkaLog,
     broker_from,
+    carry_offsets,
     client_properties,
     collect_offsets,
     group_from,
@@ -72,7 +75,7 @@ from exporter.sources.admin_model import (
 )
 from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.admin_scope import ScopePlan, followed_offsets_partitions, offsets_leaders
-from exporter.sources.filters import Filters
+from exporter.sources.filters import Filters, is_internal_topic
 from exporter.sources.group_cache import DescribeCache, listed_from
 from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
 from exporter.sources.stages import (
@@ -88,6 +91,8 @@ from exporter.sources.stages import (
 log = logging.getLogger(__name__)
 
 STAGES = ADMIN_STAGES
+_Parts = dict[str, tuple[PartitionMeta, ...]]
+"""Partitions by topic name."""
 R = TypeVar("R")
 LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
@@ -141,6 +146,8 @@ class AdminSource:
         self._replace_client = False
         self.clients_created = 1
         self._min_isr: dict[str, tuple[int | None, float]] = {}
+        self._last_offsets: dict[TP, Offsets] = {}
+        """The offsets of the last cycle, carried for partitions whose offsets are not read."""
         self._describe_cache = DescribeCache(config.poll.empty_group_describe_seconds)
         self._plan = ScopePlan(config, whole_topic)
         self._listed: frozenset[str] = frozenset()
@@ -215,7 +222,7 @@ class AdminSource:
             meta = run("metadata", self._metadata)
             if meta is None:
                 return AdminResult(None, tuple(outcomes))
-            brokers, controller_id, partitions, share = meta
+            brokers, controller_id, partitions, share, internal = meta
             if share.scope == "broker":
                 self._follow = followed_offsets_partitions(share)
             broker_ids = frozenset(b.id for b in brokers)
@@ -231,20 +238,26 @@ class AdminSource:
                 committed = run("committed", lambda d: self._committed(asked, partitions, d))
             offsets_at = time.time()
             wanted = self._plan.offsets(share, partitions, committed)
-            offsets = run("offsets", lambda d: self._offsets(wanted, d))
-            min_isr = run("topic_configs", lambda d: self._topic_configs(partitions, d))
+            ends = run("offsets", lambda d: self._offsets(wanted, d))
+            offsets, carried = ends if ends is not None else (None, frozenset[TP]())
+            if not share.cluster_wide:  # one instance serves the internal topics' health
+                internal = {}
+            every = {**internal, **partitions}
+            min_isr = run("topic_configs", lambda d: self._topic_configs(every, d))
             topics = topics_from(partitions, min_isr or {})
             view = ClusterView(
                 taken_at=offsets_at if offsets is not None else started,
                 brokers=brokers,
                 controller_id=controller_id,
                 topics=topics,
+                replication_only=topics_from(internal, min_isr or {}),
                 groups=groups,
                 committed=committed,
                 offsets=offsets,
                 committed_source="log" if from_log else "admin",
                 commit_times=times,
                 offsets_log=self._log.status() if self._log is not None else None,
+                carried_offsets=carried,
                 failed_stages=tuple(o.stage for o in outcomes if not o.ok),
                 share=share,
             )
@@ -256,7 +269,10 @@ class AdminSource:
 
     def _metadata(
         self, deadline: Deadline
-    ) -> tuple[tuple[Broker, ...], int, dict[str, tuple[PartitionMeta, ...]], Share]:
+    ) -> tuple[tuple[Broker, ...], int, _Parts, Share, _Parts]:
+        """Brokers, controller, the exported topics' partitions, this instance's share, and the
+        partitions of the internal topics the filters leave out (their replication health is
+        served all the same)."""
         cap = self._kafka.request_timeout_seconds
         md = self._client.list_topics(timeout=deadline.request_timeout(cap))
         racks: dict[int, str] = {}
@@ -273,20 +289,22 @@ class AdminSource:
                 key=lambda b: b.id,
             )
         )
-        partitions: dict[str, tuple[PartitionMeta, ...]] = {}
+        partitions: _Parts = {}
+        internal: _Parts = {}
         for name, t in md.topics.items():
             if t.error is not None and not t.partitions:
                 log.debug("topic metadata error topic=%r error=%s", name, t.error)
                 continue
-            if not self._filters.topic(name):
+            into = partitions if self._filters.topic(name) else internal
+            if into is internal and not is_internal_topic(name):
                 continue
             name = intern(name)  # label strings compare by identity across cycles
-            partitions[name] = tuple(
+            into[name] = tuple(
                 PartitionMeta(name, int(p.id), int(p.leader), tuple(p.replicas), tuple(p.isrs))
                 for p in sorted(t.partitions.values(), key=lambda p: p.id)
             )
         share = self._plan.share(brokers, partitions, offsets_leaders(md))
-        return brokers, int(md.controller_id), partitions, share
+        return brokers, int(md.controller_id), partitions, share, internal
 
     def _list_and_describe(
         self, broker_ids: frozenset[int], share: Share, deadline: Deadline
@@ -407,11 +425,15 @@ class AdminSource:
         except LogBehind as exc:
             raise _StageFailed(str(exc), kept(exc.view)) from None
 
-    def _offsets(self, partitions: Sequence[TP], deadline: Deadline) -> dict[TP, Offsets]:
-        """Log-start and log-end offsets of the partitions this instance's series need."""
+    def _offsets(
+        self, partitions: Sequence[TP], deadline: Deadline
+    ) -> tuple[dict[TP, Offsets], frozenset[TP]]:
+        """Log-start and log-end offsets of the partitions this instance's series need, those
+        that could not be read carried from the last cycle."""
         wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
         if not wanted:
-            return {}
+            self._last_offsets = {}
+            return {}, frozenset()
         cap = self._kafka.request_timeout_seconds
         timeout = deadline.request_timeout(cap)
         ends = self._client.list_offsets({tp: LATEST for tp in wanted}, request_timeout=timeout)
@@ -422,9 +444,13 @@ class AdminSource:
         missing = len(wanted) - len(out)
         if missing == len(wanted):
             raise _StageFailed(f"no log-end offset for any of {missing} partitions", None, True)
+        keys = [(p.topic, p.partition) for p in wanted]
+        out, carried = carry_offsets(keys, out, self._last_offsets)
         if missing:
-            log.info("log-end offset missing partitions=%d of=%d", missing, len(wanted))
-        return out
+            log.info("log-end offset missing partitions=%d of=%d carried=%d",
+                     missing, len(wanted), len(carried))  # fmt: skip
+        self._last_offsets = out
+        return out, carried
 
     def _topic_configs(
         self, partitions: Mapping[str, tuple[PartitionMeta, ...]], deadline: Deadline

@@ -24,6 +24,7 @@ from exporter.sources.admin_model import (
     Broker,
     GroupDescription,
     Member,
+    Offsets,
     PartitionMeta,
     TopicMeta,
     TopicPartition,
@@ -289,3 +290,21 @@ def collect_offsets(
         if result.offset >= 0:
             out[(tp.topic, int(tp.partition))] = int(result.offset)
     return out
+
+
+def carry_offsets(
+    wanted: Iterable[TopicPartition],
+    read: dict[TopicPartition, Offsets],
+    last: Mapping[TopicPartition, Offsets],
+) -> tuple[dict[TopicPartition, Offsets], frozenset[TopicPartition]]:
+    """This cycle's offsets with those of `wanted` partitions that could not be read (no leader,
+    no answer) carried from `last`, and the set of carried partitions.
+
+    Nothing can be produced to a partition without a leader, so the log end read last is still
+    its log end and the lag computed from it stays true; a partition never read stays without
+    offsets. `read` is completed in place and returned.
+    """
+    carried = [tp for tp in wanted if tp not in read and tp in last]
+    for tp in carried:
+        read[tp] = last[tp]
+    return read, frozenset(carried)

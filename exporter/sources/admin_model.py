@@ -106,12 +106,21 @@ class ClusterView:
     brokers: tuple[Broker, ...] | None = None
     controller_id: int | None = None
     topics: Mapping[str, TopicMeta] | None = None
+    """The exported topics (those the topic filters keep)."""
+    replication_only: Mapping[str, TopicMeta] = field(default_factory=dict)
+    """Internal topics the topic filters leave out: only their replication health is served
+    (an under-replicated `__consumer_offsets` stops every group on it from committing)."""
     groups: Mapping[str, GroupDescription] | None = None
     """Described groups that pass the group filter, by id."""
     committed: Mapping[str, Mapping[TopicPartition, int]] | None = None
     """Committed offsets by group id; only partitions with a committed offset (>= 0)."""
     offsets: Mapping[TopicPartition, Offsets] | None = None
-    """Log-start and log-end offsets, read after the committed offsets."""
+    """Log-start and log-end offsets, read after the committed offsets. A partition that still
+    exists but whose offsets could not be read this cycle (no leader, no answer) keeps the offsets
+    last read, and is listed in `carried_offsets`."""
+    carried_offsets: frozenset[TopicPartition] = frozenset()
+    """Partitions whose offsets in `offsets` were carried from an earlier cycle. Nothing can be
+    produced to a partition without a leader, so its last log-end offset is still its log end."""
     committed_source: str = "admin"
     """Where the committed offsets came from: admin (one request per group) or log."""
     commit_times: Mapping[str, Mapping[TopicPartition, float]] | None = None

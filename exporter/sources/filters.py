@@ -5,7 +5,9 @@ and no deny regex. Internal topics are the broker's own topics, whose names star
 underscores (`__consumer_offsets`, `__transaction_state`, `__share_group_state`); they are left
 out unless `include_internal_topics` is set. The admin source applies these filters before it
 asks for offsets, so a filtered-out topic or group costs no request and has no series in any
-family.
+family, with one exception: the replication health of the internal topics (leader, replicas,
+ISR, under-replicated, offline, under-min-ISR) is served whatever the filters say, since an
+offline `__consumer_offsets` partition stops every group on it.
 """
 
 from __future__ import annotations
