@@ -240,8 +240,6 @@ class AdminSource:
             wanted = self._plan.offsets(share, partitions, committed)
             ends = run("offsets", lambda d: self._offsets(wanted, d))
             offsets, carried = ends if ends is not None else (None, frozenset[TP]())
-            if not share.cluster_wide:  # one instance serves the internal topics' health
-                internal = {}
             every = {**internal, **partitions}
             min_isr = run("topic_configs", lambda d: self._topic_configs(every, d))
             topics = topics_from(partitions, min_isr or {})
@@ -303,7 +301,8 @@ class AdminSource:
                 PartitionMeta(name, int(p.id), int(p.leader), tuple(p.replicas), tuple(p.isrs))
                 for p in sorted(t.partitions.values(), key=lambda p: p.id)
             )
-        share = self._plan.share(brokers, partitions, offsets_leaders(md))
+        # the internal topics' partitions are owned like any other (their health series)
+        share = self._plan.share(brokers, {**internal, **partitions}, offsets_leaders(md))
         return brokers, int(md.controller_id), partitions, share, internal
 
     def _list_and_describe(
