@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--poll", action="append", default=[], metavar="KEY=VALUE",
                         help="set a `poll` setting of the exporter, e.g. offsets_in_flight=64 "
                         "(the floor uses the same window and batch size)")  # fmt: skip
+    parser.add_argument("--lag-seconds-mode", choices=("interpolated", "exact", "auto"),
+                        default="interpolated",
+                        help="the exporter's poll.lag_seconds_mode")  # fmt: skip
     parser.add_argument("--exporter-source", type=Path, metavar="DIR",
                         help="run the exporter from this source tree (A/B runs)")  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -61,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--poll {item!r}: expected KEY=NUMBER")
     options = Options(
         poll=tuple(poll),
+        lag_seconds_mode=args.lag_seconds_mode,
         exporter_source=args.exporter_source.resolve() if args.exporter_source else None,
         scenario=scenario,
         cycles=cycles,

@@ -53,6 +53,8 @@ class Options:
     """Run the exporter from this source tree (e.g. a checkout of an older commit)."""
     poll: tuple[tuple[str, float], ...] = ()
     """Overrides of the exporter's `poll` settings (the floor follows the window and batch)."""
+    lag_seconds_mode: str = "interpolated"
+    """The exporter's `poll.lag_seconds_mode` (exact reads the messages at lagging offsets)."""
 
     def poll_setting(self, key: str, default: float) -> float:
         return dict(self.poll).get(key, default)
@@ -74,6 +76,7 @@ def exporter_config(o: Options, b: broker_mod.Broker) -> dict[str, Any]:
         "poll": {
             "interval_seconds": o.scenario.interval_seconds,
             "stage_timeout_seconds": 60.0,
+            "lag_seconds_mode": o.lag_seconds_mode,
             **dict(o.poll),
         },
         # debug: the bench reads each publication from the log (see `exporter_proc`)

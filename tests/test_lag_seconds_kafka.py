@@ -42,7 +42,9 @@ def test_lag_seconds_follow_a_stopped_consumer_and_stay_zero_when_idle(
             topic_allow=(re.escape(busy), re.escape(idle)),
             group_allow=tuple(re.escape(g) for g in (stopped, caught_up, behind)),
         ),
-        poll=PollConfig(interval_seconds=1, stage_timeout_seconds=20),
+        poll=PollConfig(
+            interval_seconds=1, stage_timeout_seconds=20, lag_seconds_mode="interpolated"
+        ),
     )
     poller = Poller(config)
     producer = tools.start_producer_perf(bootstrap, busy, 20_000, throughput=50)

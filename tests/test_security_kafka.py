@@ -259,6 +259,52 @@ def test_each_acl_of_the_minimum_is_needed(secure: Secure, missing: tuple[str, s
     assert found
 
 
+def test_exact_lag_seconds_needs_read_and_falls_back_without_it(secure: Secure) -> None:
+    """`poll.lag_seconds_mode: exact` reads the message at each lagging committed offset: with
+    Read on topics added to the minimum nothing is denied and the lag in seconds is exact; with
+    the minimum alone the read is denied, said in kafka_vitals_message_reads_total, and the lag
+    in seconds falls back to interpolation without failing the cycle."""
+    from exporter.catalog import admin, own
+    from exporter.config import Config, KafkaConfig, PollConfig, Secret
+    from exporter.poller import Poller
+
+    cluster = secure.cluster
+    results = {}
+    for name, grants in (("exact-read", [*MINIMUM_ACLS, ("TOPIC", "*", "READ")]),
+                         ("exact-no-read", MINIMUM_ACLS)):  # fmt: skip
+        user = cluster.add_scram_user(name)
+        cluster.allow(f"User:{name}", grants)
+        kafka = KafkaConfig(
+            bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512", sasl_username=name, sasl_password=Secret(user.password),
+            tls_ca_file=str(secure.pki.ca_cert), request_timeout_seconds=5,
+        )  # fmt: skip
+        poller = Poller(Config(kafka=kafka, poll=PollConfig(lag_seconds_mode="exact")))
+        try:
+            snap = wait_for(
+                lambda p=poller: (s if (s := p.poll_once()).value(own.MESSAGE_READS, "found")
+                                  or s.value(own.MESSAGE_READS, "denied") else None),
+                60, f"a message read by {name}", interval=1,
+            )  # fmt: skip
+            failed = [s.stage for s in poller.last_stages if not s.ok]
+        finally:
+            poller.stop()
+        results[name] = (snap, failed)
+    time.sleep(1.0)  # the broker's log is written asynchronously
+
+    snap, failed = results["exact-read"]
+    assert failed == [] and cluster.denied("User:exact-read") == []
+    assert snap.value(own.MESSAGE_READS, "denied") == 0
+    assert (snap.value(own.LAG_SECONDS_METHOD, "exact") or 0) >= 2  # both partitions of GROUP
+    snap, failed = results["exact-no-read"]
+    assert failed == []  # a denied read never fails the cycle
+    assert (snap.value(own.MESSAGE_READS, "denied") or 0) >= 1
+    assert snap.value(own.LAG_SECONDS_METHOD, "exact") == 0
+    assert (snap.value(own.LAG_SECONDS_METHOD, "interpolated") or 0) >= 2
+    assert snap.value(admin.GROUP_LAG, GROUP, TOPIC, "0") == 7
+    assert wait_for(lambda: cluster.denied("User:exact-no-read"), 30, "the denied read")
+
+
 # ---- secrets never show ------------------------------------------------------------------
 
 WEB_USER = "prometheus"

@@ -87,6 +87,24 @@ LAG_CLAMPED = Metric(
     (),
     "own",
 )
+MESSAGE_READS = Metric(
+    "kafka_vitals_message_reads_total",
+    "counter",
+    "Partition reads of the message at a lagging group's committed offset (exact lag in seconds, "
+    "poll.lag_seconds_mode exact or auto), by outcome: found, end (nothing left to consume), "
+    "out_of_range (deleted by retention), denied (no Read ACL on the topic: lag in seconds falls "
+    "back to interpolation), error, timeout.",
+    ("outcome",),
+    "own",
+)
+LAG_SECONDS_METHOD = Metric(
+    "kafka_vitals_lag_seconds_partitions",
+    "gauge",
+    "Lagging partitions (per group) whose lag in seconds this cycle came from the message's own "
+    "timestamp (method exact) or from the log-end history (method interpolated).",
+    ("method",),
+    "own",
+)
 JMX_DURATION = Metric(
     "kafka_vitals_jmx_query_duration_seconds",
     "gauge",

@@ -13,10 +13,12 @@ without a committed offset have no series and are counted in
 cycle keeps the one read last (the admin source carries it); the group counts them in
 `kafka_consumergroup_log_end_unread_partitions`.
 
-Lag in seconds comes from `exporter.domain.lag_time`: this collector keeps one log-end history per
-partition (shared by all groups), fed once per cycle with the log-end offsets and the time they
-were read. With `poll.lag_granularity: topic` the per-partition families are left out; sums and
-maxima stay.
+Lag in seconds comes from the message's own timestamp where the `message_times` stage read it
+(`poll.lag_seconds_mode` exact or auto), else from `exporter.domain.lag_time`: this collector
+keeps one log-end history per partition (shared by all groups), fed once per cycle with the
+log-end offsets and the time they were read. `kafka_vitals_lag_seconds_partitions{method}`
+counts each way. With `poll.lag_granularity: topic` the per-partition families are left out;
+sums and maxima stay.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from exporter.collectors.base import CycleData, Input, register
 from exporter.domain.lag_time import LagClock, time_at_offset
 from exporter.snapshot import PARTITION_LABELS, Rows, SnapshotBuilder, partition_label
 from exporter.sources.admin_model import ClusterView, TopicPartition
+from exporter.sources.partition_reader import OUTCOMES as READ_OUTCOMES
 
 if TYPE_CHECKING:
     from exporter.config import Config
@@ -93,6 +96,7 @@ class ConsumerLagCollector:
             config.poll.lag_history_points, config.poll.lag_max_extrapolation_seconds
         )
         self.clamped_total = 0
+        self._methods = [0, 0]  # this cycle's lagging partitions: [exact, interpolated]
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
         view = data.cluster
@@ -104,6 +108,12 @@ class ConsumerLagCollector:
                     self._group(view, group, view.committed[group], rows)
                 rows.write(out)
         out.add(own.LAG_CLAMPED, (), self.clamped_total)
+        if view is not None and view.message_times is not None:
+            for outcome in READ_OUTCOMES:
+                out.add(own.MESSAGE_READS, (outcome,), view.message_times.reads.get(outcome, 0))
+            out.add(own.LAG_SECONDS_METHOD, ("exact",), self._methods[0])
+            out.add(own.LAG_SECONDS_METHOD, ("interpolated",), self._methods[1])
+        self._methods = [0, 0]
 
     def _observe(self, view: ClusterView) -> None:
         if view.offsets is None:
@@ -125,6 +135,8 @@ class ConsumerLagCollector:
         offsets = view.offsets or {}
         now = view.taken_at
         histories = self._clock.histories
+        exact = view.message_times.times if view.message_times is not None else None
+        methods = self._methods
         max_extrapolation = self._clock.max_extrapolation
         offset_sums: dict[str, int] = {}
         lag_sums: dict[str, int] = {}
@@ -160,12 +172,18 @@ class ConsumerLagCollector:
                 lag = 0
                 clamped += 1
             elif lag:
-                history = histories.get(tp)
-                if not history:
-                    seconds = None
-                elif offset < history[-1].offset:  # else caught up with the newest reading
-                    at = time_at_offset(history, offset, max_extrapolation)
-                    seconds = None if at is None else max(0.0, now - at)
+                at_exact = exact.get((topic, partition, offset)) if exact else None
+                if at_exact is not None:  # the message's own timestamp (message_times stage)
+                    seconds = now - at_exact if now > at_exact else 0.0
+                    methods[0] += 1
+                else:
+                    methods[1] += 1
+                    history = histories.get(tp)
+                    if not history:
+                        seconds = None
+                    elif offset < history[-1].offset:  # else caught up with the newest reading
+                        at = time_at_offset(history, offset, max_extrapolation)
+                        seconds = None if at is None else max(0.0, now - at)
             lag_sums[topic] = lag_sums.get(topic, 0) + lag
             if lag_max is None or lag > lag_max:
                 lag_max = lag

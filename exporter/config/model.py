@@ -36,6 +36,7 @@ class Secret:
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 LagGranularity = Literal["partition", "topic"]
+LagSecondsMode = Literal["interpolated", "exact", "auto"]
 JmxRole = Literal["broker", "client"]
 LogLevel = Literal["debug", "info", "warn", "error"]
 LogFormat = Literal["logfmt", "json"]
@@ -134,6 +135,14 @@ class PollConfig:
     """Log-end offset points kept per partition for lag in seconds."""
     lag_max_extrapolation_seconds: float = 600.0
     """Cap on lag in seconds beyond the oldest point of the history."""
+    lag_seconds_mode: LagSecondsMode = "interpolated"
+    """`interpolated`: lag in seconds from the log-end history only (no message read). `exact`:
+    for every lagging partition, the age of the message at the committed offset, read with an
+    assign-only consumer (needs Read on the topics; falls back to interpolation without it).
+    `auto`: exact only where interpolation would extrapolate (the committed offset is older than
+    anything the exporter has seen of the partition, as after a restart). The default needs no
+    Read ACL (Read would let the exporter read every message); `auto` is the choice where Read
+    is granted: it reads only after a restart or for messages older than the history."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,8 @@ def time_at_offset(history: History, committed: int, max_extrapolation: float) -
 
 def lag_messages(log_end: int, committed: int) -> tuple[int, bool]:
     """Lag in messages of a committed offset, and whether it was clamped: a committed offset above
-    the log end read after it (a consumer committed in between) counts as caught up, 0."""
+    the log end read after it counts as caught up, 0 (it is no race: the distance past the end
+    is a signal of its own, `kafka_consumergroup_offset_past_log_end`)."""
     lag = log_end - committed
     return (0, True) if lag < 0 else (lag, False)
 

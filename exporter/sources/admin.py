@@ -23,7 +23,9 @@ each able to fail alone:
    (`OffsetSpec.latest()`, `OffsetSpec.earliest()`) for every exported partition, read after the
    committed offsets so that lag can only be overstated. Offsets that could not be read (no
    leader, no answer) are carried from the last cycle (`carry_offsets`).
-5. `topic_configs`: `describe_configs` for `min.insync.replicas`, cached for
+5. `message_times` (not with `poll.lag_seconds_mode: interpolated`): the messages at lagging
+   groups' committed offsets, for exact lag in seconds (`exporter.sources.message_times`).
+6. `topic_configs`: `describe_configs` for `min.insync.replicas`, cached for
    `poll.topic_config_ttl_seconds`.
 
 Topic and group filters apply before any request that depends on them. The source never joins a
@@ -77,6 +79,7 @@ from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.admin_scope import ScopePlan, followed_offsets_partitions, offsets_leaders
 from exporter.sources.filters import Filters, is_internal_topic
 from exporter.sources.group_cache import DescribeCache, listed_from
+from exporter.sources.message_times import MessageTimesSource
 from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
 from exporter.sources.stages import (
     ADMIN_STAGES,
@@ -145,6 +148,13 @@ class AdminSource:
         self._client = self._new_client()
         self._replace_client = False
         self.clients_created = 1
+        self._times = (
+            None
+            if config.poll.lag_seconds_mode == "interpolated"
+            else MessageTimesSource(
+                config.poll.lag_seconds_mode, self._props, config.poll.topic_config_ttl_seconds
+            )
+        )
         self._min_isr: dict[str, tuple[int | None, float]] = {}
         self._last_offsets: dict[TP, Offsets] = {}
         """The offsets of the last cycle, carried for partitions whose offsets are not read."""
@@ -169,6 +179,8 @@ class AdminSource:
             self._client.poll(0)
         if self._log is not None:
             self._log.close()
+        if self._times is not None:
+            self._times.close()
 
     @property
     def committed_from_log(self) -> bool:
@@ -240,6 +252,11 @@ class AdminSource:
             wanted = self._plan.offsets(share, partitions, committed)
             ends = run("offsets", lambda d: self._offsets(wanted, d))
             offsets, carried = ends if ends is not None else (None, frozenset[TP]())
+            message_times = None
+            if self._times is not None and committed is not None and offsets is not None:
+                reader, at = self._times, offsets_at
+                message_times = run("message_times", lambda d: reader.fetch(committed, offsets, at,
+                                                                    d.remaining()))  # fmt: skip
             every = {**internal, **partitions}
             min_isr = run("topic_configs", lambda d: self._topic_configs(every, d))
             topics = topics_from(partitions, min_isr or {})
@@ -256,6 +273,7 @@ class AdminSource:
                 commit_times=times,
                 offsets_log=self._log.status() if self._log is not None else None,
                 carried_offsets=carried,
+                message_times=message_times,
                 failed_stages=tuple(o.stage for o in outcomes if not o.ok),
                 share=share,
             )

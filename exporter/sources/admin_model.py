@@ -98,6 +98,20 @@ class OffsetsLogStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageTimes:
+    """What the `message_times` stage learned: when the oldest unconsumed messages were written."""
+
+    mode: str
+    """`poll.lag_seconds_mode`: interpolated, exact or auto."""
+    times: Mapping[tuple[str, int, int], float]
+    """(topic, partition, committed offset) -> unix time of the first message a consumer gets from
+    that offset (the cycle's time where nothing is left to consume). Missing: interpolate."""
+    reads: Mapping[str, int]
+    """Partition reads since start, by outcome (found, end, out_of_range, denied, error,
+    timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterView:
     """What the Admin API stages of one cycle learned. A stage that failed leaves its part None."""
 
@@ -121,6 +135,8 @@ class ClusterView:
     carried_offsets: frozenset[TopicPartition] = frozenset()
     """Partitions whose offsets in `offsets` were carried from an earlier cycle. Nothing can be
     produced to a partition without a leader, so its last log-end offset is still its log end."""
+    message_times: MessageTimes | None = None
+    """Exact message times for lag in seconds; None in `interpolated` mode or when not read."""
     committed_source: str = "admin"
     """Where the committed offsets came from: admin (one request per group) or log."""
     commit_times: Mapping[str, Mapping[TopicPartition, float]] | None = None
