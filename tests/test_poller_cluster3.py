@@ -122,7 +122,7 @@ def test_stopped_node_shows_in_replication_families(
                 settled = after == parts and lag == 15 and like_with_like(s)
                 return (s, after) if settled else None
 
-            snap, parts = wait_for(degraded, 90, "under-replicated partitions", interval=1)
+            snap, parts = wait_for(degraded, 180, "under-replicated partitions", interval=1)
             matches_metadata(snap, parts)
             meta_urp, jmx_urp, offline = urp_counts(snap)
             assert meta_urp == jmx_urp + offline > 0
