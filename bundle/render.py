@@ -1,5 +1,6 @@
 """`kafka-vitals render`: write every generated file of the bundle (rules, CRD, Alertmanager
-example, promtool tests, alert docs, dashboards) from the thresholds and a user's overrides file.
+example, promtool tests, alert docs, dashboards, the Helm chart) from the thresholds and a user's
+overrides file.
 
 This module sits at the bundle's root, above both `alerts` and `dashboards`, so neither imports
 the other's way back. The exporter's command finds it by name (`exporter.cli`), so the exporter
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from alerts.files import write_alerts
 from alerts.thresholds import DEFAULT, Thresholds
+from bundle.helm import write_chart
 from dashboards import render as render_dashboards
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ Writer = Callable[[Path, Thresholds], list[Path]]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-WRITERS: tuple[Writer, ...] = (write_alerts, render_dashboards)
+WRITERS: tuple[Writer, ...] = (write_alerts, render_dashboards, write_chart)
 
 
 def render(

