@@ -51,7 +51,10 @@ def fetch(force: bool = False, timeout: float = 1800.0) -> Path:
             return helm_binary()
         go = shutil.which("go")
         if go is None:
-            raise HarnessError(f"'go' not found on PATH: install Go 1.24 or newer; {INSTALL_HINT}")
+            raise HarnessError(
+                f"'go' not found on PATH: install Go 1.26 or newer (helm {HELM_VERSION} asks for "
+                f"it); {INSTALL_HINT}"
+            )
         _marker().unlink(missing_ok=True)
         env = {**os.environ, "GOBIN": str(home / "bin"), "GOFLAGS": "-buildvcs=false"}
         log.info("building helm version=%s into=%s", HELM_VERSION, home)
