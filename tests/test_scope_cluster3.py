@@ -5,18 +5,23 @@ broker id found from that address) and three shard-scope instances serve, togeth
 series of one cluster-scope instance: the same set, the same values, no series twice. Stopping the
 broker with the lowest id (it leads partitions, coordinates groups and serves the cluster-wide
 series) moves its share to the survivors within two poll cycles; starting it again moves it back.
-A broker id that is not in the cluster, or a bootstrap list naming several brokers, is a one-line
-error and exit 2 at start.
+A real Prometheus scraping three broker-scope `kafka-vitals serve` sees each group's lag once (the
+sum over instances is the central value) and the shipped rules fire once for a lagging group and
+for a stopped broker. A broker id that is not in the cluster, or a bootstrap list naming several
+brokers, is a one-line error and exit 2 at start.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import yaml
 
+from alerts.outputs import RULES_PATH
 from exporter.catalog import admin as cat
 from exporter.catalog import lessons
 from exporter.cli import main
@@ -31,9 +36,11 @@ from exporter.config import (
 from exporter.ownership import offsets_partition
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
-from tests.harness import clients, tools
+from tests.cli_run import get, run, spawn_serve
+from tests.harness import clients, procs, tools
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import wait_for
+from tests.harness.prom import PrometheusServer
 
 pytestmark = pytest.mark.kafka
 
@@ -73,9 +80,10 @@ def series(snap: Snapshot) -> dict[Key, float]:
 
 def config(setup: Setup, **kw: object) -> Config:
     bootstrap = str(kw.pop("bootstrap", setup.cluster.bootstrap_servers))
+    filters = kw.pop("filters", setup.filters)
     return Config(
         kafka=KafkaConfig(bootstrap_servers=bootstrap, request_timeout_seconds=5),
-        filters=setup.filters,
+        filters=filters,  # type: ignore[arg-type]
         poll=PollConfig(interval_seconds=1, stage_timeout_seconds=15),
         lessons=LessonsConfig(lag_status_window=2),
         **kw,  # type: ignore[arg-type]
@@ -229,6 +237,117 @@ def test_stopped_broker_share_moves_within_two_cycles(setup: Setup) -> None:
     finally:
         for p in (central, *sidecars):
             p.stop()
+
+
+def serve_sidecars(
+    setup: Setup, tmp_path: Path, filters: FiltersConfig, started: list[procs.Managed]
+) -> None:
+    """One `kafka-vitals serve` in broker scope per node, bootstrapped from that node only; each
+    appended to `started` as soon as it runs, then waited for."""
+    served: list[tuple[procs.Managed, int]] = []
+    for node in setup.cluster.nodes:
+        home = tmp_path / f"sidecar-{node.node_id}"
+        home.mkdir()
+        (home / "kafka-vitals.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "scope": "broker",
+                    "kafka": {"bootstrap_servers": node.bootstrap, "request_timeout_seconds": 5},
+                    "poll": {"interval_seconds": 1, "stage_timeout_seconds": 15},
+                    "filters": {
+                        "topic_allow": list(filters.topic_allow),
+                        "group_allow": list(filters.group_allow),
+                    },
+                }
+            )
+        )
+        served.append(spawn_serve(home, "--config", str(home / "kafka-vitals.yaml")))
+        started.append(served[-1][0])
+    for proc, port in served:
+
+        def alive(proc: procs.Managed = proc) -> None:
+            if not proc.alive():
+                raise procs.HarnessError(f"kafka-vitals serve exited:\n{proc.log_tail()}")
+
+        def ready(port: int = port) -> bool:
+            return get(port, "/ready")[0] == 200
+
+        wait_for(ready, 90, "sidecar /ready", check=alive)
+
+
+@pytest.mark.prometheus
+def test_prometheus_over_three_sidecars_sums_once_and_alerts_once(
+    setup: Setup, tmp_path: Path, prometheus_factory: Callable[..., PrometheusServer]
+) -> None:
+    cluster, bootstrap = setup.cluster, setup.cluster.bootstrap_servers
+    topic = group = "scope-lagging"
+    clients.create_topic(bootstrap, topic, partitions=3, replication_factor=3)
+    for p in range(3):
+        clients.produce_messages(bootstrap, topic, 100, partition=p)
+    clients.commit_offsets(bootstrap, group, {(topic, p): 0 for p in range(3)})
+    filters = FiltersConfig(
+        topic_allow=(*setup.filters.topic_allow, topic),
+        group_allow=(*setup.filters.group_allow, group),
+    )
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text(
+        yaml.safe_dump(
+            {"consumer_lag": {"messages": 200, "for": "2s"}, "broker_count": {"for": "2s"}}
+        )
+    )
+    rendered = run("render", "--overrides", str(overrides), "--out", str(tmp_path / "rendered"))
+    assert rendered.returncode == 0, rendered.stderr
+    central = Poller(config(setup, filters=filters))
+    sidecars: list[procs.Managed] = []
+    try:
+        serve_sidecars(setup, tmp_path, filters, sidecars)
+        prom = prometheus_factory(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [
+                    {
+                        "job_name": "kafka-vitals",
+                        "static_configs": [
+                            {"targets": [f"127.0.0.1:{p.ports[0]}" for p in sidecars]}
+                        ],
+                    }
+                ],
+            },
+            {"kafka-vitals-rules.yaml": (tmp_path / "rendered" / RULES_PATH).read_text()},
+        )
+        snap = central.poll_once()
+        expected: dict[str, float] = {}
+        for s in snap.samples(cat.GROUP_LAG):
+            expected[s.labels[0]] = expected.get(s.labels[0], 0.0) + s.value
+        assert expected[group] == 300 and set(expected) == set(setup.groups) | {group}
+
+        def summed() -> dict[str, float] | None:
+            rows = prom.query("sum by (consumergroup) (kafka_consumergroup_lag)")
+            got = {r["metric"]["consumergroup"]: float(r["value"][1]) for r in rows}
+            return got if got == expected else None
+
+        wait_for(summed, 60, f"Prometheus' lag per group over the sidecars to be {expected}")
+        firing = 'count(ALERTS{{alertname="{}", alertstate="firing"}})'
+        lag_alert = firing.format("KafkaConsumerGroupLagHigh")
+        prom.wait_for_value(lag_alert, lambda v: v >= 1, 60)
+        alerts = [
+            a for a in prom.alerts() if a["labels"]["alertname"] == "KafkaConsumerGroupLagHigh"
+        ]
+        assert [(a["labels"]["consumergroup"], a["state"]) for a in alerts] == [(group, "firing")]
+
+        victim = min(cluster.nodes, key=lambda n: n.node_id)  # its sidecar served kafka_brokers
+        cluster.stop(victim)
+        try:
+            prom.wait_for_value(firing.format("KafkaBrokerCountDropped"), lambda v: v >= 1, 90)
+            assert prom.query_value(firing.format("KafkaBrokerCountDropped")) == 1
+            assert prom.query_value("kafka_brokers") == 2  # served by one survivor only
+            assert prom.query_value(lag_alert) == 1
+        finally:
+            cluster.start(victim)
+    finally:
+        central.stop()
+        for proc in sidecars:
+            proc.stop(timeout=15)
 
 
 @pytest.mark.parametrize(
