@@ -126,6 +126,22 @@ class Sampler:
         return last
 
 
+def _slope_at_equal(xs: list[float], zs: list[float], ys: list[float]) -> float:
+    """The slope of y over x with z held equal (least squares y = a + b*x + c*z): the memory per
+    group id churned apart from the memory the size of the current snapshot (z) takes."""
+    n = len(xs)
+    if n < 3:
+        return 0.0
+    mx, mz, my = sum(xs) / n, sum(zs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    szz = sum((z - mz) ** 2 for z in zs)
+    sxz = sum((x - mx) * (z - mz) for x, z in zip(xs, zs, strict=True))
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    szy = sum((z - mz) * (y - my) for z, y in zip(zs, ys, strict=True))
+    det = sxx * szz - sxz * sxz
+    return (sxy * szz - szy * sxz) / det if det else 0.0
+
+
 def _series_names(port: int) -> set[str]:
     """Every series served (name and labels), for telling what stayed after the churn."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
@@ -241,6 +257,12 @@ def _summarise(samples: list[dict[str, Any]], restart: dict[str, Any], failures:
         "group_ids_churned": churning[-1]["groups_churned"] if churning else 0,
         "rss_mib_per_10k_groups": 1e4 * _slope(churned, [s["rss_mib"] for s in warm]),
         "child_rss_mib_per_10k_groups": 1e4 * _slope(churned, [s["child_rss_mib"] for s in warm]),
+        "rss_mib_per_10k_groups_at_equal_series": 1e4 * _slope_at_equal(
+            churned, [s["series"] for s in warm], [s["rss_mib"] for s in warm]
+        ),
+        "child_rss_mib_per_10k_groups_at_equal_series": 1e4 * _slope_at_equal(
+            churned, [s["series"] for s in warm], [s["child_rss_mib"] for s in warm]
+        ),
         "fds_per_minute": 60 * _slope(t, [s["fds"] for s in warm]),
         "threads_per_minute": 60 * _slope(t, [s["threads"] for s in warm]),
         "series_per_minute": 60 * _slope(t, [s["series"] for s in warm]),
