@@ -8,6 +8,8 @@ churn, so a process that has seen a million ids holds what it held on day one.""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Any
 
 from exporter.collectors.base import REGISTRY, CycleData
@@ -27,20 +29,29 @@ from exporter.sources.admin_model import (
 import exporter.collectors  # noqa: F401  isort: skip
 
 
+def topic_name(cycle: int) -> str:
+    return f"churn-topic-{cycle:06d}"
+
+
+def group_name(cycle: int, i: int) -> str:
+    return f"churn-group-{cycle:06d}-{i}"
+
+
 def _view(t: float, cycle: int | None) -> ClusterView:
-    """Cycle `cycle`: topic t<cycle> (3 partitions) and ten groups used only in this cycle."""
+    """Cycle `cycle`: a topic (3 partitions) and ten groups used only in this cycle, their names
+    interned as the admin source interns them."""
     topics = {"keep": TopicMeta("keep", (PartitionMeta("keep", 0, 1, (1,), (1,)),))}
     groups: dict[str, GroupDescription] = {}
     committed: dict[str, dict[tuple[str, int], int]] = {}
     offsets = {("keep", 0): Offsets(0, int(t))}
     if cycle is not None:
-        name = f"t{cycle}"
+        name = sys.intern(topic_name(cycle))
         topics[name] = TopicMeta(name, tuple(PartitionMeta(name, p, 1, (1,), (1,))
                                              for p in range(3)))  # fmt: skip
         for p in range(3):
             offsets[(name, p)] = Offsets(0, 100 + cycle)
         for i in range(10):
-            gid = f"g{cycle}-{i}"
+            gid = sys.intern(group_name(cycle, i))
             stable = i % 2 == 0
             members = (
                 (Member(f"m{i}", f"c{i}", "/127.0.0.1", None, ((name, 0),)),) if stable else ()
@@ -67,7 +78,9 @@ def _held(obj: Any, depth: int = 0) -> int:
     return total
 
 
-def test_nothing_per_group_topic_or_partition_outlives_it() -> None:
+def churn_pipeline() -> tuple[list[Any], Renderer, Callable[[float, int | None], None]]:
+    """Every registered collector and a renderer, and one cycle through them: churn cycle `n`, or
+    no churned group or topic with None."""
     config = Config()
     collectors = [factory(config) for _, factory in sorted(REGISTRY.items())]
     renderer = Renderer()
@@ -78,6 +91,12 @@ def test_nothing_per_group_topic_or_partition_outlives_it() -> None:
             if c.name != "own":
                 c.collect(CycleData(now=t, cluster=_view(t, n)), out)
         renderer.render(out.build(t))
+
+    return collectors, renderer, cycle
+
+
+def test_nothing_per_group_topic_or_partition_outlives_it() -> None:
+    collectors, renderer, cycle = churn_pipeline()
 
     for t in range(1, 4):  # warm-up without churn
         cycle(float(t), None)

@@ -16,22 +16,9 @@ from types import SimpleNamespace
 
 from confluent_kafka import ConsumerGroupState, ConsumerGroupType
 
-from exporter.collectors.base import REGISTRY, CycleData
-from exporter.config import Config
-from exporter.render import Renderer
-from exporter.snapshot import SnapshotBuilder
-from exporter.sources.admin_model import (
-    Broker,
-    ClusterView,
-    GroupDescription,
-    Member,
-    Offsets,
-    PartitionMeta,
-    TopicMeta,
-)
+from exporter.sources.admin_model import GroupDescription
 from exporter.sources.group_cache import DescribeCache, listed_from
-
-import exporter.collectors  # noqa: F401  isort: skip
+from tests.test_churn_memory import churn_pipeline, group_name, topic_name
 
 BROKERS = frozenset({1})
 
@@ -44,10 +31,6 @@ def _held_elsewhere(text: str) -> bool:
 
 def _group_name(n: int) -> str:
     return f"churn-group-{n:06d}"
-
-
-def _topic_name(n: int) -> str:
-    return f"churn-topic-{n:06d}"
 
 
 def _listing(ids: list[str]) -> list[SimpleNamespace]:
@@ -88,53 +71,16 @@ def test_cached_descriptions_of_deleted_empty_groups_are_released() -> None:
     assert _held_elsewhere("keep")  # the check does see a string the cache holds
 
 
-def _view(t: float, cycle: int | None) -> ClusterView:
-    """Topic `keep` always; in cycle `cycle` a topic and ten groups that exist only then, with
-    their names interned as the admin source interns them."""
-    keep = sys.intern("keep-topic")
-    topics = {keep: TopicMeta(keep, (PartitionMeta(keep, 0, 1, (1,), (1,)),))}
-    groups: dict[str, GroupDescription] = {}
-    committed: dict[str, dict[tuple[str, int], int]] = {}
-    offsets = {(keep, 0): Offsets(0, int(t))}
-    if cycle is not None:
-        name = sys.intern(_topic_name(cycle))
-        topics[name] = TopicMeta(name, tuple(PartitionMeta(name, p, 1, (1,), (1,))
-                                             for p in range(3)))  # fmt: skip
-        for p in range(3):
-            offsets[(name, p)] = Offsets(0, 100 + cycle)
-        for i in range(10):
-            gid = sys.intern(_group_name(10 * cycle + i))
-            stable = i % 2 == 0
-            members = (
-                (Member(f"m{i}", f"c{i}", "/127.0.0.1", None, ((name, 0),)),) if stable else ()
-            )
-            groups[gid] = GroupDescription(gid, "Stable" if stable else "Empty", "classic",
-                                           "range", 1, not members, members)  # fmt: skip
-            committed[gid] = {(name, p): 50 for p in range(3)}
-    return ClusterView(taken_at=t, brokers=(Broker(1, "b1", 9092),), topics=topics,
-                       groups=groups, committed=committed, offsets=offsets)  # fmt: skip
-
-
 def test_interned_group_ids_and_topic_names_are_released_once_gone() -> None:
-    config = Config()
-    collectors = [factory(config) for _, factory in sorted(REGISTRY.items())]
-    renderer = Renderer()
-
-    def cycle(t: float, n: int | None) -> None:
-        out = SnapshotBuilder()
-        for c in collectors:
-            if c.name != "own":
-                c.collect(CycleData(now=t, cluster=_view(t, n)), out)
-        renderer.render(out.build(t))
-
+    collectors, renderer, cycle = churn_pipeline()
     for n in range(50):  # 500 group ids and 50 topics, each in one cycle only
         cycle(10.0 + n, n)
-    assert _held_elsewhere(_topic_name(49)) and _held_elsewhere(_group_name(495))  # still there
+    assert _held_elsewhere(topic_name(49)) and _held_elsewhere(group_name(49, 5))  # still there
     for t in range(3):  # the churned groups and topics are gone from the cluster
         cycle(200.0 + t, None)
     gc.collect()
-    groups = [_group_name(i) for i in range(500) if _held_elsewhere(_group_name(i))]
-    topics = [_topic_name(i) for i in range(50) if _held_elsewhere(_topic_name(i))]
+    groups = [g for n in range(50) for i in range(10) if _held_elsewhere(g := group_name(n, i))]
+    topics = [topic_name(n) for n in range(50) if _held_elsewhere(topic_name(n))]
     assert not groups, f"{len(groups)} gone group ids still held, e.g. {groups[:3]}"
     assert not topics, f"{len(topics)} gone topic names still held, e.g. {topics[:3]}"
-    assert _held_elsewhere("keep-topic")
+    assert collectors and renderer  # alive until here: what they hold counts above
