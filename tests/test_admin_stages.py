@@ -143,6 +143,8 @@ def test_is_timeout_and_describe_error() -> None:
     assert describe_error(TimeoutError()) == "timed out"
     assert describe_error(RuntimeError("one\ntwo")) == "RuntimeError: one"
     assert describe_error(RuntimeError()) == "RuntimeError"
+    # list_consumer_groups() lists its errors as bare KafkaError objects, not exceptions
+    assert describe_error(KafkaError(KafkaError._TIMED_OUT)) == "_TIMED_OUT: Local: Timed out"
 
 
 def test_deadline_and_outcome() -> None:

@@ -83,10 +83,12 @@ class SourceFailed(Exception):
         self.readings = readings
 
 
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason for an exception from a client library (a KafkaError's name and text)."""
-    if exc.args and hasattr(exc.args[0], "name") and hasattr(exc.args[0], "str"):
-        err = exc.args[0]
+def describe_error(exc: BaseException | object) -> str:
+    """A one-line reason for an exception from a client library (a KafkaError's name and text),
+    or for a bare KafkaError as some results list it (`list_consumer_groups().errors`)."""
+    args = exc.args if isinstance(exc, BaseException) else (exc,)
+    if args and hasattr(args[0], "name") and hasattr(args[0], "str"):
+        err = args[0]
         try:
             return f"{err.name()}: {err.str()}"
         except Exception:  # pragma: no cover - a KafkaError-like object that misbehaves
