@@ -65,6 +65,10 @@ MAY_BE_EMPTY: dict[tuple[str, str, str], str] = {
         "only when a family exceeds the configured series cap",
     ("kafka-vitals-exporter", "Series dropped, duplicates, clamped lag", "B"):
         "only when a collector emits a duplicate series (a bug)",
+    ("kafka-vitals-exporter", "Collectors failing", "A"):
+        "only while a collector fails (kafka_vitals_collector_success == 0)",
+    ("kafka-vitals-consumer-groups", "Time since the last commit", "A"):
+        "the commit time comes only from the offsets log (committed_offsets.source: log or auto)",
 }  # fmt: skip
 ONLY_WITH_A_BROKER_DOWN = {
     ("kafka-vitals-overview", "Firing Kafka alerts", "A"),
