@@ -39,7 +39,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SHARDS = 3
 INTERNAL = frozenset(
     {
-        "Fetch", "Produce", "BrokerHeartbeat", "BrokerRegistration", "Vote", "BeginQuorumEpoch",
+        "Fetch", "FetchFollower", "FetchConsumer", "Produce", "BrokerHeartbeat",
+        "BrokerRegistration", "Vote", "BeginQuorumEpoch",
         "EndQuorumEpoch", "DescribeQuorum", "FetchSnapshot", "AlterPartition", "UpdateMetadata",
         "LeaderAndIsr", "StopReplica", "ControlledShutdown", "InitProducerId", "AddRaftVoter",
         "UpdateRaftVoter", "RemoveRaftVoter", "AllocateProducerIds", "AssignReplicasToDirs",
