@@ -114,9 +114,11 @@ class PartitionReader:
                     tp = (message.topic(), message.partition())
                     if tp in pending:
                         hit = [tp]
-                    elif message.error() is not None and tp[0] is not None:
-                        hit = [k for k in pending if k[0] == tp[0]]  # a topic-wide error
+                    elif _topic_wide_error(message):
+                        hit = [k for k in pending if k[0] == tp[0]]
                     else:
+                        # an answered partition's late event (an end of partition queued before
+                        # it was paused) says nothing of the partitions still pending
                         hit = []
                     if not hit:
                         self._log_global(message.error())
@@ -166,6 +168,16 @@ class PartitionReader:
     def _log_global(error: KafkaError | None) -> None:
         if error is not None:
             log.debug("partition reader client error error=%r", error.str())
+
+
+def _topic_wide_error(message: Any) -> bool:
+    """An error about a whole topic, with no partition (an unknown or unauthorized topic)."""
+    partition = message.partition()
+    return (
+        message.error() is not None
+        and message.topic() is not None
+        and (partition is None or partition < 0)
+    )
 
 
 def _answer(message: Any, offset: int) -> Read | None:
