@@ -40,6 +40,7 @@ from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
 from tests.harness.prom import PrometheusServer
+from tests.harness.registry import SchemaRegistry
 from tools.plot import render_all
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
@@ -52,6 +53,13 @@ VALUES = {
 }  # fmt: skip
 TOPICS = {"orders": 6, "payments": 3, "audit": 1, "orders.DLT": 1}
 HISTORY = "it compares with the same window {offset} earlier; the stack is minutes old"
+
+
+def _order_schema(*extra: dict[str, object]) -> dict[str, object]:
+    fields = [{"name": "id", "type": "long"}, {"name": "amount", "type": "double"}, *extra]
+    return {"type": "record", "name": "Order", "namespace": "live", "fields": fields}
+
+
 MAY_BE_EMPTY: dict[tuple[str, str, str], str] = {
     ("kafka-vitals-overview", "Produce p99 (worst broker)", "B"): HISTORY.format(offset="15 m"),
     ("kafka-vitals-overview", "Produce p99 by broker", "B"): HISTORY.format(offset="15 m"),
@@ -118,8 +126,8 @@ class Load:
         self._thread.join(10)
 
 
-def _start_exporter(cluster: KafkaCluster, consumers: list[tools.JavaClient], tmp: Path
-                    ) -> tuple[Managed, str]:  # fmt: skip
+def _start_exporter(cluster: KafkaCluster, consumers: list[tools.JavaClient], tmp: Path,
+                    registry_url: str) -> tuple[Managed, str]:  # fmt: skip
     port = free_ports(1)[0]
     # a JMX query starts a JVM: on a loaded host that alone took over the default 10 s, so the
     # surviving brokers' OfflinePartitionsCount never arrived and KafkaOfflinePartitions could
@@ -135,6 +143,7 @@ def _start_exporter(cluster: KafkaCluster, consumers: list[tools.JavaClient], tm
         "jmx": {"targets": brokers + client_targets},
         "lessons": {"planned_consumers_by_group": {"billing": 4}},
         "log": {"level": "debug"},  # so that a failure can be traced in its log
+        "schema_registry": {"url": registry_url, "timeout_seconds": 10},
     }
     path = tmp / "kafka-vitals.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -190,7 +199,7 @@ def _run_queries(prom: PrometheusServer) -> dict[tuple[str, str, str], Outcome]:
 
 @pytest.fixture
 def stack(kafka_cluster3: KafkaCluster, prometheus_factory: Callable[..., PrometheusServer],
-          tmp_path: Path) -> Iterator[dict[str, Any]]:  # fmt: skip
+          schema_registry: SchemaRegistry, tmp_path: Path) -> Iterator[dict[str, Any]]:  # fmt: skip
     cluster = kafka_cluster3
     bootstrap = cluster.bootstrap_servers
     for topic, partitions in TOPICS.items():
@@ -210,7 +219,15 @@ def stack(kafka_cluster3: KafkaCluster, prometheus_factory: Callable[..., Promet
         ends = clients.end_offsets(bootstrap, "orders")
         clients.commit_offsets(bootstrap, "reporting",
                                {("orders", p): end // 2 for p, end in ends.items()})  # fmt: skip
-        exporter, address = _start_exporter(cluster, consumers, tmp_path)
+        # the contract: orders has a value schema, payments one without a compatibility check,
+        # audit and solo none; a second orders version once the exporter has polled
+        schema_registry.register("orders-value", _order_schema())
+        schema_registry.register("payments-value", _order_schema())
+        schema_registry.set_compatibility("NONE", "payments-value")
+        exporter, address = _start_exporter(cluster, consumers, tmp_path, schema_registry.url)
+        schema_registry.register(
+            "orders-value", _order_schema({"name": "note", "type": ["null", "string"],
+                                           "default": None}))  # fmt: skip
         scrape = {"job_name": JOB, "static_configs": [
             {"targets": [address], "labels": {"cluster": CLUSTER}}]}  # fmt: skip
         prom = prometheus_factory(
