@@ -12,7 +12,7 @@ from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Values
 from alerts.promtool_consumers import threshold_gauge
 from exporter.catalog import jmx_broker, jmx_client
 
-REPLICA = {"instance": "kafka-vitals-b:9340"}
+REPLICA = {"instance": "kafka-vitals-b:10308"}
 
 
 def _missing(ctx: Ctx, alert: str, name: str, labels: dict[str, str]) -> Scenario:
