@@ -35,7 +35,7 @@ from alerts.rules import rules_document
 from alerts.thresholds import DEFAULT, Thresholds
 from dashboards import build_all
 from dashboards.queries import expand, panel_queries, variable_queries
-from exporter.catalog import jmx
+from exporter.catalog import jmx, registry
 from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
@@ -220,14 +220,11 @@ def stack(kafka_cluster3: KafkaCluster, prometheus_factory: Callable[..., Promet
         clients.commit_offsets(bootstrap, "reporting",
                                {("orders", p): end // 2 for p, end in ends.items()})  # fmt: skip
         # the contract: orders has a value schema, payments one without a compatibility check,
-        # audit and solo none; a second orders version once the exporter has polled
+        # audit and solo none
         schema_registry.register("orders-value", _order_schema())
         schema_registry.register("payments-value", _order_schema())
         schema_registry.set_compatibility("NONE", "payments-value")
         exporter, address = _start_exporter(cluster, consumers, tmp_path, schema_registry.url)
-        schema_registry.register(
-            "orders-value", _order_schema({"name": "note", "type": ["null", "string"],
-                                           "default": None}))  # fmt: skip
         scrape = {"job_name": JOB, "static_configs": [
             {"targets": [address], "labels": {"cluster": CLUSTER}}]}  # fmt: skip
         prom = prometheus_factory(
@@ -235,6 +232,12 @@ def stack(kafka_cluster3: KafkaCluster, prometheus_factory: Callable[..., Promet
              "scrape_configs": [scrape]},
             {"kafka-vitals.yml": yaml.safe_dump(rules_document(_fast_rules()))},
         )  # fmt: skip
+        # a second orders version once the exporter has counted the subject at its first
+        prom.wait_for_value(f'count({registry.SUBJECT_REGISTRATIONS.name}'
+                            '{subject="orders-value"})', lambda v: v > 0, timeout=120)  # fmt: skip
+        schema_registry.register(
+            "orders-value", _order_schema({"name": "note", "type": ["null", "string"],
+                                           "default": None}))  # fmt: skip
         yield {"cluster": cluster, "prom": prom, "late": late, "tmp": tmp_path}
     finally:
         load.stop()

@@ -216,11 +216,15 @@ def test_stopped_broker_share_moves_within_two_cycles(setup: Setup) -> None:
         return stable and len(lags) == 9 and not any(lags)
 
     def converges(what: str) -> None:
+        # a round in which one instance's request timed out (librdkafka reconnecting to the
+        # restarted broker) differs by that instance's share: later rounds must agree again
         problems: list[str] = []
-        for _ in range(2):
+        for _ in range(4):
             whole, parts = round_of(central, sidecars)
             problems = union_problems(whole, parts)
-        assert problems == [], what
+            if not problems:
+                break
+        assert problems == [], f"{what}: {problems[:5]}"
 
     try:
         round_of(central, sidecars)
