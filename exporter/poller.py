@@ -70,6 +70,7 @@ from exporter.collectors.base import (
 )
 from exporter.config import Config
 from exporter.domain import dead_letters as dl
+from exporter.memory import release_free_memory
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import STAGES, AdminSource
 from exporter.sources.admin_model import ClusterView
@@ -271,6 +272,7 @@ class Poller:
                     self._cycle()
             except Exception:  # never let the thread die; the next cycle tries again
                 log.exception("poll cycle failed")
+            release_free_memory()  # after the old snapshot is gone, outside the cycle lock
             next_at += interval
             now = time.monotonic()
             if next_at < now:

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "exporter.logs": 0,
     "exporter.basic_auth": 0,
     "exporter.ownership": 0,
+    "exporter.memory": 0,
     # 1: I/O and the immutable result of a cycle
     "exporter.sources": 1,
     "exporter.snapshot": 1,

@@ -33,6 +33,7 @@ from multiprocessing.reduction import ForkingPickler
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from exporter.memory import release_free_memory
 from exporter.sources.stages import SourceFailed, StageOutcome, describe_error
 
 if TYPE_CHECKING:
@@ -116,6 +117,8 @@ def _child_main(
             conn.send(answer)
         except OSError:  # the parent is gone (or gave up on this call and killed us)
             break
+        del answer
+        release_free_memory()
 
 
 class SupervisedClient:
