@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from exporter.catalog.jmx import UNDER_REPLICATED
 from tests.harness.demo import LAG_ALERT, LAGGING_GROUP
 from tests.harness.procs import HarnessError, pid_alive, port_open, wait_for
 
@@ -105,7 +106,17 @@ def firing(prometheus: str) -> bool:
     )
 
 
+def broker_jmx_targets(metrics_url: str) -> set[str]:
+    """The `target` labels of one sidecar's broker JMX series (one per broker it reads)."""
+    with urllib.request.urlopen(metrics_url, timeout=10) as resp:
+        body = resp.read().decode()
+    name = re.escape(UNDER_REPLICATED.name)
+    return set(re.findall(rf'^{name}\{{[^}}]*target="([^"]+)"', body, re.MULTILINE))
+
+
 def test_demo_fires_the_lag_alert_and_stops_cleanly() -> None:
+    """The demo runs a sidecar per broker (broker scope), each reading its own broker's JMX only;
+    the shipped lag alert fires for the lagging group, and Ctrl-C leaves nothing behind."""
     proc = subprocess.Popen(
         [*DEMO, "--no-tty", "--refresh", "5"],
         cwd=ROOT,
@@ -148,6 +159,30 @@ def test_demo_fires_the_lag_alert_and_stops_cleanly() -> None:
             f"the summary to show {LAG_ALERT} firing",
             check=running,
         )
+        sidecars = wait_for(
+            lambda: next(
+                (
+                    re.findall(r"(http://\S+/metrics)", line)
+                    for line in out.lines
+                    if re.search(r"\] kafka-vitals +http", line)
+                ),
+                None,
+            ),
+            10,
+            "the demo to print the kafka-vitals URLs",
+        )
+        assert len(sidecars) == 3, f"one sidecar per broker expected: {sidecars}"
+        # a JMX read can time out on a loaded machine: wait until every sidecar has served one
+        read = wait_for(
+            lambda: r if all(r := [broker_jmx_targets(u) for u in sidecars]) else None,
+            180,
+            "every sidecar to serve its broker's JMX",
+            interval=5,
+            check=running,
+        )
+        for url, targets in zip(sidecars, read, strict=True):
+            assert len(targets) == 1, f"{url} reads the JMX of {sorted(targets)}, not one broker's"
+        assert len(set().union(*read)) == 3, f"every broker's JMX read once: {read}"
         commands = " ".join(seen.values())
         for part in ("kafka.Kafka", "ConsoleConsumer", "ProducerPerformance", "prometheus ",
                      "prometheus-alertmanager", "kafka-vitals serve"):  # fmt: skip

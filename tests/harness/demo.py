@@ -3,8 +3,10 @@
 Starts, with no Kafka given: a KRaft cluster (3 nodes by default), a producer load on `payments`,
 a healthy consumer group (`payments-processor`, Kafka's console consumer with JMX on), a lagging
 group (`payments-audit`: committed offsets and no consumer, so its lag grows with every message),
-a trickle into the dead-letter topic `payments.DLT`, kafka-vitals reading the Admin API and the
-JMX of every broker and of the consumer, Prometheus with the shipped rules (only the `for` times
+a trickle into the dead-letter topic `payments.DLT`, kafka-vitals as a sidecar beside every broker
+(`scope: broker`: each serves the partitions its broker leads, the groups it coordinates and its
+own broker's JMX; the sidecar of the lowest broker id also the cluster-wide series and the
+consumer's JMX), Prometheus with the shipped rules (only the `for` times
 shortened, so the lag alert fires within about two minutes of the load starting) and Alertmanager
 with the shipped routing. It prints the URLs, then a summary of the vitals read from Prometheus
 every few seconds, and stops everything on Ctrl-C or SIGTERM (or after `--duration`).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import shutil
 import signal
 import sys
@@ -31,7 +34,7 @@ from alerts.outputs import alertmanager_document, rules_yaml
 from alerts.overrides import apply
 from alerts.thresholds import DEFAULT, Thresholds
 from tests.harness import clients, jars, procs, tools
-from tests.harness.cluster import KafkaCluster
+from tests.harness.cluster import KafkaCluster, KafkaNode
 from tests.harness.demo_screen import Links, screen
 from tests.harness.procs import HarnessError, Managed, free_ports, require_binary, wait_for
 from tests.harness.prom import (
@@ -114,8 +117,8 @@ class Stack:
     rate: int
     cluster: KafkaCluster | None = None
     clients: list[tools.JavaClient] = field(default_factory=list)
-    exporter: Managed | None = None
-    exporter_url: str = ""
+    exporters: list[Managed] = field(default_factory=list)
+    exporter_urls: list[str] = field(default_factory=list)
     receiver: WebhookReceiver | None = None
     alertmanager: Alertmanager | None = None
     prometheus: PrometheusServer | None = None
@@ -131,7 +134,7 @@ class Stack:
             f"load: {self.rate} msg/s to {TOPIC}, 1 msg/s to {DLT}",
             lambda: self._load(bootstrap),
         )
-        step(say, "kafka-vitals", self._exporter)
+        step(say, f"kafka-vitals: a sidecar per broker ({self.brokers})", self._exporters)
         step(say, "Alertmanager", self._alertmanager)
         step(say, "Prometheus with the kafka-vitals rules", self._prometheus)
 
@@ -156,34 +159,45 @@ class Stack:
         )
         self.clients.append(tools.start_producer_perf(bootstrap, DLT, day, throughput=1))
 
-    def _exporter(self) -> None:
+    def _exporters(self) -> None:
         assert self.cluster is not None
-        port = free_ports(1)[0]
-        targets = [{"url": n.jmx_url, "role": "broker", "name": f"kafka-{n.node_id}"}
-                   for n in self.cluster.nodes]  # fmt: skip
-        targets.append({"url": self.clients[0].jmx_url, "role": "client", "name": HEALTHY_GROUP})
+        for node, port in zip(self.cluster.nodes, free_ports(len(self.cluster.nodes)), strict=True):
+            self._sidecar(node, port)
+
+    def _sidecar(self, node: KafkaNode, port: int) -> None:
+        """kafka-vitals beside `node`, in broker scope, with that broker's JMX (and the consumer's
+        beside the first broker)."""
+        assert self.cluster is not None
+        # a broker's JMX answers about 150 values: give a busy laptop time
+        targets = [{"url": node.jmx_url, "role": "broker", "name": f"kafka-{node.node_id}",
+                    "timeout_seconds": 14}]  # fmt: skip
+        if node is self.cluster.nodes[0]:
+            targets.append({"url": self.clients[0].jmx_url, "role": "client",
+                            "name": HEALTHY_GROUP, "timeout_seconds": 14})  # fmt: skip
         config = {
-            "kafka": {"bootstrap_servers": self.cluster.bootstrap_servers},
+            "scope": "broker",
+            "kafka": {"bootstrap_servers": node.bootstrap, "broker_id": node.node_id},
             "poll": {"interval_seconds": 15},
             "jmx": {"targets": targets, "max_concurrency": 2},
             "web": {"listen_address": f"127.0.0.1:{port}"},
         }
-        path = self.dir / "kafka-vitals.yaml"
+        name = f"kafka-vitals-{node.node_id}"
+        path = self.dir / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
-        self.exporter = procs.spawn(
-            "kafka-vitals",
+        exporter = procs.spawn(
+            name,
             [*exporter_command(), "serve", "--config", str(path)],
-            log_path=self.dir / "kafka-vitals.log",
+            log_path=self.dir / f"{name}.log",
             ports=(port,),
         )
-        self.exporter_url = f"http://127.0.0.1:{port}"
-        exporter = self.exporter
+        self.exporters.append(exporter)
+        self.exporter_urls.append(f"http://127.0.0.1:{port}")
 
         def alive() -> None:
             if not exporter.alive():
-                raise HarnessError(f"kafka-vitals exited:\n{exporter.log_tail()}")
+                raise HarnessError(f"{name} exited:\n{exporter.log_tail()}")
 
-        wait_for(lambda: procs.port_open(port), 60, "kafka-vitals to listen", check=alive)
+        wait_for(lambda: procs.port_open(port), 60, f"{name} to listen", check=alive)
 
     def _alertmanager(self) -> None:
         self.receiver = WebhookReceiver()
@@ -202,7 +216,9 @@ class Stack:
             "scrape_configs": [
                 {
                     "job_name": "kafka-vitals",
-                    "static_configs": [{"targets": [self.exporter_url.split("//", 1)[1]]}],
+                    "static_configs": [
+                        {"targets": [u.split("//", 1)[1] for u in self.exporter_urls]}
+                    ],
                 }
             ],
         }
@@ -213,7 +229,7 @@ class Stack:
         return Links(
             prometheus=self.prometheus.url if self.prometheus else "-",
             alertmanager=self.alertmanager.url if self.alertmanager else "-",
-            exporter=self.exporter_url or "-",
+            exporter="  ".join(f"{u}/metrics" for u in self.exporter_urls) or "-",
             bootstrap=self.cluster.bootstrap_servers if self.cluster else "-",
             logs=str(self.dir),
         )
@@ -227,8 +243,7 @@ class Stack:
             parts.append(self.alertmanager.stop)
         if self.receiver is not None:
             parts.append(self.receiver.stop)
-        if self.exporter is not None:
-            parts.append(lambda: self.exporter.stop(20) if self.exporter else None)
+        parts += [functools.partial(e.stop, 20) for e in reversed(self.exporters)]
         parts += [c.kill for c in reversed(self.clients)]
         if self.cluster is not None:
             parts.append(self.cluster.down)
@@ -313,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
             links = stack.links()
             say(f"Prometheus    {links.prometheus}")
             say(f"Alertmanager  {links.alertmanager}")
-            say(f"kafka-vitals  {links.exporter}/metrics")
+            say(f"kafka-vitals  {links.exporter}")
             say(f"Kafka         {links.bootstrap}")
             say(f"logs          {links.logs}")
             watch(stack, args, tty, started)
@@ -344,8 +359,7 @@ def watch(stack: Stack, args: argparse.Namespace, tty: bool, started: float) -> 
             sys.stdout.write(f"---- {time.strftime('%H:%M:%S')}\n{text}\n")
         sys.stdout.flush()
         dead = [c.name for c in stack.clients if not c.alive]
-        if stack.exporter is not None and not stack.exporter.alive():
-            dead.append("kafka-vitals")
+        dead += [e.name for e in stack.exporters if not e.alive()]
         if dead:
             raise HarnessError(f"stopped unexpectedly: {', '.join(dead)} (logs: {stack.dir})")
         pause = args.refresh if deadline is None else min(args.refresh, deadline - time.monotonic())

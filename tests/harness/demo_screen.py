@@ -100,7 +100,7 @@ def screen(
         f"kafka-vitals demo    up {time.monotonic() - started:5.0f}s    Ctrl-C stops everything",
         f"  Prometheus    {links.prometheus}   (alerts: {links.prometheus}/alerts)",
         f"  Alertmanager  {links.alertmanager}",
-        f"  kafka-vitals  {links.exporter}/metrics",
+        f"  kafka-vitals  {links.exporter}",
         f"  Kafka         {links.bootstrap}",
         f"  logs          {links.logs}",
         "",
