@@ -44,7 +44,8 @@ class Scope:
 
     def sel(self, metric: Metric, *extra: str, sample: str = "") -> str:
         """`name{job=~"$job",...,extra}`; ValueError on a label the family lacks."""
-        allowed = {*metric.labels, *(["quantile"] if metric.type == "summary" else [])}
+        more = {"summary": ["quantile"], "histogram": ["le"]}.get(metric.type, [])
+        allowed = {*metric.labels, *more}
         for label, _op, _value in parse_selector(", ".join(extra)):
             if label not in allowed:
                 raise ValueError(f"{metric.name} has no label {label!r}")
@@ -121,7 +122,7 @@ class Scope:
 
     @staticmethod
     def _counter(metric: Metric, sample: str) -> None:
-        if metric.type != "counter" and not (metric.type == "summary" and sample):
+        if metric.type != "counter" and not (metric.type in ("summary", "histogram") and sample):
             raise ValueError(
                 f"{metric.name} is a {metric.type}: rate() and increase() need a counter"
             )

@@ -129,9 +129,10 @@ def _enclosing_function(masked: str, pos: int) -> str:
 
 
 def is_counter_sample(name: str, metric: Metric) -> bool:
-    """Counters, and a summary's `_sum` / `_count`, only make sense inside rate()/increase()."""
+    """Counters, a summary's `_sum` / `_count` and a histogram's samples only make sense inside
+    rate()/increase()."""
     return metric.type == "counter" or (
-        metric.type == "summary" and name.endswith(("_sum", "_count"))
+        metric.type in ("summary", "histogram") and name.endswith(("_sum", "_count", "_bucket"))
     )
 
 

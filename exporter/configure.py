@@ -14,13 +14,14 @@ from exporter.config import Config
 from exporter.config.check import Check
 from exporter.config.load import load_config as _load_config
 from exporter.config.yamlfile import ConfigError
-from exporter.sources import admin_convert, jmx_check, registry_check
+from exporter.sources import admin_convert, jmx_check, probe_model, registry_check
 
 PART_CHECKS: tuple[Check, ...] = (
     admin_convert.check_config,
     webconfig.check_config,
     jmx_check.check_config,
     registry_check.check_config,
+    probe_model.check_config,
     collectors.check_config,
 )
 

@@ -40,6 +40,7 @@ SOURCES = {
     "lessons": "Signals derived from production lessons (dead letters, headroom, rebalances, "
     "lag status)",
     "registry": "Schema Registry (the contract: compatibility, versions, topics without schema)",
+    "probe": "End-to-end probe (`probe.enabled`: produce, replicate, consume, commit)",
     "own": "The exporter's own health",
 }
 
@@ -106,7 +107,8 @@ def _cell(text: str) -> str:
 
 
 def _labels(metric: Metric) -> str:
-    labels = [*metric.labels, "quantile"] if metric.type == "summary" else list(metric.labels)
+    extra = {"summary": ["quantile"], "histogram": ["le"]}.get(metric.type, [])
+    labels = [*metric.labels, *extra]
     return ", ".join(f"`{label}`" for label in labels) or "—"
 
 
@@ -121,7 +123,9 @@ def metrics_markdown() -> str:
         "",
         "- A label whose value is empty is left out of the series (Prometheus treats both alike):",
         '  `kafka_vitals_up{source="admin"}` is the series with `target=""`.',
-        "- A summary adds `quantile` to its labels and has `_sum` and `_count` samples.",
+        "- A summary adds `quantile` to its labels and has `_sum` and `_count` samples; a",
+        "  histogram has `_bucket` samples (label `le`: an upper bound, `+Inf` the last) and",
+        "  `_sum` and `_count` samples.",
         "- In OpenMetrics a counter's family name has no `_total` (its samples keep it), and",
         "  `info` families are exposed as gauges with the value 1 in both formats.",
         "- Series are those of the last complete poll; `kafka_vitals_last_poll_timestamp_seconds`",

@@ -17,8 +17,9 @@ Scopes (`scope.mode`):
 `Share` is one instance's part of one cycle's metadata. `series_filter` says, per catalog family,
 which of its series an instance keeps: families labelled `consumergroup` are the group's, those
 labelled `topic` and `partition` the partition's, those labelled `topic` the topic's, the rest of
-the Admin API and lessons families cluster-wide; the exporter's own health and the JMX families are
-always kept (each instance reads its own JMX targets).
+the Admin API and lessons families cluster-wide; the exporter's own health, the JMX families and
+the probe's are always kept (each instance reads its own JMX targets, and probes only the
+partitions of its share).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class Share:
 
     def series_filter(self, metric: Family) -> LabelFilter | None:
         """Which series of the family to keep: None keeps all, else a test on the label values."""
-        if self.scope == "cluster" or metric.source in ("own", "jmx_broker", "jmx_client"):
+        if self.scope == "cluster" or metric.source in ("own", "jmx_broker", "jmx_client", "probe"):
             return None
         labels = metric.labels
         if "consumergroup" in labels:

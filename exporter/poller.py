@@ -134,6 +134,11 @@ def default_runners(config: Config) -> list[SourceRunner]:
         from exporter.sources.registry import SchemaRegistrySource
 
         runners.append(SchemaRegistrySource(config.schema_registry))
+    if config.probe.enabled:
+        from exporter.sources.probe import ProbeSource
+        from exporter.sources.supervised import SupervisedRunner
+
+        runners.append(SupervisedRunner("probe", functools.partial(ProbeSource, config), config))
     return runners
 
 

@@ -3,9 +3,10 @@
 Two formats come out of one pass: the Prometheus text format 0.0.4 and OpenMetrics 1.0. They share
 every sample line and differ only in the family headers (an OpenMetrics counter is typed under its
 name without `_total`; HELP escapes double quotes) and the closing `# EOF`. `info` families are
-typed `gauge` in both (value 1, facts in labels, the plain name). Each format is served plain or
-gzip-compressed; each of these four bodies is made at most once per cycle (see `Exposition`), so
-a scrape never compresses and never formats.
+typed `gauge` in both (value 1, facts in labels, the plain name); a histogram's `_bucket` samples
+carry their bound in `le`. Each format is served plain or gzip-compressed; each of these four
+bodies is made at most once per cycle (see `Exposition`), so a scrape never compresses and never
+formats.
 
 Speed: the text before each value (`name{label="value",...} `) is cached per series between
 cycles and only the value is formatted. A family whose series and values are the same as last
@@ -56,7 +57,13 @@ GZIP_WBITS = 31
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 _ORDER = {m: i for i, m in enumerate(catalog.ALL)}
-_TEXT_TYPE = {"gauge": "gauge", "counter": "counter", "summary": "summary", "info": "gauge"}
+_TEXT_TYPE = {
+    "gauge": "gauge",
+    "counter": "counter",
+    "summary": "summary",
+    "histogram": "histogram",
+    "info": "gauge",
+}
 
 
 Variant = tuple[bool, bool]
@@ -336,7 +343,7 @@ class Renderer:
         else (new series, duplicates, bad labels) goes sample by sample.
         """
         keys: Sequence[object] = family.labels
-        if metric.type == "summary":
+        if metric.type in ("summary", "histogram"):
             keys = tuple(zip(family.suffixes or repeat(""), family.labels, strict=False))
         values = family.values
         if old is not None and keys == old.keys:
@@ -393,12 +400,11 @@ class Renderer:
     @staticmethod
     def _make_prefix(metric: Metric, labels: LabelValues, suffix: str) -> str | None:
         """The series prefix, or None (logged) when the labels do not fit the family."""
-        name, names = metric.name, metric.labels
-        if metric.type == "summary":
-            if suffix:
-                name += suffix
-            else:
-                names = (*names, "quantile")
+        name, names = metric.name + suffix, metric.labels
+        if metric.type == "summary" and not suffix:
+            names = (*names, "quantile")
+        elif metric.type == "histogram" and suffix == "_bucket":
+            names = (*names, "le")
         if len(labels) != len(names):
             log.warning(
                 "series dropped family=%s reason=label_count expected=%d got=%d",

@@ -18,10 +18,12 @@ LabelValues = tuple[str, ...]
 
 
 class Sample(NamedTuple):
-    """One series' value. `suffix` is "" for plain samples, "_sum" / "_count" in summaries.
+    """One series' value. `suffix` is "" for plain samples, "_sum" / "_count" in summaries and
+    histograms, "_bucket" in histograms.
 
     A summary's quantile sample (suffix "") carries one label value more than the catalog lists:
-    the last one is the `quantile` ("0.99"). Its `_sum` and `_count` samples carry exactly the
+    the last one is the `quantile` ("0.99"); so does a histogram's `_bucket` sample: the last one
+    is its upper bound `le` ("0.005", "+Inf"). The `_sum` and `_count` samples carry exactly the
     catalog labels.
 
     The poll cycle itself makes none: a snapshot keeps its series in columns (`Family`), and
@@ -130,15 +132,27 @@ class Rows:
         out.add_rows(self.metric, self.labels, self.values)
 
 
+EXTRA_LABEL_SUFFIX = {"summary": "", "histogram": "_bucket"}
+"""The sample suffix that carries one label more (`quantile`, `le`), by suffixed family type."""
+SUFFIXES = {"summary": ("", "_sum", "_count"), "histogram": ("_bucket", "_sum", "_count")}
+
+
+def bucket_label(bound: float) -> str:
+    """A histogram bucket's `le` label value as Prometheus clients write it (`0.005`, `1.0`)."""
+    return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
 class _Columns:
     """A family's series while a cycle adds them."""
 
-    __slots__ = ("labels", "n_labels", "suffixes", "summary", "values")
+    __slots__ = ("extra", "labels", "n_labels", "suffixes", "summary", "values")
 
     def __init__(self, metric: Metric) -> None:
         self.labels: list[LabelValues] = []
         self.values: list[float] = []
-        self.summary = metric.type == "summary"
+        self.summary = metric.type in SUFFIXES
+        """Whether samples carry a suffix (a summary or a histogram)."""
+        self.extra = SUFFIXES.get(metric.type, ("",)), EXTRA_LABEL_SUFFIX.get(metric.type)
         self.suffixes: list[str] | None = [] if self.summary else None
         self.n_labels = len(metric.labels)
 
@@ -170,12 +184,14 @@ class SnapshotBuilder:
 
     def add(self, metric: Metric, labels: LabelValues, value: float, suffix: str = "") -> None:
         columns = self._bucket(metric)
-        quantile = columns.summary and suffix == ""
-        if len(labels) != columns.n_labels + quantile:
-            expected = (*metric.labels, "quantile") if quantile else metric.labels
+        allowed, extra_suffix = columns.extra
+        if suffix not in allowed:
+            raise ValueError(f"{metric.name}: sample suffix {suffix!r} is not one of {allowed}")
+        extra = extra_suffix is not None and suffix == extra_suffix
+        if len(labels) != columns.n_labels + extra:
+            more = "quantile" if metric.type == "summary" else "le"
+            expected = (*metric.labels, more) if extra else metric.labels
             raise ValueError(f"{metric.name}: got {len(labels)} label values for labels {expected}")
-        if suffix and not columns.summary:
-            raise ValueError(f"{metric.name}: a sample suffix ({suffix!r}) only in summaries")
         if self.series_cap and len(columns.values) >= self.series_cap:
             self.dropped[metric.name] = self.dropped.get(metric.name, 0) + 1
             return
@@ -206,6 +222,20 @@ class SnapshotBuilder:
                 labels, values = labels[:room], values[:room]
         columns.labels += labels
         columns.values += map(float, values)
+
+    def add_histogram(
+        self, metric: Metric, labels: LabelValues, counts: Sequence[int], total: float
+    ) -> None:
+        """One histogram series: `counts[i]` observations at or below `metric.buckets[i]`
+        (cumulative), `counts[-1]` all of them (the `+Inf` bucket and `_count`); `total` their
+        sum."""
+        if len(counts) != len(metric.buckets) + 1:
+            raise ValueError(f"{metric.name}: {len(counts)} bucket counts for "
+                             f"{len(metric.buckets)} buckets and +Inf")  # fmt: skip
+        for bound, count in zip((*metric.buckets, float("inf")), counts, strict=True):
+            self.add(metric, (*labels, bucket_label(bound)), count, "_bucket")
+        self.add(metric, labels, total, "_sum")
+        self.add(metric, labels, counts[-1], "_count")
 
     def extend(self, metric: Metric, samples: Iterable[Sample]) -> None:
         for s in samples:

@@ -8,6 +8,7 @@ import math
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import (
@@ -16,7 +17,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter import catalog
-from exporter.catalog import Metric, admin, own
+from exporter.catalog import Metric, admin, own, probe
 from exporter.render import (
     Renderer,
     _format_values,
@@ -39,6 +40,8 @@ def _expected_samples(snapshot: Snapshot) -> dict[tuple[str, frozenset[tuple[str
             names = metric.labels
             if metric.type == "summary" and not s.suffix:
                 names = (*names, "quantile")
+            if metric.type == "histogram" and s.suffix == "_bucket":
+                names = (*names, "le")
             labels = frozenset((n, v) for n, v in zip(names, s.labels, strict=True) if v)
             out[(metric.name + s.suffix, labels)] = s.value
     return out
@@ -114,12 +117,44 @@ def test_every_catalog_family_renders_valid_in_both_formats() -> None:
             b.add(m, (*labels, "0.99"), 1.5)
             b.add(m, labels, 10, "_sum")
             b.add(m, labels, 3, "_count")
+        elif m.type == "histogram":
+            b.add_histogram(m, labels, list(range(len(m.buckets) + 1)), 0.5)
         else:
             b.add(m, labels, 1)
     exposition = Renderer().render(b.build(0.0))
     check_metrics(exposition.text)
     names = {f.name for f in parse_openmetrics(exposition.openmetrics.decode())}
     assert names == {m.family for m in catalog.ALL}
+
+
+def test_histogram_renders_buckets_sum_and_count_in_both_formats() -> None:
+    m = probe.END_TO_END_LATENCY
+    b = SnapshotBuilder()
+    counts = [0, 0, 1, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 5]
+    b.add_histogram(m, ("1",), counts, 12.75)
+    b.add_histogram(m, ("2",), [0] * 14, 0.0)
+    exposition = Renderer().render(b.build(0.0))
+    text = exposition.text.decode()
+    check_metrics(exposition.text)  # promtool check metrics: no finding
+    assert f"# TYPE {m.name} histogram\n" in text
+    assert f'{m.name}_bucket{{broker="1",le="0.005"}} 1\n' in text
+    assert f'{m.name}_bucket{{broker="1",le="+Inf"}} 5\n' in text
+    assert f'{m.name}_sum{{broker="1"}} 12.75\n' in text
+    assert f'{m.name}_count{{broker="2"}} 0\n' in text
+    families = {f.name: f for f in parse_openmetrics(exposition.openmetrics.decode())}
+    family = families[m.name]
+    assert family.type == "histogram"
+    buckets = [
+        s for s in family.samples if s.name.endswith("_bucket") and s.labels["broker"] == "1"
+    ]
+    assert [s.labels["le"] for s in buckets] == [*(repr(x) for x in m.buckets), "+Inf"]
+    assert [s.value for s in buckets] == counts
+    # the second render reuses the cached lines: the same bytes
+    assert Renderer().render(b.build(0.0)).text == exposition.text
+    with pytest.raises(ValueError, match="bucket counts"):
+        b.add_histogram(m, ("3",), [1, 2], 1.0)
+    with pytest.raises(ValueError, match="suffix"):
+        b.add(m, ("3",), 1.0)
 
 
 def test_special_values_and_number_formatting() -> None:

@@ -3,12 +3,22 @@
 Exporter, renderer, dashboards, alerts, docs and tests import names from here. Each module holds
 the families of one source: `admin` (Kafka Admin API), `jmx`, `jmx_broker`, `jmx_client` and
 `jvm` (broker and client JMX), `lessons` (dead letters, headroom, rebalance hygiene, lag status),
-`registry` (Schema Registry), `own` (the exporter's health).
+`registry` (Schema Registry), `probe` (the end-to-end probe), `own` (the exporter's health).
 """
 
 from __future__ import annotations
 
-from exporter.catalog import admin, jmx, jmx_broker, jmx_client, jvm, lessons, own, registry
+from exporter.catalog import (
+    admin,
+    jmx,
+    jmx_broker,
+    jmx_client,
+    jvm,
+    lessons,
+    own,
+    probe,
+    registry,
+)
 from exporter.catalog.model import Metric, MetricType, Source
 
 ALL: tuple[Metric, ...] = (
@@ -19,6 +29,7 @@ ALL: tuple[Metric, ...] = (
     *jvm.ALL,
     *lessons.ALL,
     *registry.ALL,
+    *probe.ALL,
     *own.ALL,
 )
 BY_NAME: dict[str, Metric] = {m.name: m for m in ALL}
@@ -26,21 +37,29 @@ if len(BY_NAME) != len(ALL):  # pragma: no cover - a programming error caught at
     raise RuntimeError("duplicate metric name in the catalog")
 
 
+SUFFIXED = ("summary", "histogram")
+"""Family types whose samples carry a suffix (`_sum`, `_count`, a histogram's `_bucket`)."""
+
+
 def exposed_names(metric: Metric) -> tuple[str, ...]:
-    """Every sample name the family can put on /metrics (a summary adds _sum and _count)."""
+    """Every sample name the family can put on /metrics (a summary adds _sum and _count, a
+    histogram has _bucket, _sum and _count)."""
     if metric.type == "summary":
         return (metric.name, f"{metric.name}_sum", f"{metric.name}_count")
+    if metric.type == "histogram":
+        return (f"{metric.name}_bucket", f"{metric.name}_sum", f"{metric.name}_count")
     return (metric.name,)
 
 
 def lookup(sample_name: str) -> Metric | None:
     """The family a sample name (as written in PromQL) belongs to, or None."""
-    if sample_name in BY_NAME:
-        return BY_NAME[sample_name]
+    found = BY_NAME.get(sample_name)
+    if found is not None and found.type != "histogram":  # a histogram has no bare sample
+        return found
     for suffix in ("_sum", "_count", "_bucket"):
-        base = sample_name.removesuffix(suffix)
-        if base != sample_name and base in BY_NAME and BY_NAME[base].type == "summary":
-            return BY_NAME[base]
+        base = BY_NAME.get(sample_name.removesuffix(suffix))
+        if base is not None and sample_name in exposed_names(base):
+            return base
     return None
 
 

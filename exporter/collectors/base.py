@@ -66,15 +66,17 @@ class CycleData:
     """Only for the collectors that read `health`, which run last."""
 
 
-Input = Literal["admin", "jmx", "schema_registry", "health"]
+Input = Literal["admin", "jmx", "schema_registry", "probe", "health"]
 """What a collector reads: `admin`, the Admin API view (`CycleData.cluster`); `jmx`, the JMX
-readings; `schema_registry`, the Schema Registry reading (both in `CycleData.jmx`, the source
-runners' readings); `health`, the cycle's `PollHealth`."""
+readings; `schema_registry`, the Schema Registry reading; `probe`, the end-to-end probe's reading
+(the last three in `CycleData.jmx`, the source runners' readings); `health`, the cycle's
+`PollHealth`."""
 
 INPUTS: Mapping[Input, str] = {
     "admin": "Admin API view",
     "jmx": "JMX readings",
     "schema_registry": "Schema Registry reading",
+    "probe": "end-to-end probe reading",
     "health": "the cycle's health",
 }
 """Each input as the docs name it."""
@@ -97,7 +99,7 @@ def phase(reads: tuple[Input, ...]) -> Phase:
     """When a collector that reads `reads` runs."""
     if "health" in reads:
         return "health"
-    if "jmx" in reads or "schema_registry" in reads:
+    if "jmx" in reads or "schema_registry" in reads or "probe" in reads:
         return "runners"
     return "admin"
 

@@ -43,6 +43,7 @@ LogFormat = Literal["logfmt", "json"]
 CommittedSource = Literal["admin", "log", "auto"]
 SubjectStrategy = Literal["topic", "topic_record", "record"]
 Scope = Literal["cluster", "broker", "shard"]
+ProbeAcks = Literal["all", "1"]
 
 DEFAULT_PORT = 10308
 """The port kafka-vitals listens on by default: free on Prometheus' default port allocations page
@@ -322,6 +323,42 @@ class ShardConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeConfig:
+    """The end-to-end probe: each poll cycle, messages produced to every partition of a topic of
+    its own, consumed and committed by a group of its own, timed (see docs/probe.md). Off unless
+    enabled: it is the one part of the exporter that writes to the cluster."""
+
+    enabled: bool = False
+    """Run the probe (needs Write and Read on `topic`, Read on `group_id`; Create on the topic
+    with `create_topic`)."""
+    topic: str = "kafka-vitals-probe"
+    """The probe's topic. It must have at least one partition per broker, so that every broker
+    leads one, with `replication_factor` and `min_insync_replicas` (checked at start)."""
+    create_topic: bool = False
+    """Create `topic` when it does not exist (with `partitions`, `replication_factor` and
+    `min_insync_replicas`); else a missing topic is an error."""
+    partitions: int = 0
+    """Partitions of a topic the probe creates; 0: as many as there are brokers."""
+    replication_factor: int = 3
+    """Replication factor the topic must have (and is created with)."""
+    min_insync_replicas: int = 2
+    """The topic's `min.insync.replicas` (checked; set when the probe creates the topic)."""
+    acks: ProbeAcks = "all"
+    """The probe producer's `acks`: `all` (every in-sync replica: the latency producers with
+    durability feel) or `1` (the leader only). Quote `"1"` in YAML."""
+    messages_per_partition: int = 1
+    """Messages produced to each partition per poll cycle."""
+    payload_bytes: int = 100
+    """Size of each message's value (at least 64: it carries the sequence number and time)."""
+    group_id: str = "kafka-vitals-probe"
+    """The consumer group the probe commits under. It never joins the group (partitions are
+    assigned, not subscribed), so no rebalance ever involves it."""
+    deadline_seconds: float = 5.0
+    """A message not consumed this long after it was produced counts as lost (and as late if it
+    arrives after). Below `poll.stage_timeout_seconds`."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     scope: Scope = "cluster"
     """Which series this instance serves (one series, one owner; see docs/deployment.md):
@@ -339,5 +376,6 @@ class Config:
     lessons: LessonsConfig = field(default_factory=LessonsConfig)
     schema_registry: SchemaRegistryConfig = field(default_factory=SchemaRegistryConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
     collectors: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     """Switch collectors on or off by name; every collector is on unless set false here."""

@@ -1,0 +1,125 @@
+"""The end-to-end probe on a real 3-node cluster: it creates and checks its topic, measures every
+leader broker, commits under its group, refuses a topic that does not fit in one line, and counts
+lost and late messages for the partitions of a paused broker only, recovering within a cycle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from exporter.catalog import probe as cat
+from exporter.collectors.base import CycleData
+from exporter.collectors.probe import ProbeCollector
+from exporter.config import Config, KafkaConfig, ProbeConfig
+from exporter.render import Renderer
+from exporter.snapshot import SnapshotBuilder
+from exporter.sources.probe import ProbeSource
+from exporter.sources.probe_model import READING_KEY, ProbeFailure, ProbeReading
+from exporter.sources.stages import SourceFailed
+from tests.exposition_check import check_metrics
+from tests.harness import clients
+from tests.harness.cluster import KafkaCluster
+
+pytestmark = pytest.mark.kafka
+
+DEADLINE = 3.0
+
+
+def probe_config(bootstrap: str, **probe: object) -> Config:
+    settings: dict[str, object] = {"enabled": True, "deadline_seconds": DEADLINE, **probe}
+    return Config(kafka=KafkaConfig(bootstrap_servers=bootstrap),
+                  probe=ProbeConfig(**settings))  # type: ignore[arg-type]  # fmt: skip
+
+
+def reading(source: ProbeSource, timeout: float = 15.0) -> ProbeReading:
+    got = source.poll(None, timeout)[READING_KEY]
+    assert isinstance(got, ProbeReading), got
+    return got
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        got = consumer.committed([TopicPartition(topic, p) for p in range(3)], timeout=10)
+        return {tp.partition: tp.offset for tp in got}
+    finally:
+        consumer.close()
+
+
+def by_broker(r: ProbeReading) -> dict[int, tuple[int, int, int, int]]:
+    """leader -> (sent, consumed in time, lost, late)."""
+    out: dict[int, tuple[int, int, int, int]] = {}
+    for p in r.partitions:
+        s, c, lo, la = out.get(p.leader, (0, 0, 0, 0))
+        out[p.leader] = (s + p.sent, c + len(p.end_to_end_seconds), lo + p.lost, la + p.late)
+    return out
+
+
+def test_probe_creates_its_topic_and_measures_every_broker(
+    kafka_cluster3: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_cluster3.bootstrap_servers
+    topic, group = unique_name("probe"), unique_name("probe-group")
+    config = probe_config(bootstrap, topic=topic, group_id=group, create_topic=True,
+                          messages_per_partition=5)  # fmt: skip
+    source = ProbeSource(config)
+    collector = ProbeCollector(config)
+    try:
+        readings = [reading(source) for _ in range(3)]
+    finally:
+        source.close()
+    parts = clients.partitions(bootstrap, [topic])
+    assert len(parts) == 3 and {len(p.replicas) for p in parts} == {3}
+    assert {p.leader for p in parts} == {1, 2, 3}, parts
+    for r in readings:
+        assert set(by_broker(r)) == {1, 2, 3}, r
+        for broker, (sent, consumed, lost, late) in by_broker(r).items():
+            assert (sent, consumed, lost, late) == (5, 5, 0, 0), (broker, r)
+        for p in r.partitions:
+            assert len(p.produce_seconds) == 5 and all(0 < s < DEADLINE for s in p.produce_seconds)
+            assert all(0 < s < DEADLINE for s in p.end_to_end_seconds)
+        assert {c.leader for c in r.commits} == {1, 2, 3}, r
+    # the first commit of a new group waits for its coordinator to be found and loaded
+    assert all(c.ok for r in readings[1:] for c in r.commits), readings
+    # the group's committed offsets are the log ends: every message consumed and committed
+    committed = committed_offsets(bootstrap, group, topic)
+    assert committed == clients.end_offsets(bootstrap, topic) == {0: 15, 1: 15, 2: 15}
+    # the collector's histograms and counters render cleanly
+    out = SnapshotBuilder()
+    for r in readings:
+        out = SnapshotBuilder()
+        collector.collect(CycleData(now=0.0, jmx={READING_KEY: r}), out)
+    snap = out.build(0.0)
+    assert snap.value(cat.UP) == 1
+    for broker in ("1", "2", "3"):
+        assert snap.value(cat.MESSAGES_SENT, broker) == 15
+        assert snap.value(cat.MESSAGES_LOST, broker) == 0
+        assert snap.value(cat.END_TO_END_LATENCY, broker, suffix="_count") == 15
+        assert snap.value(cat.END_TO_END_LATENCY, broker, "+Inf", suffix="_bucket") == 15
+        assert snap.value(cat.COMMIT_LATENCY, broker, suffix="_count") >= 2
+    check_metrics(Renderer().render(snap).text)
+
+
+def test_probe_refuses_a_topic_that_does_not_fit_in_one_line(
+    kafka_cluster3: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_cluster3.bootstrap_servers
+    missing, small = unique_name("probe-missing"), unique_name("probe-small")
+    clients.create_topic(bootstrap, small, partitions=3, replication_factor=2)
+    cases = {
+        missing: (probe_config(bootstrap, topic=missing), "does not exist"),
+        small: (probe_config(bootstrap, topic=small), "has replication factor 2"),
+    }
+    for topic, (config, why) in cases.items():
+        source = ProbeSource(config)
+        try:
+            with pytest.raises(SourceFailed) as failed:
+                source.poll(None, 10.0)
+        finally:
+            source.close()
+        message = str(failed.value)
+        assert why in message and topic in message and "\n" not in message, message
+        assert failed.value.readings == {READING_KEY: ProbeFailure(message)}
+    assert topic not in {p.topic for p in clients.partitions(bootstrap)} or topic == small
