@@ -21,6 +21,7 @@ from exporter.sources.stages import SourceFailed
 from tests.exposition_check import check_metrics
 from tests.harness import clients
 from tests.harness.cluster import KafkaCluster
+from tests.harness.procs import wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -123,3 +124,90 @@ def test_probe_refuses_a_topic_that_does_not_fit_in_one_line(
         assert why in message and topic in message and "\n" not in message, message
         assert failed.value.readings == {READING_KEY: ProbeFailure(message)}
     assert topic not in {p.topic for p in clients.partitions(bootstrap)} or topic == small
+
+
+def leaders_of(bootstrap: str, topic: str) -> dict[int, clients.PartitionInfo]:
+    """partition -> its metadata, once every partition has a leader."""
+    parts: list[clients.PartitionInfo] = []
+
+    def ready() -> bool:
+        parts[:] = clients.partitions(bootstrap, [topic])
+        return bool(parts) and all(p.leader >= 0 for p in parts)
+
+    wait_for(ready, 60, f"leaders of {topic}")
+    return {p.partition: p for p in parts}
+
+
+def test_a_paused_broker_loses_its_partitions_messages_only_and_recovers_in_a_cycle(
+    kafka_cluster3: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    """RF 1: each partition lives on its leader alone, so pausing one broker can hold no other
+    broker's partition (with followers, acks=all and the high watermark wait for it until it
+    leaves the ISR)."""
+    bootstrap = kafka_cluster3.bootstrap_servers
+    topic = unique_name("probe-rf1")
+    clients.create_topic(bootstrap, topic, partitions=3, replication_factor=1,
+                         config={"min.insync.replicas": "1"})  # fmt: skip
+    parts = leaders_of(bootstrap, topic)
+    paused = parts[0].leader
+    others = {p.leader for p in parts.values()} - {paused}
+    assert len(others) == 2, parts
+    config = probe_config(bootstrap, topic=topic, group_id=unique_name("g"),
+                          replication_factor=1, min_insync_replicas=1,
+                          messages_per_partition=3)  # fmt: skip
+    source = ProbeSource(config)
+    try:
+        reading(source)  # warm: connections to every leader, the group's coordinator
+        kafka_cluster3.pause(paused)
+        try:
+            during = reading(source)
+        finally:
+            kafka_cluster3.resume(paused)
+        after = [reading(source) for _ in range(2)]
+    finally:
+        source.close()
+    counts = by_broker(during)
+    assert counts[paused][2] == 3 and counts[paused][1] == 0, during  # all lost
+    for broker in others:
+        assert counts[broker] == (3, 3, 0, 0), (broker, during)
+    # the messages the paused broker held in its socket are appended on resume: late, not lost
+    recovered = by_broker(after[0])
+    assert recovered[paused][:3] == (3, 3, 0), after[0]
+    assert sum(by_broker(r)[paused][3] for r in after) >= 1, after
+    for r in after:
+        for broker in others:
+            assert by_broker(r)[broker] == (3, 3, 0, 0), (broker, r)
+
+
+def test_a_paused_follower_slows_acks_all_only_where_it_replicates(
+    kafka_cluster3: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_cluster3.bootstrap_servers
+    topic = unique_name("probe-rf2")
+    clients.create_topic(bootstrap, topic, partitions=3, replication_factor=2,
+                         config={"min.insync.replicas": "1"})  # fmt: skip
+    parts = leaders_of(bootstrap, topic)
+    follower = parts[0].leader
+    follows = [p for p in parts.values() if follower in p.replicas and p.leader != follower]
+    apart = [p for p in parts.values() if follower not in p.replicas]
+    assert follows and apart, parts
+    # the deadline outlasts the ISR shrink (replica.lag.time.max.ms 5 s in the harness), so the
+    # messages waiting for the paused follower are acknowledged late, not lost
+    config = probe_config(bootstrap, topic=topic, group_id=unique_name("g"), acks="all",
+                          replication_factor=2, min_insync_replicas=1,
+                          deadline_seconds=12.0)  # fmt: skip
+    source = ProbeSource(config)
+    try:
+        reading(source, 30.0)
+        kafka_cluster3.pause(follower)
+        try:
+            during = reading(source, 30.0)
+        finally:
+            kafka_cluster3.resume(follower)
+    finally:
+        source.close()
+    produce = {p.partition: p.produce_seconds for p in during.partitions}
+    for p in follows:
+        assert produce[p.partition] and min(produce[p.partition]) > 2.0, (p, during)
+    for p in apart:
+        assert produce[p.partition] and max(produce[p.partition]) < 1.0, (p, during)

@@ -3,7 +3,8 @@
 Reads the `ProbeReading` of the `probe` source runner (`probe.enabled`); writes nothing when the
 probe is off. The histograms and counters are cumulative on this instance: each cycle's
 observations are added to the buckets of the partition's leader broker. A failed cycle leaves a
-`ProbeFailure`: `kafka_probe_up` is 0 and the cumulative series stay as they were.
+`ProbeFailure`: `kafka_probe_up` is 0 and the cumulative series stay as they were. The probe's
+health is `kafka_probe_up` only (not `kafka_vitals_up`): its failing has an alert of its own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from exporter.catalog import own
 from exporter.catalog import probe as cat
 from exporter.catalog.model import Metric
 from exporter.collectors.base import CycleData, Input, register
@@ -73,7 +73,6 @@ class ProbeCollector:
         reading = data.jmx.get(READING_KEY)
         ok = isinstance(reading, ProbeReading)
         out.add(cat.UP, (), 1 if ok else 0)
-        out.add(own.UP, ("probe", ""), 1 if ok else 0)
         if isinstance(reading, ProbeReading):
             self._add(reading)
         for (metric, broker), hist in sorted(self._histograms.items(), key=_order):
