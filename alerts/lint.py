@@ -149,7 +149,8 @@ def expression_problems(a: Alert, poll_interval: str = "30s") -> list[str]:
             problems.append(f"{a.name}: {name} is not in the metric catalog")
             continue
         func = enclosing_function(a.expr, pos)
-        is_counter = metric is not None and metric.type == "counter"
+        # a histogram's samples are counters too
+        is_counter = metric is not None and metric.type in ("counter", "histogram")
         if is_counter and func not in RATE_FUNCTIONS:
             problems.append(f"{a.name}: counter {name} used outside rate()/increase()")
         if func in RATE_FUNCTIONS and not is_counter and name not in RATE_ON_GAUGE:

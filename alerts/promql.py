@@ -33,10 +33,19 @@ def parse_selector(selector: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def sel(metric: Metric, selector: str, *matchers: str, range_: str = "", offset: str = "") -> str:
-    """`name{selector, matchers...}[range] offset X`, with empty parts left out."""
+def sel(
+    metric: Metric,
+    selector: str,
+    *matchers: str,
+    range_: str = "",
+    offset: str = "",
+    sample: str = "",
+) -> str:
+    """`name{selector, matchers...}[range] offset X`, with empty parts left out; `sample` is a
+    suffix of the family's samples (a histogram's `_bucket`)."""
     inner = ", ".join(m for m in (selector.strip(), *matchers) if m)
-    text = f"{metric.name}{{{inner}}}" if inner else metric.name
+    name = metric.name + sample
+    text = f"{name}{{{inner}}}" if inner else name
     if range_:
         text += f"[{range_}]"
     if offset:

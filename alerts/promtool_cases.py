@@ -162,8 +162,15 @@ def humanize(v: float) -> str:
 
 def humanize_duration(v: float) -> str:
     """Prometheus' `humanizeDuration` template function, for the values tests use."""
-    if v == 0 or abs(v) < 1:
-        return f"{v:.4g}s"
+    if v == 0:
+        return "0s"
+    if abs(v) < 1:  # milli-, micro-, nanoseconds...
+        prefix = ""
+        for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+            if abs(v) >= 1:
+                break
+            prefix, v = p, v * 1000
+        return f"{v:.4g}{prefix}s"
     sign = "-" if v < 0 else ""
     s = int(abs(v))
     days, hours, minutes, secs = s // 86400, s // 3600 % 24, s // 60 % 60, s % 60

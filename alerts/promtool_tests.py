@@ -15,6 +15,7 @@ from alerts import (
     promtool_consumers,
     promtool_exporter,
     promtool_lessons,
+    promtool_probe,
     promtool_registry,
     promtool_throughput,
 )
@@ -71,6 +72,7 @@ def scenarios(t: Thresholds) -> list[Scenario]:
         *promtool_exporter.scenarios(ctx),
         *promtool_lessons.scenarios(ctx),
         *promtool_registry.scenarios(ctx),
+        *promtool_probe.scenarios(ctx),
     ]
 
 

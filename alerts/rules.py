@@ -17,6 +17,7 @@ from alerts import (
     rules_consumers,
     rules_exporter,
     rules_lessons,
+    rules_probe,
     rules_registry,
 )
 from alerts.model import Alert, Group
@@ -31,6 +32,7 @@ BUILDERS: tuple[Builder, ...] = (
     rules_exporter.groups,
     rules_lessons.groups,
     rules_registry.groups,
+    rules_probe.groups,
 )
 
 

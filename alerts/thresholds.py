@@ -8,7 +8,8 @@ Each field carries the reason for its default in `metadata["why"]` (read it with
 reason travels into the docs and a test can insist that no threshold goes without one.
 
 The sections live beside this module by theme: `thresholds_consumers`, `thresholds_cluster`,
-`thresholds_broker`, `thresholds_exporter`, `thresholds_lessons`, `thresholds_registry`, and
+`thresholds_broker`, `thresholds_exporter`, `thresholds_lessons`, `thresholds_registry`,
+`thresholds_probe`, and
 `thresholds_common` (selectors, labels, output); `thresholds_base` holds severities, durations and
 `why()`. Import them all from here.
 """
@@ -55,6 +56,7 @@ from alerts.thresholds_lessons import (
     PartitionsStalled,
     RebalanceHygiene,
 )
+from alerts.thresholds_probe import ProbeFailing, ProbeLatency, ProbeMessagesLost
 from alerts.thresholds_registry import (
     CompatibilityNone,
     RegistrationBurst,
@@ -88,6 +90,9 @@ __all__ = [
     "PartitionHeadroom",
     "PartitionsStalled",
     "PollInterval",
+    "ProbeFailing",
+    "ProbeLatency",
+    "ProbeMessagesLost",
     "ProduceLatency",
     "RebalanceHygiene",
     "RebalanceLatency",
@@ -148,6 +153,9 @@ class Thresholds:
     compatibility_none: CompatibilityNone = field(default_factory=CompatibilityNone)
     topic_without_schema: TopicWithoutSchema = field(default_factory=TopicWithoutSchema)
     registration_burst: RegistrationBurst = field(default_factory=RegistrationBurst)
+    probe_latency: ProbeLatency = field(default_factory=ProbeLatency)
+    probe_messages_lost: ProbeMessagesLost = field(default_factory=ProbeMessagesLost)
+    probe_failing: ProbeFailing = field(default_factory=ProbeFailing)
     output: Output = field(default_factory=Output)
 
 

@@ -1,4 +1,5 @@
-"""Brokers and partitions: replication health, request latency, throughput and thread pools.
+"""Brokers and partitions: replication health, request latency, throughput, thread pools, and the
+end-to-end probe's row (`dashboards.probe_panels`).
 
 Per-broker JMX values are taken with `max by (target)`: Yammer percentiles cannot be summed or
 averaged, and two exporter replicas must not double a count. The broker-wide throughput series
@@ -11,6 +12,7 @@ from grafanalib import core as g
 
 from alerts.promql import num
 from alerts.thresholds import why
+from dashboards import probe_panels
 from dashboards.common import Scope, colors, query_variable
 from dashboards.panels import Q, dashboard, stat, table, timeseries
 from exporter.catalog import Metric, admin, jmx
@@ -408,6 +410,8 @@ def build(sc: Scope) -> g.Dashboard:
             (8, _throughput(sc)),
             "Thread pools",
             (7, _threads(sc)),
+            "End-to-end probe",
+            (8, probe_panels.panels(sc)),
         ],
         extra_variables=_variables(sc),
     )

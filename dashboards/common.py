@@ -49,8 +49,11 @@ class Scope:
         for label, _op, _value in parse_selector(", ".join(extra)):
             if label not in allowed:
                 raise ValueError(f"{metric.name} has no label {label!r}")
-        if sample and (metric.type != "summary" or sample not in ("_sum", "_count")):
+        samples = {"summary": ("_sum", "_count"), "histogram": ("_bucket", "_sum", "_count")}
+        if sample and sample not in samples.get(metric.type, ()):
             raise ValueError(f"{metric.name} has no {sample} sample")
+        if metric.type == "histogram" and not sample:
+            raise ValueError(f"{metric.name} is a histogram: name its _bucket, _sum or _count")
         return f"{metric.name}{sample}{{{', '.join((*self.matchers, *extra))}}}"
 
     def rate(

@@ -145,5 +145,6 @@ def test_template_helpers_match_prometheus() -> None:
     assert humanize(12000) == "12k" and humanize(0) == "0" and humanize(1.5e6) == "1.5M"
     assert humanize(0.25) == "250m"
     assert humanize_duration(420) == "7m 0s" and humanize_duration(90061) == "1d 1h 1m 1s"
+    assert humanize_duration(0.995) == "995ms" and humanize_duration(0) == "0s"
     assert expand("{{ $labels.a }} {{ $value }} {{ $value | humanize }}", {"a": "x"}, 3) == "x 3 3"
     assert seconds("1h30m") == 5400
