@@ -22,8 +22,9 @@ from exporter.config import Config
 from exporter.config.keys import summary
 from exporter.http import MetricsServer, ServerOptions, ServingState
 from exporter.poller import Poller
-from exporter.render import Renderer
+from exporter.render import Fresh, Renderer
 from exporter.snapshot import Snapshot, SnapshotBuilder
+from exporter.sources import process
 from exporter.webconfig import WebSecurity
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ class App:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.renderer = Renderer()
+        # the exporter's own process_* and python_*: read at every scrape, not once per cycle
+        self.renderer = Renderer(fresh=Fresh(process.FAMILIES, process.OwnProcess().read))
         self.state = ServingState(
             self.renderer.render(startup_snapshot(config)), ready=lambda: self.poller.ready
         )

@@ -69,6 +69,9 @@ class Response:
     headers: dict[str, str]
     close: bool = False
     head: bool = False
+    tail: bytes = b""
+    """Sent right after `body` (the part of a scrape's answer made at the scrape): the body is
+    never copied to add it."""
 
 
 Answer = Callable[[Request], Response]
@@ -288,18 +291,19 @@ class EventLoopServer:
             f"Server: {self._server_name}",
             f"Date: {formatdate(usegmt=True)}",
             f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
+            f"Content-Length: {len(response.body) + len(response.tail)}",
             *(f"{k}: {v}" for k, v in response.headers.items()),
         ]
         if response.close:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         body = b"" if response.head else response.body
+        tail = b"" if response.head else response.tail
         writer = conn.writer
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._write_timeout):
             if len(body) <= CHUNK:
-                writer.write(head + body)
+                writer.write(head + body + tail)
                 await writer.drain()
             else:
                 writer.write(head)
@@ -308,6 +312,9 @@ class EventLoopServer:
                     writer.write(view[start : start + CHUNK])
                     await writer.drain()
                     conn.progress = loop.time()
+                if tail:
+                    writer.write(tail)
+                    await writer.drain()
             if response.close:
                 if writer.can_write_eof():
                     writer.write_eof()

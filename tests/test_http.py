@@ -30,6 +30,7 @@ from exporter.http import (
 )
 from exporter.http_server import STALL_SECONDS
 from exporter.render import CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, Exposition, Renderer
+from exporter.sources.process import FAMILIES
 from tests.snapshots import golden_snapshot
 
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"
@@ -338,7 +339,10 @@ def test_app_serves_own_metrics_before_the_first_poll() -> None:
         status, _, body = _get(port, "/metrics")
         assert status == 200
         names = {f.name for f in parse_openmetrics(app.state.exposition.openmetrics.decode())}
-        assert names == {"kafka_vitals_build_info", "kafka_vitals_poll_interval_seconds"}
+        # besides its own process_* and python_*, read at every scrape
+        assert names == {"kafka_vitals_build_info", "kafka_vitals_poll_interval_seconds",
+                         *(m.family for m in FAMILIES)}  # fmt: skip
+        assert b"\nprocess_cpu_seconds_total " in body
         assert b"kafka_vitals_poll_interval_seconds 30\n" in body
         assert _get(port, "/ready")[0] == 503
         assert _get(port, "/healthz")[0] == 200

@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from exporter import catalog
+from exporter.catalog import process
 from tests.exposition_check import check_metrics
 from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
@@ -282,10 +283,34 @@ def test_established_queries_return_data_and_partition_size_matches_the_disk(
     assert {s["metric"]["target"] for s in prom.query('process_open_fds{target!=""}')} == {
         "broker-1", "producer", "consumer"}  # fmt: skip
 
-    # a live scrape passes promtool for every JMX family
-    with urllib.request.urlopen(f"http://{stack['address']}/metrics", timeout=10) as resp:
-        body = resp.read()
-    jmx_names = {n for m in catalog.ALL if m.source.startswith("jmx")
+    assert [s["metric"].get("job") for s in prom.query('process_cpu_seconds_total{target=""}')] == [
+        "kafka-vitals"
+    ], "the exporter's own process_cpu_seconds_total (no target) is missing"
+
+    # the exporter's own process_* and python_* are read at every scrape, not once per cycle
+    def own(body: bytes) -> dict[str, str]:
+        lines = [
+            line.rsplit(" ", 1)
+            for line in body.decode().splitlines()
+            if line.startswith(("process_", "python_gc_")) and "target=" not in line
+        ]
+        return {series: value for series, value in lines}  # fmt: skip
+
+    def scrape() -> bytes:
+        with urllib.request.urlopen(f"http://{stack['address']}/metrics", timeout=10) as resp:
+            return bytes(resp.read())
+
+    first = own(scrape())
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+            'python_gc_collections_total{generation="0"}'} <= set(first)  # fmt: skip
+    moving = {"process_cpu_seconds_total", "process_resident_memory_bytes"}
+    wait_for(lambda: {k for k, v in own(scrape()).items() if first.get(k) != v} & moving or None,
+             30, "the exporter's CPU seconds or resident memory to change between scrapes",
+             interval=0.5)  # fmt: skip
+
+    # a live scrape passes promtool for every JMX family and the exporter's own process ones
+    body = scrape()
+    jmx_names = {n for m in catalog.ALL if m.source.startswith("jmx") or m in process.ALL
                  for n in catalog.exposed_names(m)}  # fmt: skip
     lines = [line for line in body.decode().splitlines()
              if line.split("{")[0].split(" ")[0] in jmx_names

@@ -236,7 +236,7 @@ def test_gzip_bodies_decompress_to_the_plain_ones() -> None:
     exposition = Renderer().render(golden_snapshot())
     assert gzip.decompress(exposition.text_gzip) == exposition.text
     assert gzip.decompress(exposition.openmetrics_gzip) == exposition.openmetrics
-    assert exposition.body(openmetrics=True, gzipped=False) == exposition.openmetrics
+    assert b"".join(exposition.body(openmetrics=True, gzipped=False)) == exposition.openmetrics
 
 
 def test_empty_snapshot_is_valid() -> None:

@@ -3,7 +3,8 @@
 Exporter, renderer, dashboards, alerts, docs and tests import names from here. Each module holds
 the families of one source: `admin` (Kafka Admin API), `jmx`, `jmx_broker`, `jmx_client` and
 `jvm` (broker and client JMX), `lessons` (dead letters, headroom, rebalance hygiene, lag status),
-`registry` (Schema Registry), `probe` (the end-to-end probe), `own` (the exporter's health).
+`registry` (Schema Registry), `probe` (the end-to-end probe), `own` (the exporter's health),
+`process` (the exporter's own process and Python runtime).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from exporter.catalog import (
     lessons,
     own,
     probe,
+    process,
     registry,
 )
 from exporter.catalog.model import Metric, MetricType, Source
@@ -31,6 +33,7 @@ ALL: tuple[Metric, ...] = (
     *registry.ALL,
     *probe.ALL,
     *own.ALL,
+    *process.ALL,
 )
 BY_NAME: dict[str, Metric] = {m.name: m for m in ALL}
 if len(BY_NAME) != len(ALL):  # pragma: no cover - a programming error caught at import

@@ -2,8 +2,9 @@
 
 Named as jmx_exporter's built-in JVM collectors name them (the Prometheus Java client's hotspot
 collectors, as Strimzi's broker dashboard queries them), each with a `target` label naming the
-JVM. The exporter's own process (a Python one) never writes these names with a `target`: a query
-picks the broker JVMs with `process_open_fds{target!=""}`.
+JVM. The exporter's own process (a Python one) writes the four `process_*` names here too, without
+a `target` (read at every scrape, see `exporter.sources.process`): a query picks the JVMs with
+`process_open_fds{target!=""}` and kafka-vitals itself with `process_open_fds{target=""}`.
 """
 
 from __future__ import annotations
@@ -78,15 +79,26 @@ THREADS_STARTED = _jvm(
 CPU_SECONDS = _jvm(
     "process_cpu_seconds_total",
     "counter",
-    "CPU seconds (user and system) the JVM process used.",
+    "CPU seconds (user and system) the process used: a JMX target's JVM (target set) or "
+    "kafka-vitals itself (no target).",
     unit="s",
 )
-OPEN_FDS = _jvm("process_open_fds", "gauge", "Open file descriptors of the JVM process.")
-MAX_FDS = _jvm("process_max_fds", "gauge", "Most file descriptors the JVM process may open.")
+OPEN_FDS = _jvm(
+    "process_open_fds",
+    "gauge",
+    "Open file descriptors of a JMX target's JVM (target set) or of kafka-vitals (no target).",
+)
+MAX_FDS = _jvm(
+    "process_max_fds",
+    "gauge",
+    "Most file descriptors the process may open: a JMX target's JVM (target set) or "
+    "kafka-vitals (no target).",
+)
 START_TIME = _jvm(
     "process_start_time_seconds",
     "gauge",
-    "Start time of the JVM process, in seconds since the Unix epoch.",
+    "Start time of the process, in seconds since the Unix epoch: a JMX target's JVM (target set) "
+    "or kafka-vitals (no target).",
     unit="dateTimeAsIso",
 )
 

@@ -5,8 +5,10 @@ every sample line and differ only in the family headers (an OpenMetrics counter 
 name without `_total`; HELP escapes double quotes) and the closing `# EOF`. `info` families are
 typed `gauge` in both (value 1, facts in labels, the plain name); a histogram's `_bucket` samples
 carry their bound in `le`. Each format is served plain or gzip-compressed; each of these four
-bodies is made at most once per cycle (see `Exposition`), so a scrape never compresses and never
-formats.
+bodies is made at most once per cycle (see `Exposition`), so a scrape never compresses or formats
+the cycle's series. What must be fresh at every scrape (the exporter's own `process_*` and
+`python_*`, a `Fresh`) is formatted and compressed at the scrape and sent after the cycle's body
+(`exporter.render.exposition`); the pieces both formats share are in `exporter.render.text`.
 
 Speed: the text before each value (`name{label="value",...} `) is cached per series between
 cycles and only the value is formatted. A family whose series and values are the same as last
@@ -27,178 +29,46 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import cast
 
-from isal import isal_zlib
-
 from exporter import catalog
 from exporter.catalog import Metric
 from exporter.catalog.own import SERIES_DUPLICATE
+from exporter.render.exposition import (
+    CONTENT_TYPE_OPENMETRICS,
+    CONTENT_TYPE_TEXT,
+    GZIP_LEVEL,
+    Exposition,
+    Fresh,
+    Variant,
+)
+from exporter.render.text import escape_help, escape_label_value, format_value, series_prefix
+from exporter.render.text import headers as _headers
 from exporter.snapshot import Family, LabelValues, Snapshot
+
+__all__ = [
+    "CONTENT_TYPE_OPENMETRICS",
+    "CONTENT_TYPE_TEXT",
+    "GZIP_LEVEL",
+    "Exposition",
+    "Fresh",
+    "Renderer",
+    "escape_help",
+    "escape_label_value",
+    "format_value",
+    "series_prefix",
+]
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE_TEXT = "text/plain; version=0.0.4; charset=utf-8"
-CONTENT_TYPE_OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-GZIP_LEVEL = 1
-"""ISA-L's level 1 (python-isal; plain gzip output any client reads). Measured on 640,000 lag
-series (56 MB): 0.04 s and 13x, where zlib's level 1 takes 0.17 s for 11x. Compression runs once
-per cycle for each body scrapes ask for, so its speed is part of every poll cycle."""
-
-GZIP_WBITS = 31
-"""zlib's window bits for a gzip wrapper (16 + 15)."""
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SPECIAL = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 _ORDER = {m: i for i, m in enumerate(catalog.ALL)}
-_TEXT_TYPE = {
-    "gauge": "gauge",
-    "counter": "counter",
-    "summary": "summary",
-    "histogram": "histogram",
-    "info": "gauge",
-}
-
-
-Variant = tuple[bool, bool]
-"""(openmetrics, gzipped): one of the four bodies of an exposition."""
 WANTED_SECONDS = 600.0
 """A body asked for by a scrape in the last this many seconds is made with every render."""
-
-
-class Exposition:
-    """The bytes of one snapshot in both formats, plain and gzip-compressed.
-
-    Each of the four bodies is made once, when first asked for, from the family parts the
-    renderer wrote; the renderer makes at once those that scrapes asked for lately, so a scrape
-    normally only copies bytes, and bodies nobody asks for (a Prometheus asks for one) cost
-    neither time nor memory. Safe to read from many threads.
-    """
-
-    __slots__ = ("_asked", "_bodies", "_gzip_level", "_lock", "_parts", "series", "taken_at")
-
-    def __init__(
-        self,
-        text_parts: list[bytes],
-        openmetrics_parts: list[bytes],
-        *,
-        series: int,
-        taken_at: float,
-        gzip_level: int = GZIP_LEVEL,
-        asked: dict[Variant, float] | None = None,
-    ) -> None:
-        self._parts = {False: text_parts, True: openmetrics_parts}
-        self._bodies: dict[Variant, bytes] = {}
-        self._lock = threading.Lock()
-        self._gzip_level = gzip_level
-        self._asked = asked
-        self.series = series
-        """Series written (after dropping duplicates)."""
-        self.taken_at = taken_at
-        """When the snapshot was taken (0.0 for the one served before the first poll)."""
-
-    def body(self, *, openmetrics: bool, gzipped: bool) -> bytes:
-        """One body, as a scrape asks for it (the ask is remembered for the next renders)."""
-        variant = (openmetrics, gzipped)
-        if self._asked is not None:
-            self._asked[variant] = time.monotonic()
-        return self.make(variant)
-
-    def make(self, variant: Variant) -> bytes:
-        """One body, made now if it was not yet (without counting as a scrape's ask)."""
-        got = self._bodies.get(variant)
-        if got is None:
-            with self._lock:
-                got = self._bodies.get(variant)
-                if got is None:
-                    got = self._bodies[variant] = self._made(*variant)
-        return got
-
-    def _made(self, openmetrics: bool, gzipped: bool) -> bytes:
-        if not gzipped:
-            return b"".join(self._parts[openmetrics])
-        # the family parts compressed one by one: no join of the plain body first
-        deflate = isal_zlib.compressobj(self._gzip_level, isal_zlib.DEFLATED, GZIP_WBITS)
-        out = [deflate.compress(part) for part in self._parts[openmetrics]]
-        out.append(deflate.flush())
-        return b"".join(out)
-
-    @property
-    def text(self) -> bytes:
-        return self.make((False, False))
-
-    @property
-    def text_gzip(self) -> bytes:
-        return self.make((False, True))
-
-    @property
-    def openmetrics(self) -> bytes:
-        return self.make((True, False))
-
-    @property
-    def openmetrics_gzip(self) -> bytes:
-        return self.make((True, True))
-
-    @staticmethod
-    def content_type(*, openmetrics: bool) -> str:
-        return CONTENT_TYPE_OPENMETRICS if openmetrics else CONTENT_TYPE_TEXT
-
-
-def format_value(value: float) -> str:
-    """A sample value as both formats accept it: integers without `.0` (zero without a sign),
-    NaN/+Inf/-Inf tokens."""
-    if value == 0:
-        return "0"
-    r = repr(value)
-    if r.endswith(".0"):
-        return r[:-2]
-    return _SPECIAL.get(r, r)
-
-
-def escape_label_value(value: str) -> str:
-    """Escape a label value for the exposition (backslash, double quote, newline)."""
-    if "\\" in value:
-        value = value.replace("\\", "\\\\")
-    if '"' in value:
-        value = value.replace('"', '\\"')
-    if "\n" in value:
-        value = value.replace("\n", "\\n")
-    if not value.isascii():
-        value = _SURROGATE.sub("\ufffd", value)
-    return value
-
-
-def escape_help(text: str, *, openmetrics: bool) -> str:
-    """Escape HELP text: backslash and newline; OpenMetrics escapes double quotes too."""
-    text = text.replace("\\", "\\\\").replace("\n", "\\n")
-    return text.replace('"', '\\"') if openmetrics else text
-
-
-def series_prefix(name: str, label_names: Iterable[str], values: LabelValues) -> str:
-    """`name{a="x",b="y"} ` (a trailing space; labels with empty values left out)."""
-    texts = (str(v) for v in values)  # str() guards against a non-string label value
-    pairs = [f'{n}="{escape_label_value(v)}"' for n, v in zip(label_names, texts, strict=True) if v]
-    return f"{name}{{{','.join(pairs)}}} " if pairs else f"{name} "
-
-
-def _headers(metric: Metric) -> tuple[bytes, bytes]:
-    """The HELP and TYPE lines of a family in the text format and in OpenMetrics."""
-    text_type = _TEXT_TYPE[metric.type]
-    text = (
-        f"# HELP {metric.name} {escape_help(metric.help, openmetrics=False)}\n"
-        f"# TYPE {metric.name} {text_type}\n"
-    )
-    om = (
-        f"# HELP {metric.family} {escape_help(metric.help, openmetrics=True)}\n"
-        f"# TYPE {metric.family} {text_type}\n"
-    )
-    return text.encode("utf-8"), om.encode("utf-8")
 
 
 def _family_order(metric: Metric) -> tuple[int, str]:
@@ -263,10 +133,13 @@ class Renderer:
     concurrent call safe but serial.
     """
 
-    def __init__(self, *, gzip_level: int = GZIP_LEVEL) -> None:
+    def __init__(self, *, gzip_level: int = GZIP_LEVEL, fresh: Fresh | None = None) -> None:
         self._gzip_level = gzip_level
+        self._fresh = fresh
+        """Families written at every scrape; the snapshot's series of them are held out of the
+        cycle's body and written with them."""
+        self._held_out = frozenset(fresh.families if fresh is not None else ())
         self._caches: dict[Metric, _FamilyCache] = {}
-        self._headers: dict[Metric, tuple[bytes, bytes]] = {}
         self._duplicates: dict[str, int] = {}
         self._lock = threading.Lock()
         self._asked: dict[Variant, float] = {}
@@ -287,6 +160,7 @@ class Renderer:
         om_parts: list[bytes] = []
         caches: dict[Metric, _FamilyCache] = {}
         names_seen: set[str] = set()
+        held: dict[Metric, bytes] = {}
         series = 0
         for metric in sorted(snapshot.columns, key=_family_order):
             family = snapshot.columns[metric]
@@ -297,7 +171,10 @@ class Renderer:
             body, cache = self._render_family(metric, family, self._caches.get(metric))
             caches[metric] = cache
             series += len(cache.index)
-            text_head, om_head = self._family_headers(metric)
+            if metric in self._held_out:
+                held[metric] = body
+                continue
+            text_head, om_head = _headers(metric)
             text_parts += (text_head, body)
             om_parts += (om_head, body)
         if self._duplicates and SERIES_DUPLICATE.name not in names_seen:
@@ -305,14 +182,14 @@ class Renderer:
                 f"{series_prefix(SERIES_DUPLICATE.name, SERIES_DUPLICATE.labels, (name,))}{n}\n"
                 for name, n in sorted(self._duplicates.items())
             ).encode("utf-8")
-            text_head, om_head = self._family_headers(SERIES_DUPLICATE)
+            text_head, om_head = _headers(SERIES_DUPLICATE)
             text_parts += (text_head, body)
             om_parts += (om_head, body)
-        om_parts.append(b"# EOF\n")
         self._caches = caches
         rendered = time.perf_counter()
         exposition = Exposition(text_parts, om_parts, series=series, taken_at=snapshot.taken_at,
-                                gzip_level=self._gzip_level, asked=self._asked)  # fmt: skip
+                                gzip_level=self._gzip_level, asked=self._asked,
+                                fresh=self._fresh, held=held)  # fmt: skip
         now = time.monotonic()
         for variant, at in sorted(dict(self._asked).items()):
             if now - at <= WANTED_SECONDS:
@@ -325,12 +202,6 @@ class Renderer:
             time.perf_counter() - rendered,
         )
         return exposition
-
-    def _family_headers(self, metric: Metric) -> tuple[bytes, bytes]:
-        headers = self._headers.get(metric)
-        if headers is None:
-            headers = self._headers[metric] = _headers(metric)
-        return headers
 
     def _render_family(
         self, metric: Metric, family: Family, old: _FamilyCache | None
