@@ -51,6 +51,23 @@ def _unclean(ctx: Ctx) -> list[Scenario]:
         ),
         Scenario(
             "KafkaUncleanLeaderElection",
+            "every controller counts the one election (one restarted, absent until after it): "
+            "fires once, not once per controller",
+            (
+                ctx.series(
+                    name, {"target": "broker-1:9999"}, Values().hold(0, start).hold(1, w + 5)
+                ),
+                ctx.series(
+                    name, {"target": "broker-3:9999"}, Values().hold(0, 1).gap(start).hold(1, w + 4)
+                ),
+            ),
+            (
+                Check(start - 1, why="no election yet"),
+                Check(start + 2, (Expect(ctx.entity(), 1),), why="counted by both controllers"),
+            ),
+        ),
+        Scenario(
+            "KafkaUncleanLeaderElection",
             "a steady count never fires, NaN never fires",
             (
                 ctx.series(name, {"target": "broker-1:9999"}, Values().hold(2, 20)),

@@ -2,7 +2,10 @@
 elections, and Java consumers whose time between polls nears max.poll.interval.ms.
 
 Each expression takes `max by` the JMX target first, so a second exporter replica reading the same
-broker or client never doubles a count.
+broker or client never doubles a count. The unclean-election count takes the max over the brokers
+too: in KRaft every controller counts each election (it lives in the controller's metadata
+metrics, updated by every controller as it applies the partition change), so a sum would count
+one election once per controller.
 """
 
 from __future__ import annotations
@@ -38,9 +41,11 @@ def _alerts(t: Thresholds) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KafkaUncleanLeaderElection",
+            # every KRaft controller counts each election as it applies the metadata record, so
+            # the count of the cluster is the highest of any target's, never their sum
             expr=(
-                f"sum {by(c)} (max {by(c, 'target')} "
-                f"(increase({sel(jmx_broker.UNCLEAN_ELECTIONS, s, range_=ue.window)}))) > 0"
+                f"max {by(c)} "
+                f"(increase({sel(jmx_broker.UNCLEAN_ELECTIONS, s, range_=ue.window)})) > 0"
             ),
             for_=ue.for_,
             keep_firing_for=ue.keep_firing_for,
