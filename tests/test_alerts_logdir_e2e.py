@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts.outputs import ALERTMANAGER_PATH, RULES_PATH
-from tests.cli_run import get, run, spawn_serve
+from tests.alert_stack import firing, render_bundle, scraping_prometheus, start_alertmanager
+from tests.cli_run import get, spawn_serve
 from tests.harness import clients, jars, procs
 from tests.harness.cluster import KafkaCluster
 from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
@@ -61,17 +61,8 @@ def test_offline_log_directory_pages_through_alertmanager(
     clients.produce_messages(cluster.bootstrap_servers, "spread", 40)
     assert list((node.dir / "data2").glob("spread-*")), "no partition in the second log dir"
 
-    overrides = {
-        "offline_log_directory": {"for": "2s"},
-        "output": {"webhook_url": webhook_receiver.url.rstrip("/"), "group_wait": "1s",
-                   "group_interval": "2s", "repeat_interval": "1h"},
-    }  # fmt: skip
-    overrides_file = tmp_path / "overrides.yaml"
-    overrides_file.write_text(yaml.safe_dump(overrides))
-    out = tmp_path / "rendered"
-    rendered = run("render", "--overrides", str(overrides_file), "--out", str(out))
-    assert rendered.returncode == 0, rendered.stderr
-    am = alertmanager_factory((out / ALERTMANAGER_PATH).read_text())
+    out = render_bundle(tmp_path, webhook_receiver, {"offline_log_directory": {"for": "2s"}})
+    am = start_alertmanager(alertmanager_factory, out)
     config = tmp_path / "kafka-vitals.yaml"
     config.write_text(yaml.safe_dump({
         "kafka": {"bootstrap_servers": cluster.bootstrap_servers},
@@ -82,13 +73,7 @@ def test_offline_log_directory_pages_through_alertmanager(
     proc, port = spawn_serve(tmp_path, "--config", str(config))
     try:
         procs.wait_for(lambda: get(port, "/ready")[0] == 200, 90, "kafka-vitals /ready")
-        prom = prometheus_factory(
-            {"global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
-             "scrape_configs": [{"job_name": "kafka-vitals",
-                                 "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
-             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am.address]}]}]}},
-            {"kafka-vitals-rules.yaml": (out / RULES_PATH).read_text()},
-        )  # fmt: skip
+        prom = scraping_prometheus(prometheus_factory, port, am, out)
         offline = "kafka_log_logmanager_offlinelogdirectorycount"
         prom.wait_for_value(offline, lambda v: v == 0, TIMEOUT)
 
@@ -101,18 +86,11 @@ def test_offline_log_directory_pages_through_alertmanager(
             "kafka_log_logmanager_logdirectoryoffline")}  # fmt: skip
         assert by_dir == {str(node.dir / "data"): "0", str(node.dir / "data2"): "1"}
 
-        def notified() -> dict[str, Any] | None:
-            for payload in list(webhook_receiver.payloads):
-                for alert in payload.get("alerts", []):
-                    labels = alert["labels"]
-                    if (
-                        labels.get("alertname") == "KafkaBrokerLogDirectoryOffline"
-                        and alert.get("status") == "firing"
-                    ):
-                        return dict(alert)
-            return None
-
-        alert = procs.wait_for(notified, TIMEOUT, "the offline log directory notification")
+        alert = procs.wait_for(
+            lambda: firing(webhook_receiver, "KafkaBrokerLogDirectoryOffline"),
+            TIMEOUT,
+            "the offline log directory notification",
+        )
         assert alert["labels"]["target"] == "broker-1"
         assert alert["labels"]["severity"] == "critical"
         assert alert["annotations"]["runbook_url"].endswith("/KafkaBrokerLogDirectoryOffline.md")

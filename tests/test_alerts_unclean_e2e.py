@@ -21,9 +21,9 @@ import pytest
 import yaml
 from confluent_kafka.admin import NewTopic
 
-from alerts.outputs import ALERTMANAGER_PATH, RULES_PATH
 from exporter.catalog import jmx_broker
-from tests.cli_run import get, run, spawn_serve
+from tests.alert_stack import firing, render_bundle, scraping_prometheus, start_alertmanager
+from tests.cli_run import get, spawn_serve
 from tests.harness import clients, procs
 from tests.harness.cluster import KafkaCluster
 from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
@@ -59,16 +59,8 @@ def test_unclean_leader_election_pages_through_alertmanager(
     procs.wait_for(lambda: _leader(cluster)[0] >= 0, 60, f"a leader for {TOPIC}")
     clients.produce_messages(cluster.bootstrap_servers, TOPIC, 10, partition=0)
 
-    overrides = {
-        "output": {"webhook_url": webhook_receiver.url.rstrip("/"), "group_wait": "1s",
-                   "group_interval": "2s", "repeat_interval": "1h"},
-    }  # fmt: skip
-    overrides_file = tmp_path / "overrides.yaml"
-    overrides_file.write_text(yaml.safe_dump(overrides))
-    out = tmp_path / "rendered"
-    rendered = run("render", "--overrides", str(overrides_file), "--out", str(out))
-    assert rendered.returncode == 0, rendered.stderr
-    am = alertmanager_factory((out / ALERTMANAGER_PATH).read_text())
+    out = render_bundle(tmp_path, webhook_receiver, {})
+    am = start_alertmanager(alertmanager_factory, out)
     config = tmp_path / "kafka-vitals.yaml"
     targets = [{"url": n.jmx_url, "role": "broker", "name": f"broker-{n.node_id}",
                 "timeout_seconds": 30} for n in cluster.nodes]  # fmt: skip
@@ -81,13 +73,7 @@ def test_unclean_leader_election_pages_through_alertmanager(
     name = jmx_broker.UNCLEAN_ELECTIONS.name
     try:
         procs.wait_for(lambda: get(port, "/ready")[0] == 200, 90, "kafka-vitals /ready")
-        prom = prometheus_factory(
-            {"global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
-             "scrape_configs": [{"job_name": "kafka-vitals",
-                                 "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}],
-             "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am.address]}]}]}},
-            {"kafka-vitals-rules.yaml": (out / RULES_PATH).read_text()},
-        )  # fmt: skip
+        prom = scraping_prometheus(prometheus_factory, port, am, out)
         prom.wait_for_value(f"count({name} == 0)", lambda v: v == 3, TIMEOUT)
 
         cluster.stop(one)
@@ -99,19 +85,12 @@ def test_unclean_leader_election_pages_through_alertmanager(
         procs.wait_for(lambda: _leader(cluster)[0] == one.node_id, 120,
                        "node 1 (out of sync) elected leader")  # fmt: skip
 
-        def notified() -> dict[str, Any] | None:
-            for payload in list(webhook_receiver.payloads):
-                for alert in payload.get("alerts", []):
-                    labels = alert["labels"]
-                    if (
-                        labels.get("alertname") == "KafkaUncleanLeaderElection"
-                        and alert.get("status") == "firing"
-                    ):
-                        return dict(alert)
-            return None
-
         try:
-            alert = procs.wait_for(notified, TIMEOUT, "the unclean leader election notification")
+            alert = procs.wait_for(
+                lambda: firing(webhook_receiver, "KafkaUncleanLeaderElection"),
+                TIMEOUT,
+                "the unclean leader election notification",
+            )
         except procs.HarnessError as exc:
             counts = {s["metric"]["target"]: s["value"][1] for s in prom.query(name)}
             up = {s["metric"]["target"]: s["value"][1]
