@@ -3,12 +3,22 @@
 Besides threshold, `for`, firing and resolving, they pin: the registry down is its own alert and
 not `KafkaVitalsSourceDown`'s; an exporter without a registry (no series) never fires; two replicas
 never double; a subject switched back from NONE resolves; a topic without schema but without
-traffic, or with a subject, never fires; a recreated counter (exporter restart) is no burst.
+traffic, or with a subject, never fires; sampled payloads outside the contract fire on a topic with
+a subject, while clean samples on a topic without one (a naming strategy the config does not know)
+and empty samples (NaN) never do; a recreated counter (exporter restart) is no burst.
 """
 
 from __future__ import annotations
 
-from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Values, standard_checks
+from alerts.promtool_cases import (
+    Check,
+    Ctx,
+    Expect,
+    Scenario,
+    Series,
+    Values,
+    standard_checks,
+)
 from exporter.catalog import admin, own
 from exporter.catalog import registry as cat
 
@@ -135,6 +145,63 @@ def _without_schema(ctx: Ctx) -> list[Scenario]:
     ]
 
 
+def _payloads(ctx: Ctx) -> list[Scenario]:
+    """The payload side: sampled messages outside the contract fire on a topic that has its
+    subject; clean samples keep a topic without subject quiet; nothing sampled (NaN) never fires."""
+    ws = ctx.t.topic_without_schema
+    if ws.ratio >= 1:
+        return []  # a ratio cannot exceed 1: the payload side cannot fire
+    w, f, k = ctx.minutes(ws.window), ctx.minutes(ws.for_), ctx.minutes(ws.keep_firing_for)
+    size = 10
+    bad = min(size, int(size * ws.ratio) + 1)
+    start, flowing = w + 2, f + 5
+    n = start + flowing + k + 5
+
+    def bad_then_good() -> Values:
+        return Values().hold(0, start).hold(bad, flowing).hold(0, n - start - flowing)
+
+    reg = cat.TOPIC_VALUE_SUBJECT.name
+    cur = admin.PARTITION_CURRENT_OFFSET.name
+
+    def topic(
+        name: str, registered: int, sampled: int, raw: Values, unknown: Values
+    ) -> tuple[Series, ...]:
+        labels = {**INSTANCE, "topic": name}
+        return (
+            ctx.series(reg, {**labels, "subject": f"{name}-value"}, Values().hold(registered, n)),
+            ctx.series(cur, {**labels, "partition": "0"}, Values().ramp(60, n, start=0)),
+            ctx.series(cat.PAYLOAD_SAMPLED.name, labels, Values().hold(sampled, n)),
+            ctx.series(cat.PAYLOAD_WITHOUT_WIRE_FORMAT.name, labels, raw),
+            ctx.series(cat.PAYLOAD_UNKNOWN_SCHEMA_ID.name, labels, unknown),
+        )
+
+    def zero() -> Values:
+        return Values().hold(0, n)
+
+    series = (
+        *topic("mixed", 1, size, bad_then_good(), zero()),
+        *topic("foreign", 1, size, zero(), bad_then_good()),
+        *topic("records", 0, size, zero(), zero()),
+        *topic("empty", 1, 0, zero(), zero()),
+    )
+    value = bad / size
+    fired = (Expect(ctx.entity(topic="mixed"), value), Expect(ctx.entity(topic="foreign"), value))
+    checks = [Check(start - 1, why="every sampled message registered")]
+    if f >= 1:
+        checks.append(Check(start + f - 1, why="unregistered payloads, for has not elapsed"))
+    checks.append(Check(start + f + 1, fired, why="unregistered payloads for longer than for"))
+    checks.append(Check(start + flowing + k + 2, why="the newest messages are registered again"))
+    return [
+        Scenario(
+            "KafkaTopicWithoutValueSchema",
+            "sampled payloads decide: raw or unknown ids fire, clean samples without a subject "
+            "and empty samples never do",
+            series,
+            tuple(checks),
+        ),
+    ]
+
+
 def _burst(ctx: Ctx) -> list[Scenario]:
     rb = ctx.t.registration_burst
     w = ctx.minutes(rb.window)
@@ -170,4 +237,10 @@ def _burst(ctx: Ctx) -> list[Scenario]:
 
 
 def scenarios(ctx: Ctx) -> list[Scenario]:
-    return [*_unreachable(ctx), *_compatibility_none(ctx), *_without_schema(ctx), *_burst(ctx)]
+    return [
+        *_unreachable(ctx),
+        *_compatibility_none(ctx),
+        *_without_schema(ctx),
+        *_payloads(ctx),
+        *_burst(ctx),
+    ]

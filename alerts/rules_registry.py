@@ -1,5 +1,7 @@
 """Alerts on the Schema Registry contract: registry unreachable, a subject without compatibility
-checks, topics carrying messages without a registered value schema, a burst of registrations.
+checks, topics carrying messages without a registered schema (read from the sampled payloads where
+`schema_registry.payload_sampling` is on, from the value subjects elsewhere), a burst of
+registrations.
 
 Per-entity gauges are aggregated with `max by` (two exporter replicas under one job must not
 double a value); the registrations counter appears only inside increase(). The registry being
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
+from alerts.signals import RuleQuery, unregistered_payload_ratio
 from alerts.thresholds import Thresholds
 from exporter.catalog import admin, own
 from exporter.catalog import registry as cat
@@ -60,19 +63,26 @@ def _without_schema(t: Thresholds) -> Alert:
     s, c, ws = t.common.selector, t.common.cluster_label, t.topic_without_schema
     keys = by(c, "topic")
     offsets = sel(admin.PARTITION_CURRENT_OFFSET, s, range_=ws.window)
+    ratio = unregistered_payload_ratio(RuleQuery(s, c))
+    no_subject = f"max {keys} ({sel(cat.TOPIC_VALUE_SUBJECT, s)}) == 0"
+    sampled = f"max {keys} ({sel(cat.PAYLOAD_SAMPLED, s)})"
     return Alert(
         name="KafkaTopicWithoutValueSchema",
         expr=(
-            f"max {keys} ({sel(cat.TOPIC_VALUE_SUBJECT, s)}) == 0\n"
+            f"(\n  {ratio} > {num(ws.ratio)}\n"
+            f"  or\n  ({no_subject} unless {on(c, 'topic')} {sampled})\n)\n"
             f"and {on(c, 'topic')} max {keys} (rate({offsets})) > 0"
         ),
         for_=ws.for_,
         keep_firing_for=ws.keep_firing_for,
         severity=ws.severity,
-        summary=f"A topic has received messages for {ws.for_} without a registered value schema.",
+        summary=(f"A topic has received messages for {ws.for_} outside the schema contract."),
         description=(
-            f"Topic {label('topic')} receives messages but has no value subject in the Schema "
-            "Registry: its producers write outside the contract."
+            f"Topic {label('topic')} receives messages that bypass the Schema Registry: "
+            "its newest messages lack the wire format or carry a schema id the registry does "
+            "not know (payload sampling), or, where payloads are not sampled, it has no value "
+            "subject at all. Value: the share of sampled messages outside the contract (0 for a "
+            "topic without subject and without samples)."
         ),
         section="topic_without_schema",
         source=SOURCE,

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from alerts.promql import by, sel
 from exporter.catalog import Metric, admin
+from exporter.catalog import registry as reg
 
 
 class Query(Protocol):
@@ -40,3 +41,15 @@ def consumer_lag(q: Query, *extra: str) -> str:
     """Messages each group is behind on each topic (committed offsets, Admin API): the signal of
     KafkaConsumerGroupLagHigh and KafkaConsumerGroupStalled, and of the consumer-lag panels."""
     return f"max {q.by('consumergroup', 'topic')} ({q.sel(admin.GROUP_LAG_SUM, *extra)})"
+
+
+def unregistered_payload_ratio(q: Query, *extra: str) -> str:
+    """Share of each topic's sampled newest messages that bypass the schema contract (no wire
+    format, or a schema id the registry does not know): the payload signal of
+    KafkaTopicWithoutValueSchema and of the contract dashboard's ratio panel. NaN (no alert, a
+    gap) where nothing was sampled."""
+    keys = q.by("topic")
+    raw = f"max {keys} ({q.sel(reg.PAYLOAD_WITHOUT_WIRE_FORMAT, *extra)})"
+    unknown = f"max {keys} ({q.sel(reg.PAYLOAD_UNKNOWN_SCHEMA_ID, *extra)})"
+    sampled = f"max {keys} ({q.sel(reg.PAYLOAD_SAMPLED, *extra)})"
+    return f"({raw} + {unknown}) / {sampled}"

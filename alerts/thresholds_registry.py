@@ -49,9 +49,16 @@ class CompatibilityNone:
 
 @dataclass(frozen=True, slots=True)
 class TopicWithoutSchema:
-    """A topic receiving messages that has no registered value subject."""
+    """A topic receiving messages outside the contract: its newest messages bypass the registry
+    (with payload sampling on), or it has no registered value subject (without)."""
 
     window: str = knob("10m", "rate() window of the topic's log-end offsets: several polls.")
+    ratio: float = knob(
+        0,
+        "Share of the sampled newest messages without the wire format or with an unknown schema "
+        "id above which the topic fires: a contract holds for every message or it does not hold "
+        "(tombstones are not sampled, so a compacted topic's deletes do not count).",
+    )
     for_: str = knob(
         "30m",
         "A new topic gets its subject with the first deploy of its producer; half an hour of "

@@ -2,8 +2,9 @@
 check, which topics carry messages without a value schema, and when schemas were registered.
 
 One row of stats (registry up and latency, subjects, subjects with NONE, topics without a value
-subject), then subjects by compatibility level and registrations over time, and two tables (topics
-without a value subject, subjects with NONE) linked to their alerts' runbooks.
+subject), then subjects by compatibility level and registrations over time, the unregistered
+payload ratio per topic and the sampled messages outside the contract (payload sampling), and two
+tables (topics without a value subject, subjects with NONE) linked to their alerts' runbooks.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from grafanalib import core as g
 
 from alerts.promql import num
+from alerts.signals import unregistered_payload_ratio
 from dashboards.common import Scope, colors
 from dashboards.panels import Q, dashboard, stat, table, timeseries
 from exporter.catalog import own
@@ -60,6 +62,32 @@ def _history(sc: Scope) -> list[tuple[g.Panel, int]]:
     ]  # fmt: skip
 
 
+def _payloads(sc: Scope) -> list[tuple[g.Panel, int]]:
+    ws = sc.thresholds.topic_without_schema
+    ratio = unregistered_payload_ratio(sc)
+    # colour from the first message outside the contract when the threshold is 0
+    bar = sc.bar("KafkaTopicWithoutValueSchema", ws.ratio, step=max(ws.ratio, 0.001))
+    outside = (
+        f"sum {sc.by('topic')} ({sc.sel(cat.PAYLOAD_WITHOUT_WIRE_FORMAT)}) > 0",
+        f"sum {sc.by('topic')} ({sc.sel(cat.PAYLOAD_UNKNOWN_SCHEMA_ID)}) > 0",
+    )
+    return [
+        (timeseries("Unregistered payload ratio per topic",
+                    "Share of each topic's newest sampled messages without the registry wire "
+                    "format or with a schema id the registry does not know (schema_registry."
+                    f"payload_sampling). KafkaTopicWithoutValueSchema fires above {num(ws.ratio)} "
+                    "on a topic with traffic. No data: sampling is off.", "percentunit",
+                    [Q(ratio, "{{topic}}")], bar,
+                    links=[sc.runbook("KafkaTopicWithoutValueSchema")]), 12),
+        (timeseries("Sampled messages outside the contract",
+                    "Of the newest messages sampled this cycle: without the wire format (raw), "
+                    "and with a schema id unknown to the registry (unknown id); topics with any.",
+                    "short",
+                    [Q(outside[0], "{{topic}} raw"), Q(outside[1], "{{topic}} unknown id")],
+                    links=[sc.runbook("KafkaTopicWithoutValueSchema")]), 12),
+    ]  # fmt: skip
+
+
 def _tables(sc: Scope) -> list[tuple[g.Panel, int]]:
     missing = f"{sc.sel(cat.TOPIC_VALUE_SUBJECT)} == 0"
     none = f"{sc.sel(cat.SUBJECT_COMPATIBILITY, NONE)} == 1"
@@ -84,6 +112,7 @@ def build(sc: Scope) -> g.Dashboard:
             "Schema Registry",
             (4, _stats(sc)),
             (8, _history(sc)),
+            (8, _payloads(sc)),
             (8, _tables(sc)),
         ],
     )

@@ -158,7 +158,22 @@ def metrics_markdown() -> str:
     if unknown:  # pragma: no cover - a new source needs a title above
         raise RuntimeError(f"docs_gen: no title for metric sources {unknown}")
     lines += collectors_markdown()
-    return "\n".join([*lines, *LAG_NOTES])
+    return "\n".join([*lines, *LAG_NOTES, *PAYLOAD_NOTES])
+
+
+PAYLOAD_NOTES = (
+    "## Payload samples: gauges, not counters",
+    "",
+    "`kafka_topic_payload_*_messages` describe the last cycle's sample of each topic's newest",
+    "messages (`schema_registry.payload_sampling`). The samples overlap: a quiet topic's newest",
+    "messages are read again every cycle, so a counter would grow with the poll rate, not the",
+    "traffic; counting only new messages would hide a quiet topic whose head, the messages a",
+    "consumer starting now meets, still bypasses the contract. The share outside the contract,",
+    "`(without_wire_format + unknown_schema_id) / sampled`, is drawn by the contract dashboard and",
+    "read by `KafkaTopicWithoutValueSchema`; nothing sampled gives no ratio (NaN). Reads and",
+    "denied reads: `kafka_vitals_payload_sample_reads_total{outcome}`.",
+    "",
+)
 
 
 LAG_NOTES = (

@@ -4,8 +4,10 @@ shortened through an overrides file) and sends to a real Alertmanager running th
 example config, which notifies a webhook receiver in this process.
 
 A producer writes raw JSON to a topic without a subject, beside one writing registry-framed Avro
-(magic byte 0, the 4-byte schema id, the Avro body) to a topic with one; a subject is switched to
-compatibility NONE; another gets a burst of versions. Exactly the expected alerts arrive.
+(magic byte 0, the 4-byte schema id, the Avro body) to a topic with one; on a third topic, which
+has its subject, a raw-JSON producer writes beside a registered-Avro one: only the payload samples
+(`schema_registry.payload_sampling`) can tell. A subject is switched to compatibility NONE;
+another gets a burst of versions. Exactly the expected alerts arrive.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import yaml
 from confluent_kafka import Producer
 
 from alerts.outputs import ALERTMANAGER_PATH, RULES_PATH
+from alerts.signals import RuleQuery, unregistered_payload_ratio
 from tests.cli_run import get, run, spawn_serve
 from tests.harness import clients, procs
 from tests.harness.cluster import KafkaCluster
@@ -31,6 +34,8 @@ from tests.harness.registry import SchemaRegistry
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 
 TIMEOUT = 180.0
+NEWEST = 4
+"""Newest messages sampled per partition."""
 
 
 def zigzag(n: int) -> bytes:
@@ -97,15 +102,18 @@ def test_contract_alerts_arrive_through_alertmanager(
     unique_name: Callable[[str], str],
 ) -> None:
     bootstrap = kafka_single.bootstrap_servers
-    raw, avro = unique_name("raw"), unique_name("avro")
-    for topic in (raw, avro):
+    raw, avro, mixed = unique_name("raw"), unique_name("avro"), unique_name("mixed")
+    for topic in (raw, avro, mixed):
         clients.create_topic(bootstrap, topic, partitions=1)
     schema_id = schema_registry.register(f"{avro}-value", ORDER)
+    mixed_id = schema_registry.register(f"{mixed}-value", ORDER)
     loose, bursty = unique_name("loose"), unique_name("bursty")
     schema_registry.register(loose, ORDER)
     schema_registry.register(bursty, versioned(0))
     producers(raw, lambda i: json.dumps({"id": i, "amount": 1.5}).encode())
     producers(avro, lambda i: framed_avro(schema_id, i))
+    producers(mixed, lambda i: framed_avro(mixed_id, i))
+    producers(mixed, lambda i: json.dumps({"id": i}).encode())
 
     overrides = {
         "compatibility_none": {"for": "4s"},
@@ -123,9 +131,10 @@ def test_contract_alerts_arrive_through_alertmanager(
     config = tmp_path / "kafka-vitals.yaml"
     config.write_text(yaml.safe_dump({
         "kafka": {"bootstrap_servers": bootstrap},
-        "filters": {"topic_allow": [raw, avro], "group_allow": ["-"]},
+        "filters": {"topic_allow": [raw, avro, mixed], "group_allow": ["-"]},
         "poll": {"interval_seconds": 2, "stage_timeout_seconds": 15},
-        "schema_registry": {"url": schema_registry.url, "timeout_seconds": 5},
+        "schema_registry": {"url": schema_registry.url, "timeout_seconds": 5,
+                            "payload_sampling": True, "payload_sample_messages": NEWEST},
     }))  # fmt: skip
     proc, port = spawn_serve(tmp_path, "--config", str(config))
     try:
@@ -143,6 +152,13 @@ def test_contract_alerts_arrive_through_alertmanager(
             },
             {"kafka-vitals-rules.yaml": (out / RULES_PATH).read_text()},
         )
+
+        def ratio(topic: str) -> float:
+            query = RuleQuery('job="kafka-vitals"', "")
+            value = prom.query_value(unregistered_payload_ratio(query, f'topic="{topic}"'))
+            assert value is not None, topic
+            return value
+
         prom.wait_for_value(f'kafka_schema_registry_subject_versions{{subject="{bursty}"}}',
                             lambda v: v == 1, TIMEOUT)  # fmt: skip
         # after the exporter has seen the subject: a burst of versions, and NONE on another
@@ -174,6 +190,9 @@ def test_contract_alerts_arrive_through_alertmanager(
         burst = notified("KafkaSchemaRegistryRegistrationBurst", subject=bursty)
         assert burst["labels"]["severity"] == "warning"
         notified("KafkaTopicWithoutValueSchema", topic=raw)
+        # mixed has its subject: only its sampled payloads can make it fire
+        notified("KafkaTopicWithoutValueSchema", topic=mixed)
+        assert prom.query_value(f'kafka_topic_value_subject_registered{{topic="{mixed}"}}') == 1
         # what the alerts say equals the registry and the topics
         assert prom.query_value(f'kafka_topic_value_subject_registered{{topic="{avro}"}}') == 1
         assert prom.query_value(f'kafka_topic_value_subject_registered{{topic="{raw}"}}') == 0
@@ -186,6 +205,14 @@ def test_contract_alerts_arrive_through_alertmanager(
         firing = {(a["labels"]["alertname"], a["labels"].get("topic", a["labels"].get("subject")))
                   for a in prom.alerts() if a["state"] == "firing"}  # fmt: skip
         assert ("KafkaTopicWithoutValueSchema", avro) not in firing
+        # the payload signals equal the messages: every raw-topic message lacks the wire format,
+        # every avro-topic message carries the registered id
+        assert prom.query_value(f'kafka_topic_payload_sampled_messages{{topic="{raw}"}}') == NEWEST
+        assert ratio(raw) == 1 and ratio(avro) == 0
+        assert (
+            prom.query_value(f'kafka_topic_payload_unknown_schema_id_messages{{topic="{mixed}"}}')
+            == 0
+        )
         assert ("KafkaSchemaRegistrySubjectCompatibilityNone", f"{avro}-value") not in firing
         assert not any(name == "KafkaSchemaRegistryUnreachable" for name, _ in firing)
     finally:

@@ -11,6 +11,7 @@ from exporter.collectors.registry_subjects import registrations
 from exporter.config import REGISTRY_EXCLUDED_TOPICS
 from exporter.configure import ConfigError, load_config
 from exporter.domain import contract
+from exporter.sources.payload_samples import wire_schema_id
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import RegistryError
 
@@ -76,6 +77,12 @@ def test_registrations_counted_from_the_latest_version_number() -> None:
         ({"URL": "http://x:1", "TIMEOUT_SECONDS": "0"}, "schema_registry.timeout_seconds"),
         ({"URL": "http://x:1", "EXCLUDE_TOPIC_PATTERNS": "(bad"},
          "schema_registry.exclude_topic_patterns[0]"),
+        ({"PAYLOAD_SAMPLING": "true"},
+         "schema_registry.payload_sampling: needs schema_registry.url"),
+        ({"URL": "http://x:1", "PAYLOAD_SAMPLE_MESSAGES": "0"},
+         "schema_registry.payload_sample_messages"),
+        ({"URL": "http://x:1", "PAYLOAD_SAMPLE_TIMEOUT_SECONDS": "-1"},
+         "schema_registry.payload_sample_timeout_seconds"),
     ],
 )  # fmt: skip
 def test_config_rules(env: dict[str, str], problem: str) -> None:
@@ -114,3 +121,18 @@ def test_answers_that_are_errors(status: int, body: bytes, kind: str) -> None:
 def test_a_404_is_for_the_caller_to_judge() -> None:
     assert RegistryHttp._answer("/x", 404, "", "text/html", b"<html>") is NOT_FOUND
     assert RegistryHttp._answer("/x", 200, "", "application/json", b"[1]") == [1]
+
+
+def test_wire_format_is_magic_byte_zero_and_a_four_byte_id() -> None:
+    assert wire_schema_id(b"\x00\x00\x00\x01\x02") == 258
+    assert wire_schema_id(b"\x00\xff\xff\xff\xff") == 2**32 - 1
+    assert wire_schema_id(b'{"id"') is None  # raw JSON
+    assert wire_schema_id(b"\x00\x00\x01") is None  # too short for an id
+    assert wire_schema_id(b"") is None
+    assert wire_schema_id(b"\x01\x00\x00\x00\x01") is None  # another magic byte
+
+
+def test_payload_sampling_is_off_by_default() -> None:
+    config = load_config(env={"KAFKA_VITALS_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
+                              "KAFKA_VITALS_SCHEMA_REGISTRY_URL": "http://x:1"})  # fmt: skip
+    assert config.schema_registry.payload_sampling is False

@@ -305,6 +305,57 @@ def test_exact_lag_seconds_needs_read_and_falls_back_without_it(secure: Secure) 
     assert wait_for(lambda: cluster.denied("User:exact-no-read"), 30, "the denied read")
 
 
+def test_payload_sampling_needs_read_and_skips_the_topic_without_it(secure: Secure) -> None:
+    """`schema_registry.payload_sampling` reads the newest messages: with Read on topics the raw
+    messages of TOPIC (`message-<i>`, 10 per partition) are all counted without the wire format;
+    with the minimum alone the reads are denied, said in
+    kafka_vitals_payload_sample_reads_total, no payload series is served, and no stage fails.
+    Raw payloads need no schema id look-up: the registry URL points nowhere, and only the
+    registry's own stage fails."""
+    from exporter.catalog import registry as cat
+    from exporter.config import Config, KafkaConfig, SchemaRegistryConfig, Secret
+    from exporter.poller import Poller
+    from tests.harness.procs import free_ports
+
+    cluster = secure.cluster
+    [dead] = free_ports(1)
+    registry = SchemaRegistryConfig(url=f"http://127.0.0.1:{dead}", timeout_seconds=2,
+                                    payload_sampling=True, payload_sample_messages=4)  # fmt: skip
+    results = {}
+    for name, grants in (("sample-read", [*MINIMUM_ACLS, ("TOPIC", "*", "READ")]),
+                         ("sample-no-read", MINIMUM_ACLS)):  # fmt: skip
+        user = cluster.add_scram_user(name)
+        cluster.allow(f"User:{name}", grants)
+        kafka = KafkaConfig(
+            bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512", sasl_username=name, sasl_password=Secret(user.password),
+            tls_ca_file=str(secure.pki.ca_cert), request_timeout_seconds=5,
+        )  # fmt: skip
+        poller = Poller(Config(kafka=kafka, schema_registry=registry))
+        try:
+            snap = wait_for(
+                lambda p=poller: (s if (s := p.poll_once()).value(cat.PAYLOAD_SAMPLE_READS, "found")
+                                  or s.value(cat.PAYLOAD_SAMPLE_READS, "denied") else None),
+                60, f"a partition sampled by {name}", interval=1,
+            )  # fmt: skip
+            failed = [s.stage for s in poller.last_stages if not s.ok]
+        finally:
+            poller.stop()
+        results[name] = (snap, failed)
+
+    snap, failed = results["sample-read"]
+    assert failed == ["schema_registry"]
+    assert snap.value(cat.PAYLOAD_SAMPLE_READS, "denied") == 0
+    assert snap.value(cat.PAYLOAD_SAMPLED, TOPIC) == 8  # the newest 4 of each partition
+    assert snap.value(cat.PAYLOAD_WITHOUT_WIRE_FORMAT, TOPIC) == 8
+    assert snap.value(cat.PAYLOAD_UNKNOWN_SCHEMA_ID, TOPIC) == 0
+    snap, failed = results["sample-no-read"]
+    assert failed == ["schema_registry"]  # a denied read never fails the cycle
+    assert (snap.value(cat.PAYLOAD_SAMPLE_READS, "denied") or 0) >= 1
+    assert list(snap.samples(cat.PAYLOAD_SAMPLED)) == []
+    assert wait_for(lambda: cluster.denied("User:sample-no-read"), 30, "the denied read")
+
+
 # ---- secrets never show ------------------------------------------------------------------
 
 WEB_USER = "prometheus"

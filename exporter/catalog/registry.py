@@ -98,6 +98,46 @@ TOPIC_VALUE_SUBJECT = Metric(
     ("topic", "subject"),
     "registry",
 )
+_SAMPLED = (
+    "Gauges, not counters: a cycle re-reads the newest messages, so on a quiet topic the same "
+    "messages are sampled again and a counter would grow with the poll rate, not with traffic."
+)
+PAYLOAD_SAMPLED = Metric(
+    "kafka_topic_payload_sampled_messages",
+    "gauge",
+    "Messages of the topic checked this cycle: the newest schema_registry.payload_sample_messages "
+    "of each partition (schema_registry.payload_sampling; tombstones are not checked). Absent for "
+    "topics without Read permission and when sampling is off. " + _SAMPLED,
+    ("topic",),
+    "registry",
+)
+PAYLOAD_WITHOUT_WIRE_FORMAT = Metric(
+    "kafka_topic_payload_without_wire_format_messages",
+    "gauge",
+    "Of the messages sampled this cycle, those whose value does not start with the registry wire "
+    "format (magic byte 0 and a 4-byte schema id): raw JSON, strings, anything serialized without "
+    "the registry. " + _SAMPLED,
+    ("topic",),
+    "registry",
+)
+PAYLOAD_UNKNOWN_SCHEMA_ID = Metric(
+    "kafka_topic_payload_unknown_schema_id_messages",
+    "gauge",
+    "Of the messages sampled this cycle, those in the wire format whose schema id the registry "
+    "does not know (GET /schemas/ids/<id> answers 404): another registry, a deleted schema, or "
+    "bytes that only look like the format. " + _SAMPLED,
+    ("topic",),
+    "registry",
+)
+PAYLOAD_SAMPLE_READS = Metric(
+    "kafka_vitals_payload_sample_reads_total",
+    "counter",
+    "Partition samples of the payload check (schema_registry.payload_sampling) since start, by "
+    "outcome: found, end (only aborted or control records), out_of_range, denied (no Read ACL on "
+    "the topic: it is skipped, the cycle goes on), error, timeout.",
+    ("outcome",),
+    "registry",
+)
 
 ALL: tuple[Metric, ...] = (
     REGISTRY_LATENCY,
@@ -111,4 +151,8 @@ ALL: tuple[Metric, ...] = (
     SUBJECT_LATEST_ID,
     SUBJECT_REGISTRATIONS,
     TOPIC_VALUE_SUBJECT,
+    PAYLOAD_SAMPLED,
+    PAYLOAD_WITHOUT_WIRE_FORMAT,
+    PAYLOAD_UNKNOWN_SCHEMA_ID,
+    PAYLOAD_SAMPLE_READS,
 )

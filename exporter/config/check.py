@@ -42,6 +42,8 @@ POSITIVE = frozenset(
         "schema_registry.timeout_seconds",
         "schema_registry.concurrency",
         "schema_registry.page_size",
+        "schema_registry.payload_sample_messages",
+        "schema_registry.payload_sample_timeout_seconds",
         "shard.count",
     }
 )

@@ -309,6 +309,16 @@ class SchemaRegistryConfig:
     """Topic -> the subject its values are registered under (any strategy; wins over it)."""
     exclude_topic_patterns: tuple[str, ...] = REGISTRY_EXCLUDED_TOPICS
     """Regexes (full match) of topics not expected to have a value subject."""
+    payload_sampling: bool = False
+    """Each cycle, read the newest `payload_sample_messages` messages of every partition of the
+    checked topics (the same topics as the value subjects: not internal, not excluded) and check
+    their values for the registry wire format and a schema id the registry knows. Needs Read on
+    the topics; without it the topic is skipped and the reads are counted as denied."""
+    payload_sample_messages: int = 5
+    """Newest messages read per partition per cycle when `payload_sampling` is on."""
+    payload_sample_timeout_seconds: float = 5.0
+    """Deadline of the whole sample of one cycle (reads and schema id look-ups); partitions not
+    read by then count only what they gave."""
 
 
 @dataclass(frozen=True, slots=True)

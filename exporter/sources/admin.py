@@ -25,7 +25,10 @@ each able to fail alone:
    leader, no answer) are carried from the last cycle (`carry_offsets`).
 5. `message_times` (not with `poll.lag_seconds_mode: interpolated`): the messages at lagging
    groups' committed offsets, for exact lag in seconds (`exporter.sources.message_times`).
-6. `topic_configs`: `describe_configs` for `min.insync.replicas`, cached for
+6. `payload_samples` (only with `schema_registry.payload_sampling`): the newest messages of each
+   partition checked for the registry wire format and known schema ids
+   (`exporter.sources.payload_samples`).
+7. `topic_configs`: `describe_configs` for `min.insync.replicas`, cached for
    `poll.topic_config_ttl_seconds`.
 
 Topic and group filters apply before any request that depends on them. The source never joins a
@@ -81,6 +84,7 @@ from exporter.sources.filters import Filters, is_internal_topic
 from exporter.sources.group_cache import DescribeCache, listed_from
 from exporter.sources.message_times import MessageTimesSource
 from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
+from exporter.sources.payload_samples import PayloadSampler
 from exporter.sources.stages import (
     ADMIN_STAGES,
     Deadline,
@@ -155,6 +159,10 @@ class AdminSource:
                 config.poll.lag_seconds_mode, self._props, config.poll.topic_config_ttl_seconds
             )
         )
+        sr = config.schema_registry
+        self._payloads = (
+            PayloadSampler(config, self._props) if sr.url and sr.payload_sampling else None
+        )
         self._min_isr: dict[str, tuple[int | None, float]] = {}
         self._last_offsets: dict[TP, Offsets] = {}
         """The offsets of the last cycle, carried for partitions whose offsets are not read."""
@@ -181,6 +189,8 @@ class AdminSource:
             self._log.close()
         if self._times is not None:
             self._times.close()
+        if self._payloads is not None:
+            self._payloads.close()
 
     @property
     def committed_from_log(self) -> bool:
@@ -257,6 +267,10 @@ class AdminSource:
                 reader, at = self._times, offsets_at
                 message_times = run("message_times", lambda d: reader.fetch(committed, offsets, at,
                                                                     d.remaining()))  # fmt: skip
+            payloads = None
+            if self._payloads is not None and offsets is not None:
+                sampler = self._payloads
+                payloads = run("payload_samples", lambda d: sampler.fetch(offsets, d.remaining()))
             every = {**internal, **partitions}
             min_isr = run("topic_configs", lambda d: self._topic_configs(every, d))
             topics = topics_from(partitions, min_isr or {})
@@ -274,6 +288,7 @@ class AdminSource:
                 offsets_log=self._log.status() if self._log is not None else None,
                 carried_offsets=carried,
                 message_times=message_times,
+                payload_samples=payloads,
                 failed_stages=tuple(o.stage for o in outcomes if not o.ok),
                 share=share,
             )

@@ -112,6 +112,32 @@ class MessageTimes:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicPayloads:
+    """What the newest messages of one topic's partitions showed this cycle."""
+
+    sampled: int
+    """Messages checked (tombstones, and messages whose schema id could not be looked up yet,
+    are not)."""
+    without_wire_format: int
+    """Messages whose value does not start with the registry wire format (magic byte 0, then a
+    4-byte schema id)."""
+    unknown_schema_id: int
+    """Messages in the wire format whose schema id the registry does not know."""
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadSamples:
+    """What the `payload_samples` stage learned: the newest messages per topic, checked."""
+
+    topics: Mapping[str, TopicPayloads]
+    """Topics sampled this cycle (a topic without Read permission, or whose partitions gave
+    nothing but errors, is missing)."""
+    reads: Mapping[str, int]
+    """Partition samples since start, by outcome (found, end, out_of_range, denied, error,
+    timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterView:
     """What the Admin API stages of one cycle learned. A stage that failed leaves its part None."""
 
@@ -137,6 +163,9 @@ class ClusterView:
     produced to a partition without a leader, so its last log-end offset is still its log end."""
     message_times: MessageTimes | None = None
     """Exact message times for lag in seconds; None in `interpolated` mode or when not read."""
+    payload_samples: PayloadSamples | None = None
+    """The newest messages checked against the schema registry; None unless
+    `schema_registry.payload_sampling` is on and the stage succeeded."""
     committed_source: str = "admin"
     """Where the committed offsets came from: admin (one request per group) or log."""
     commit_times: Mapping[str, Mapping[TopicPartition, float]] | None = None

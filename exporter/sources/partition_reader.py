@@ -1,7 +1,8 @@
 """Reads the message at given offsets of given partitions, without joining a group.
 
 A reusable source: exact lag in seconds reads the message at each lagging group's committed
-offset with it, and anything else that needs to sample a partition (a schema check) can too. It
+offset with it (`read`), and the payload check of the schema contract samples the newest messages
+of each partition with it (`sample`: the first bytes of each value over a range of offsets). It
 returns plain dataclasses, so it can run behind any process boundary.
 
 How it reads:
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,6 +87,23 @@ class Read:
     """Why, for `error` and `denied`."""
 
 
+HEAD_BYTES = 5
+"""Bytes of each value a sample keeps: the registry wire format's magic byte and schema id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """What sampling one partition over a range of offsets gave."""
+
+    outcome: Outcome
+    """`found` when messages were read up to the end asked for (or the end of the log), `end`
+    when there was none, else as for `Read` (the heads read before it are kept)."""
+    heads: tuple[bytes | None, ...] = ()
+    """The first `HEAD_BYTES` of each message's value in offset order; None for a null value
+    (a tombstone)."""
+    reason: str = ""
+
+
 class PartitionReader:
     """Reads the first message at or after an offset of many partitions at once."""
 
@@ -95,20 +113,80 @@ class PartitionReader:
 
     def read(self, wanted: Mapping[TP, int], timeout_seconds: float) -> dict[TP, Read]:
         """Read every partition of `wanted` from its offset; every key gets an answer."""
-        if not wanted:
-            return {}
+        out: dict[TP, Read] = {}
+
+        def take(key: TP, message: Any) -> bool:
+            answer = _answer(message, wanted[key])
+            if answer is None:
+                return False
+            out[key] = answer
+            return True
+
+        for tp in self._consume(wanted, timeout_seconds, take):
+            out[tp] = Read("timeout")
+        return out
+
+    def sample(
+        self, wanted: Mapping[TP, tuple[int, int]], timeout_seconds: float
+    ) -> dict[TP, Sample]:
+        """The messages of every partition of `wanted` from `first` up to `end` (exclusive),
+        each as the first `HEAD_BYTES` of its value; every key gets an answer."""
+        heads: dict[TP, list[bytes | None]] = {k: [] for k in wanted}
+        out: dict[TP, Sample] = {}
+
+        def take(key: TP, message: Any) -> bool:
+            first, end = wanted[key]
+            got = heads[key]
+            error: KafkaError | None = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    out[key] = Sample("found" if got else "end", tuple(got))
+                else:
+                    read = _error_read(error)
+                    out[key] = Sample(read.outcome, tuple(got), read.reason)
+                return True
+            offset = message.offset()
+            if offset < first:
+                return False
+            if offset < end:
+                value = message.value()
+                got.append(None if value is None else bytes(value[:HEAD_BYTES]))
+            if offset >= end - 1:
+                out[key] = Sample("found" if got else "end", tuple(got))
+                return True
+            return False
+
+        starts = {k: v[0] for k, v in wanted.items()}
+        most = max((end - first for first, end in wanted.values()), default=1)
+        for tp in self._consume(starts, timeout_seconds, take, max(1, most) + 1):
+            out[tp] = Sample("timeout", tuple(heads[tp]))
+        return out
+
+    def _consume(
+        self,
+        starts: Mapping[TP, int],
+        timeout_seconds: float,
+        take: Callable[[TP, Any], bool],
+        per_partition: int = 1,
+    ) -> list[TP]:
+        """Consume every partition of `starts` from its offset, handing each message (or error
+        event) of a pending partition to `take` until it says the partition is done (then the
+        partition is paused); return the partitions still pending at the deadline.
+        `per_partition`: messages expected per partition (the size of a consume batch)."""
+        if not starts:
+            return []
         deadline = time.monotonic() + max(0.0, timeout_seconds)
         consumer = self._client()
-        pending = dict(wanted)
-        out: dict[TP, Read] = {}
+        pending = set(starts)
         paused: list[TopicPartition] = []
-        consumer.assign([TopicPartition(t, p, o) for (t, p), o in wanted.items()])
+        consumer.assign([TopicPartition(t, p, o) for (t, p), o in starts.items()])
         try:
             while pending:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                batch = consumer.consume(num_messages=len(pending), timeout=min(remaining, 0.2))
+                batch = consumer.consume(num_messages=len(pending) * per_partition,
+                                         timeout=min(remaining, 0.2))  # fmt: skip
                 done: list[TopicPartition] = []
                 for message in batch:
                     tp = (message.topic(), message.partition())
@@ -124,20 +202,15 @@ class PartitionReader:
                         self._log_global(message.error())
                         continue
                     for key in hit:
-                        answer = _answer(message, pending[key])
-                        if answer is None:
-                            continue
-                        out[key] = answer
-                        del pending[key]
-                        done.append(TopicPartition(key[0], key[1]))
+                        if key in pending and take(key, message):
+                            pending.discard(key)
+                            done.append(TopicPartition(key[0], key[1]))
                 if done:
                     consumer.pause(done)
                     paused.extend(done)
         finally:
             self._unassign(consumer, paused)
-        for tp in pending:
-            out[tp] = Read("timeout")
-        return out
+        return sorted(pending)
 
     def close(self) -> None:
         if self._consumer is not None:
@@ -180,19 +253,24 @@ def _topic_wide_error(message: Any) -> bool:
     )
 
 
+def _error_read(error: KafkaError) -> Read:
+    """What an error event of a partition answers."""
+    code = error.code()
+    if code == KafkaError._PARTITION_EOF:
+        return Read("end")
+    if code in _OUT_OF_RANGE:
+        return Read("out_of_range", reason=error.str())
+    if code in _DENIED:
+        return Read("denied", reason=error.str())
+    return Read("error", reason=error.str())
+
+
 def _answer(message: Any, offset: int) -> Read | None:
     """The answer a consumed message gives for a partition read from `offset`, or None if it
     answers nothing (a record before the offset)."""
     error: KafkaError | None = message.error()
     if error is not None:
-        code = error.code()
-        if code == KafkaError._PARTITION_EOF:
-            return Read("end")
-        if code in _OUT_OF_RANGE:
-            return Read("out_of_range", reason=error.str())
-        if code in _DENIED:
-            return Read("denied", reason=error.str())
-        return Read("error", reason=error.str())
+        return _error_read(error)
     if message.offset() < offset:
         return None
     kind, ms = message.timestamp()

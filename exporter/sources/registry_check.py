@@ -11,6 +11,8 @@ from exporter.config.check import Add
 def check_config(config: Config, add: Add) -> None:
     sr = config.schema_registry
     if not sr.url:
+        if sr.payload_sampling:
+            add("schema_registry.payload_sampling", "needs schema_registry.url (ids are looked up)")
         return
     parts = urlsplit(sr.url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
