@@ -1,4 +1,5 @@
-"""The demo (`make demo`): started as a user would, driven until the lag alert fires, stopped
+"""The demo (`make demo`): started as a user would, driven until the lag alert and the schema
+contract alert (raw JSON on `clicks`, sampled beside registered Avro on `orders`) fire, stopped
 with Ctrl-C (SIGINT), and checked to leave no process and no listening port behind."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 from exporter.catalog.jmx import UNDER_REPLICATED
 from tests.harness.demo import LAG_ALERT, LAGGING_GROUP
+from tests.harness.demo_contract import AVRO_TOPIC, CONTRACT_ALERT, RAW_TOPIC
 from tests.harness.procs import HarnessError, pid_alive, port_open, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
@@ -95,12 +97,13 @@ def listening_ports(pids: set[int]) -> set[int]:
     return ports
 
 
-def firing(prometheus: str) -> bool:
+def firing(prometheus: str, alertname: str = LAG_ALERT, **labels: str) -> bool:
+    labels = labels or {"consumergroup": LAGGING_GROUP}
     with urllib.request.urlopen(f"{prometheus}/api/v1/alerts", timeout=10) as resp:
         alerts = json.load(resp)["data"]["alerts"]
     return any(
-        a["labels"].get("alertname") == LAG_ALERT
-        and a["labels"].get("consumergroup") == LAGGING_GROUP
+        a["labels"].get("alertname") == alertname
+        and all(a["labels"].get(k) == v for k, v in labels.items())
         and a["state"] == "firing"
         for a in alerts
     )
@@ -154,6 +157,14 @@ def test_demo_fires_the_lag_alert_and_stops_cleanly() -> None:
             lambda: firing(url), 600, f"{LAG_ALERT} firing in {url}", interval=5, check=running
         )
         wait_for(
+            lambda: firing(url, CONTRACT_ALERT, topic=RAW_TOPIC),
+            300,
+            f"{CONTRACT_ALERT} firing for {RAW_TOPIC} in {url}",
+            interval=5,
+            check=running,
+        )
+        assert not firing(url, CONTRACT_ALERT, topic=AVRO_TOPIC)
+        wait_for(
             lambda: any(ln.startswith("alerts firing") and LAG_ALERT in ln for ln in out.lines),
             60,
             f"the summary to show {LAG_ALERT} firing",
@@ -185,9 +196,10 @@ def test_demo_fires_the_lag_alert_and_stops_cleanly() -> None:
         assert len(set().union(*read)) == 3, f"every broker's JMX read once: {read}"
         commands = " ".join(seen.values())
         for part in ("kafka.Kafka", "ConsoleConsumer", "ProducerPerformance", "prometheus ",
-                     "prometheus-alertmanager", "kafka-vitals serve"):  # fmt: skip
+                     "prometheus-alertmanager", "kafka-vitals serve",
+                     "quarkus-run.jar"):  # fmt: skip
             assert part in commands, f"the demo runs no {part}: {sorted(set(seen.values()))}"
-        assert len(ports) >= 9, f"listening ports of the demo: {sorted(ports)}"
+        assert len(ports) >= 11, f"listening ports of the demo: {sorted(ports)}"
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(180) == 0, out.text()[-3000:]

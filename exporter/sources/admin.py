@@ -167,6 +167,9 @@ class AdminSource:
         self._last_offsets: dict[TP, Offsets] = {}
         """The offsets of the last cycle, carried for partitions whose offsets are not read."""
         self._describe_cache = DescribeCache(config.poll.empty_group_describe_seconds)
+        if self._payloads is not None:  # a topic's payload series need all its partitions
+            sampled, dead_letters = self._payloads.checked, whole_topic
+            whole_topic = lambda t: sampled(t) or (dead_letters is not None and dead_letters(t))  # noqa: E731
         self._plan = ScopePlan(config, whole_topic)
         self._listed: frozenset[str] = frozenset()
         """Every group the last listing gave (before the share was taken)."""
@@ -270,7 +273,8 @@ class AdminSource:
             payloads = None
             if self._payloads is not None and offsets is not None:
                 sampler = self._payloads
-                payloads = run("payload_samples", lambda d: sampler.fetch(offsets, d.remaining()))
+                payloads = run("payload_samples",
+                               lambda d: sampler.fetch(offsets, share, d.remaining()))  # fmt: skip
             every = {**internal, **partitions}
             min_isr = run("topic_configs", lambda d: self._topic_configs(every, d))
             topics = topics_from(partitions, min_isr or {})

@@ -5,7 +5,9 @@ The `payload_samples` stage of the admin source, after the log-end offsets, when
 `schema_registry.payload_sampling` is on. Each cycle:
 
 1. Which partitions: every partition with messages of the topics the value-subject check covers
-   (the exported topics, less internal topics and `schema_registry.exclude_topic_patterns`), read
+   (the exported topics, less internal topics and `schema_registry.exclude_topic_patterns`) whose
+   per-topic series this instance serves (`scope`: in broker scope the instance that serves the
+   cluster-wide series reads every partition's log end of those topics for it), read
    from `max(log start, log end - payload_sample_messages)` up to this cycle's log end, all in one
    `PartitionReader.sample` (assign-only, one Fetch per broker, read_committed).
 2. Each value is in the wire format when it starts with the magic byte 0 and a 4-byte big-endian
@@ -30,6 +32,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from exporter.config import Config
+from exporter.ownership import Share
 from exporter.sources.admin_model import Offsets, PayloadSamples, TopicPartition, TopicPayloads
 from exporter.sources.filters import is_internal_topic
 from exporter.sources.partition_reader import PartitionReader
@@ -84,14 +87,22 @@ class PayloadSampler:
         """Whether the topic's payloads are checked (the value-subject check's topics)."""
         return not is_internal_topic(topic) and not any(p.fullmatch(topic) for p in self._exclude)
 
-    def fetch(self, offsets: Mapping[TopicPartition, Offsets], timeout: float) -> PayloadSamples:
-        """This cycle's sample (see the module docstring)."""
+    def fetch(
+        self, offsets: Mapping[TopicPartition, Offsets], share: Share | None, timeout: float
+    ) -> PayloadSamples:
+        """This cycle's sample (see the module docstring) of the topics whose per-topic series
+        are this instance's (`share`; None: every topic)."""
         deadline = time.monotonic() + max(0.0, min(timeout, self._timeout))
         now = time.monotonic()
         wanted: dict[TopicPartition, tuple[int, int]] = {}
         for tp, o in offsets.items():
             first = max(o.start, o.end - self._messages, 0)
-            if o.end > first and self._denied.get(tp[0], 0.0) <= now and self.checked(tp[0]):
+            if (
+                o.end > first
+                and self._denied.get(tp[0], 0.0) <= now
+                and self.checked(tp[0])
+                and (share is None or share.topic(tp[0]))
+            ):
                 wanted[tp] = (first, o.end)
         samples = self._reader.sample(wanted, deadline - time.monotonic())
         heads: dict[str, list[bytes]] = {}

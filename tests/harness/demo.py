@@ -3,10 +3,12 @@
 Starts, with no Kafka given: a KRaft cluster (3 nodes by default), a producer load on `payments`,
 a healthy consumer group (`payments-processor`, Kafka's console consumer with JMX on), a lagging
 group (`payments-audit`: committed offsets and no consumer, so its lag grows with every message),
-a trickle into the dead-letter topic `payments.DLT`, kafka-vitals as a sidecar beside every broker
-(`scope: broker`: each serves the partitions its broker leads, the groups it coordinates and its
-own broker's JMX; the sidecar of the lowest broker id also the cluster-wide series and the
-consumer's JMX), Prometheus with the shipped rules (only the `for` times
+a trickle into the dead-letter topic `payments.DLT`, a Schema Registry (Apicurio, in memory) with
+a registered-Avro producer on `orders` and a raw-JSON one on `clicks` (`demo_contract`),
+kafka-vitals as a sidecar beside every broker (`scope: broker`: each serves the partitions its
+broker leads, the groups it coordinates and its own broker's JMX; the sidecar of the lowest broker
+id also the cluster-wide and per-topic series, among them the registry's and the payload samples,
+and the consumer's JMX), Prometheus with the shipped rules (only the `for` times
 shortened, so the lag alert fires within about two minutes of the load starting) and Alertmanager
 with the shipped routing. It prints the URLs, then a summary of the vitals read from Prometheus
 every few seconds, and stops everything on Ctrl-C or SIGTERM (or after `--duration`).
@@ -34,6 +36,7 @@ from alerts.outputs import alertmanager_document, rules_yaml
 from alerts.overrides import apply
 from alerts.thresholds import DEFAULT, Thresholds
 from tests.harness import clients, jars, procs, tools
+from tests.harness import demo_contract as contract
 from tests.harness.cluster import KafkaCluster, KafkaNode
 from tests.harness.demo_screen import Links, screen
 from tests.harness.procs import HarnessError, Managed, free_ports, require_binary, wait_for
@@ -44,6 +47,7 @@ from tests.harness.prom import (
     PrometheusServer,
     WebhookReceiver,
 )
+from tests.harness.registry import SchemaRegistry
 
 T = TypeVar("T")
 
@@ -60,6 +64,7 @@ DEMO_OVERRIDES: dict[str, Any] = {
     "consumer_falling_behind": {"for": "2m"},
     "partitions_stalled": {"for": "2m"},
     "dead_letter_inflow": {"for": "2m"},
+    "topic_without_schema": {"window": "2m", "for": "1m"},
     "output": {"group_wait": "5s", "group_interval": "30s"},
 }
 
@@ -101,6 +106,7 @@ def preflight() -> list[str]:
             check()
         except HarnessError as exc:
             problems.append(str(exc))
+    problems += contract.preflight()
     if not jars.jars_present() and shutil.which("mvn") is None:
         problems.append(
             f"Kafka {jars.KAFKA_VERSION} jars missing and no Maven: {jars.INSTALL_HINT}"
@@ -122,6 +128,8 @@ class Stack:
     receiver: WebhookReceiver | None = None
     alertmanager: Alertmanager | None = None
     prometheus: PrometheusServer | None = None
+    registry: SchemaRegistry | None = None
+    contract_load: contract.ContractLoad | None = None
 
     def start(self, say: Callable[[str], None]) -> None:
         if not jars.jars_present():
@@ -134,6 +142,13 @@ class Stack:
             f"load: {self.rate} msg/s to {TOPIC}, 1 msg/s to {DLT}",
             lambda: self._load(bootstrap),
         )
+        self.registry, schema_id = step(say, "Schema Registry (Apicurio, in memory)",
+                                        contract.start_registry)  # fmt: skip
+        self.contract_load = step(
+            say,
+            f"contract load: Avro to {contract.AVRO_TOPIC}, raw JSON to {contract.RAW_TOPIC}",
+            lambda: contract.ContractLoad(bootstrap, schema_id).start(),
+        )
         step(say, f"kafka-vitals: a sidecar per broker ({self.brokers})", self._exporters)
         step(say, "Alertmanager", self._alertmanager)
         step(say, "Prometheus with the kafka-vitals rules", self._prometheus)
@@ -143,6 +158,8 @@ class Stack:
         replicas = min(3, self.brokers)
         clients.create_topic(cluster.bootstrap_servers, TOPIC, PARTITIONS, replicas)
         clients.create_topic(cluster.bootstrap_servers, DLT, 1, replicas)
+        for topic in (contract.AVRO_TOPIC, contract.RAW_TOPIC):
+            clients.create_topic(cluster.bootstrap_servers, topic, 1, replicas)
         return cluster
 
     def _consumers(self, bootstrap: str) -> None:
@@ -167,7 +184,7 @@ class Stack:
     def _sidecar(self, node: KafkaNode, port: int) -> None:
         """kafka-vitals beside `node`, in broker scope, with that broker's JMX (and the consumer's
         beside the first broker)."""
-        assert self.cluster is not None
+        assert self.cluster is not None and self.registry is not None
         # a broker's JMX answers about 150 values: give a busy laptop time
         targets = [{"url": node.jmx_url, "role": "broker", "name": f"kafka-{node.node_id}",
                     "timeout_seconds": 14}]  # fmt: skip
@@ -180,6 +197,7 @@ class Stack:
             "poll": {"interval_seconds": 15},
             "jmx": {"targets": targets, "max_concurrency": 2},
             "web": {"listen_address": f"127.0.0.1:{port}"},
+            "schema_registry": contract.exporter_settings(self.registry),
         }
         name = f"kafka-vitals-{node.node_id}"
         path = self.dir / f"{name}.yaml"
@@ -244,6 +262,10 @@ class Stack:
         if self.receiver is not None:
             parts.append(self.receiver.stop)
         parts += [functools.partial(e.stop, 20) for e in reversed(self.exporters)]
+        if self.contract_load is not None:
+            parts.append(self.contract_load.kill)
+        if self.registry is not None:
+            parts.append(self.registry.stop)
         parts += [c.kill for c in reversed(self.clients)]
         if self.cluster is not None:
             parts.append(self.cluster.down)
@@ -330,6 +352,8 @@ def run(args: argparse.Namespace) -> int:
             say(f"Alertmanager  {links.alertmanager}")
             say(f"kafka-vitals  {links.exporter}")
             say(f"Kafka         {links.bootstrap}")
+            if stack.registry is not None:
+                say(f"Registry      {stack.registry.url}")
             say(f"logs          {links.logs}")
             watch(stack, args, tty, started)
         except Stopped as exc:
@@ -360,6 +384,8 @@ def watch(stack: Stack, args: argparse.Namespace, tty: bool, started: float) -> 
         sys.stdout.flush()
         dead = [c.name for c in stack.clients if not c.alive]
         dead += [e.name for e in stack.exporters if not e.alive()]
+        if stack.contract_load is not None and not stack.contract_load.alive:
+            dead.append(f"{stack.contract_load.name} {stack.contract_load.error}".strip())
         if dead:
             raise HarnessError(f"stopped unexpectedly: {', '.join(dead)} (logs: {stack.dir})")
         pause = args.refresh if deadline is None else min(args.refresh, deadline - time.monotonic())
