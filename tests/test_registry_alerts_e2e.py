@@ -13,7 +13,6 @@ another gets a burst of versions. Exactly the expected alerts arrive.
 from __future__ import annotations
 
 import json
-import struct
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from tests.cli_run import get, run, spawn_serve
 from tests.harness import clients, procs
 from tests.harness.cluster import KafkaCluster
 from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
-from tests.harness.registry import SchemaRegistry
+from tests.harness.registry import SchemaRegistry, avro_long, framed
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 
@@ -38,20 +37,9 @@ NEWEST = 4
 """Newest messages sampled per partition."""
 
 
-def zigzag(n: int) -> bytes:
-    """An Avro long: zigzag, then base-128 varint."""
-    z = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while z & ~0x7F:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
 def framed_avro(schema_id: int, order_id: int) -> bytes:
     """A message as Confluent's serializers write it, for the record {"id": long}."""
-    return b"\x00" + struct.pack(">I", schema_id) + zigzag(order_id)
+    return framed(schema_id, avro_long(order_id))
 
 
 ORDER = {"type": "record", "name": "Order", "namespace": "shop",

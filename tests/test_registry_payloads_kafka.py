@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from confluent_kafka import Producer
@@ -20,7 +19,7 @@ from exporter.poller import Poller
 from exporter.sources.payload_samples import wire_schema_id
 from tests.harness import clients
 from tests.harness.cluster import KafkaCluster
-from tests.harness.registry import SchemaRegistry
+from tests.harness.registry import SchemaRegistry, framed
 from tests.test_registry_kafka import by_labels, order_schema, vitals_config
 
 pytestmark = pytest.mark.kafka
@@ -28,11 +27,6 @@ pytestmark = pytest.mark.kafka
 NEWEST = 4
 """`schema_registry.payload_sample_messages` in this test."""
 UNKNOWN_ID = 987_654
-
-
-def framed(schema_id: int, body: bytes = b"\x02") -> bytes:
-    """A value as Confluent's serializers write it: magic byte 0, the 4-byte schema id, the body."""
-    return b"\x00" + struct.pack(">I", schema_id) + body
 
 
 def raw_json(i: int) -> bytes:
@@ -53,7 +47,7 @@ def sampling_poller(kafka_single: KafkaCluster) -> Iterator[Callable[[Config], P
         poller.stop()
 
 
-def expected(written: dict[int, list[bytes | None]], known: set[int]) -> tuple[int, int, int]:
+def expected(written: dict[int, Sequence[bytes | None]], known: set[int]) -> tuple[int, int, int]:
     """(sampled, without wire format, unknown id) of the newest NEWEST messages per partition."""
     sampled = raw = unknown = 0
     for values in written.values():
@@ -86,7 +80,7 @@ def test_payload_signals_equal_the_newest_messages(
     known = {avro_id, mixed_id}
 
     # per topic and partition, the values in the order written (None: a tombstone)
-    plan: dict[str, dict[int, list[bytes | None]]] = {
+    plan: dict[str, dict[int, Sequence[bytes | None]]] = {
         raw: {0: [raw_json(i) for i in range(7)], 1: [raw_json(i) for i in range(2)]},
         avro: {0: [framed(avro_id) for _ in range(6)], 1: [framed(avro_id)] * 5},
         # older raw messages fall out of the newest NEWEST; the newest mix both

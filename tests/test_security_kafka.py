@@ -259,19 +259,19 @@ def test_each_acl_of_the_minimum_is_needed(secure: Secure, missing: tuple[str, s
     assert found
 
 
-def test_exact_lag_seconds_needs_read_and_falls_back_without_it(secure: Secure) -> None:
-    """`poll.lag_seconds_mode: exact` reads the message at each lagging committed offset: with
-    Read on topics added to the minimum nothing is denied and the lag in seconds is exact; with
-    the minimum alone the read is denied, said in kafka_vitals_message_reads_total, and the lag
-    in seconds falls back to interpolation without failing the cycle."""
-    from exporter.catalog import admin, own
-    from exporter.config import Config, KafkaConfig, PollConfig, Secret
+def polled_with_and_without_read(
+    secure: Secure, prefix: str, make: Callable[[Any], Any], reads: Any
+) -> dict[str, tuple[Any, list[str]]]:
+    """Two principals, `<prefix>-read` (the minimum and Read on topics) and `<prefix>-no-read`
+    (the minimum alone), each polled with `make(KafkaConfig)` until the counter `reads` has a
+    found or a denied read: by name, that snapshot and the stages that failed in its cycle."""
+    from exporter.config import KafkaConfig, Secret
     from exporter.poller import Poller
 
     cluster = secure.cluster
     results = {}
-    for name, grants in (("exact-read", [*MINIMUM_ACLS, ("TOPIC", "*", "READ")]),
-                         ("exact-no-read", MINIMUM_ACLS)):  # fmt: skip
+    for name, grants in ((f"{prefix}-read", [*MINIMUM_ACLS, ("TOPIC", "*", "READ")]),
+                         (f"{prefix}-no-read", MINIMUM_ACLS)):  # fmt: skip
         user = cluster.add_scram_user(name)
         cluster.allow(f"User:{name}", grants)
         kafka = KafkaConfig(
@@ -279,17 +279,34 @@ def test_exact_lag_seconds_needs_read_and_falls_back_without_it(secure: Secure) 
             sasl_mechanism="SCRAM-SHA-512", sasl_username=name, sasl_password=Secret(user.password),
             tls_ca_file=str(secure.pki.ca_cert), request_timeout_seconds=5,
         )  # fmt: skip
-        poller = Poller(Config(kafka=kafka, poll=PollConfig(lag_seconds_mode="exact")))
+        poller = Poller(make(kafka))
+
+        def read_once(p: Any = poller) -> Any:
+            s = p.poll_once()
+            return s if s.value(reads, "found") or s.value(reads, "denied") else None
+
         try:
-            snap = wait_for(
-                lambda p=poller: (s if (s := p.poll_once()).value(own.MESSAGE_READS, "found")
-                                  or s.value(own.MESSAGE_READS, "denied") else None),
-                60, f"a message read by {name}", interval=1,
-            )  # fmt: skip
+            snap = wait_for(read_once, 60, f"a message read by {name}", interval=1)
             failed = [s.stage for s in poller.last_stages if not s.ok]
         finally:
             poller.stop()
         results[name] = (snap, failed)
+    return results
+
+
+def test_exact_lag_seconds_needs_read_and_falls_back_without_it(secure: Secure) -> None:
+    """`poll.lag_seconds_mode: exact` reads the message at each lagging committed offset: with
+    Read on topics added to the minimum nothing is denied and the lag in seconds is exact; with
+    the minimum alone the read is denied, said in kafka_vitals_message_reads_total, and the lag
+    in seconds falls back to interpolation without failing the cycle."""
+    from exporter.catalog import admin, own
+    from exporter.config import Config, PollConfig
+
+    cluster = secure.cluster
+    results = polled_with_and_without_read(
+        secure, "exact", lambda k: Config(kafka=k, poll=PollConfig(lag_seconds_mode="exact")),
+        own.MESSAGE_READS,
+    )  # fmt: skip
     time.sleep(1.0)  # the broker's log is written asynchronously
 
     snap, failed = results["exact-read"]
@@ -313,35 +330,17 @@ def test_payload_sampling_needs_read_and_skips_the_topic_without_it(secure: Secu
     Raw payloads need no schema id look-up: the registry URL points nowhere, and only the
     registry's own stage fails."""
     from exporter.catalog import registry as cat
-    from exporter.config import Config, KafkaConfig, SchemaRegistryConfig, Secret
-    from exporter.poller import Poller
+    from exporter.config import Config, SchemaRegistryConfig
     from tests.harness.procs import free_ports
 
     cluster = secure.cluster
     [dead] = free_ports(1)
     registry = SchemaRegistryConfig(url=f"http://127.0.0.1:{dead}", timeout_seconds=2,
                                     payload_sampling=True, payload_sample_messages=4)  # fmt: skip
-    results = {}
-    for name, grants in (("sample-read", [*MINIMUM_ACLS, ("TOPIC", "*", "READ")]),
-                         ("sample-no-read", MINIMUM_ACLS)):  # fmt: skip
-        user = cluster.add_scram_user(name)
-        cluster.allow(f"User:{name}", grants)
-        kafka = KafkaConfig(
-            bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
-            sasl_mechanism="SCRAM-SHA-512", sasl_username=name, sasl_password=Secret(user.password),
-            tls_ca_file=str(secure.pki.ca_cert), request_timeout_seconds=5,
-        )  # fmt: skip
-        poller = Poller(Config(kafka=kafka, schema_registry=registry))
-        try:
-            snap = wait_for(
-                lambda p=poller: (s if (s := p.poll_once()).value(cat.PAYLOAD_SAMPLE_READS, "found")
-                                  or s.value(cat.PAYLOAD_SAMPLE_READS, "denied") else None),
-                60, f"a partition sampled by {name}", interval=1,
-            )  # fmt: skip
-            failed = [s.stage for s in poller.last_stages if not s.ok]
-        finally:
-            poller.stop()
-        results[name] = (snap, failed)
+    results = polled_with_and_without_read(
+        secure, "sample", lambda k: Config(kafka=k, schema_registry=registry),
+        cat.PAYLOAD_SAMPLE_READS,
+    )  # fmt: skip
 
     snap, failed = results["sample-read"]
     assert failed == ["schema_registry"]

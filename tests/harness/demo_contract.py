@@ -10,14 +10,20 @@ never for `orders`.
 from __future__ import annotations
 
 import json
-import struct
 import threading
 from typing import Any
 
 from confluent_kafka import Producer
 
 from tests.harness.procs import HarnessError
-from tests.harness.registry import INSTALL_HINT, SchemaRegistry, java21, present
+from tests.harness.registry import (
+    INSTALL_HINT,
+    SchemaRegistry,
+    avro_long,
+    framed,
+    java21,
+    present,
+)
 
 AVRO_TOPIC, RAW_TOPIC = "orders", "clicks"
 CONTRACT_ALERT = "KafkaTopicWithoutValueSchema"
@@ -34,17 +40,6 @@ def preflight() -> list[str]:
     except HarnessError as exc:
         return [str(exc)]
     return [] if present() else [f"Apicurio Registry missing: {INSTALL_HINT}"]
-
-
-def avro_long(n: int) -> bytes:
-    """An Avro long: zigzag, then base-128 varint."""
-    z = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while z & ~0x7F:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
 
 
 class ContractLoad:
@@ -68,11 +63,10 @@ class ContractLoad:
 
     def _run(self) -> None:
         producer = Producer({"bootstrap.servers": self._bootstrap, "linger.ms": 5})
-        framed = b"\x00" + struct.pack(">I", self._schema_id)
         i = 0
         try:
             while not self._stop.wait(1 / RATE):
-                producer.produce(AVRO_TOPIC, framed + avro_long(i))
+                producer.produce(AVRO_TOPIC, framed(self._schema_id, avro_long(i)))
                 producer.produce(RAW_TOPIC, json.dumps({"page": "/cart", "n": i}).encode())
                 producer.poll(0)
                 i += 1

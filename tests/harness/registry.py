@@ -18,6 +18,7 @@ import fcntl
 import json
 import logging
 import shutil
+import struct
 import subprocess
 import tarfile
 import tempfile
@@ -213,3 +214,23 @@ class SchemaRegistry:
     def set_compatibility(self, level: str, subject: str | None = None) -> None:
         path = "/config" if subject is None else f"/config/{subject}"
         self.request("PUT", path, {"compatibility": level})
+
+
+# ---- the wire format, for producers in tests ------------------------------------------------
+
+
+def avro_long(n: int) -> bytes:
+    """An Avro long: zigzag, then base-128 varint."""
+    z = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while z & ~0x7F:
+        out.append((z & 0x7F) | 0x80)
+        z >>= 7
+    out.append(z)
+    return bytes(out)
+
+
+def framed(schema_id: int, body: bytes = b"") -> bytes:
+    """A value as Confluent's serializers write it: magic byte 0, the schema id as 4 bytes
+    big-endian, then the serialized body."""
+    return b"\x00" + struct.pack(">I", schema_id) + body
