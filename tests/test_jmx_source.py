@@ -60,6 +60,10 @@ FAKE_JAVA = textwrap.dedent(
         print('{{ "error": "connection-error", "message":"java.net.ConnectException: '
               'Connection refused"}}')
         sys.exit(2)
+    elif "parts" in url:  # a broker holding the number of partitions after "parts"
+        held = url.split("parts")[1].split(":")[0]
+        print('[{{"mBeanName" : "kafka.server:type=ReplicaManager,name=PartitionCount", '
+              '"attribute" : "Value", "attributeType" : "Integer", "value" : ' + held + '}}]')
     elif "crash" in url:
         sys.stderr.write("Error: Could not create the Java Virtual Machine.\\n")
         sys.exit(1)
@@ -283,6 +287,7 @@ def test_config_problems_name_each_key() -> None:
         ),
         max_concurrency=0,
         discover_brokers_port=70000,
+        partition_mbeans_max_partitions=-1,
     )
     problems = config_problems(cfg)
     text = "\n".join(f"{path}: {message}" for path, message in problems)
@@ -293,6 +298,7 @@ def test_config_problems_name_each_key() -> None:
     assert "jmx.targets[3].username" in text
     assert "jmx.max_concurrency" in text
     assert "jmx.discover_brokers_port" in text
+    assert "jmx.partition_mbeans_max_partitions: must be 0 (no limit) or more, got -1" in text
     with pytest.raises(ValueError, match=r"jmx\.targets\[0\]\.url"):
         JmxSource(cfg)
     assert config_problems(JmxConfig()) == []
@@ -340,3 +346,40 @@ def test_config_loader_rejects_what_the_source_would_refuse(jmx_yaml: str, tmp_p
     with pytest.raises(ConfigError) as err:
         load_config(str(path))
     assert any(p.startswith("jmx.") for p in err.value.problems), err.value.problems
+
+
+def _reads_partitions(call: dict[str, Any]) -> bool:
+    args = call["args"]
+    return "kafka.log:type=Log,name=Size" in args[args.index("-q") + 1]
+
+
+def test_per_partition_mbeans_stop_once_a_broker_holds_more_than_the_limit(
+    fake_java: tuple[str, Path],
+) -> None:
+    java, log = fake_java
+    small = JmxTarget(url=url("parts10"), role="broker", name="small")
+    large = JmxTarget(url=url("parts5000"), role="broker", name="large")
+    src = source(java, small, large, partition_mbeans_max_partitions=600)
+    for _ in range(2):
+        src.poll(timeout=30)
+    by_target: dict[str, list[bool]] = {}
+    for call in calls(log):
+        name = "small" if "parts10:" in " ".join(call["args"]) else "large"
+        by_target.setdefault(name, []).append(_reads_partitions(call))
+    # unknown at the first poll: read; then only where the broker holds at most the limit
+    assert by_target == {"small": [True, True], "large": [True, False]}
+    assert src.reads_partition_mbeans("small") and not src.reads_partition_mbeans("large")
+    # no limit, or switched off
+    assert source(java, large, partition_mbeans_max_partitions=0).reads_partition_mbeans("large")
+    assert not source(java, small, partition_mbeans=False).reads_partition_mbeans("small")
+
+
+def test_a_first_broker_poll_that_times_out_stops_the_per_partition_mbeans(
+    fake_java: tuple[str, Path],
+) -> None:
+    java, _ = fake_java
+    hung = JmxTarget(url=url("hang"), role="broker", name="hung", timeout_seconds=1)
+    src = source(java, hung)
+    assert src.reads_partition_mbeans("hung")
+    assert not src.poll(timeout=30)["hung"].ok
+    assert not src.reads_partition_mbeans("hung")

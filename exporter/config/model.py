@@ -207,9 +207,13 @@ class JmxConfig:
     partition_mbeans: bool = True
     """Read the per-partition broker MBeans (log size on disk, and the at/under min ISR and
     replica counts of `kafka.cluster:type=Partition`). Each is one JMX round trip of the query
-    jar: at 5,000 partitions the poll took 8.6 s instead of 0.64 s (docs/benchmarks.md); set
-    false on brokers holding more than about 600 partitions to keep it under 1.5 s (the broker-wide
-    counts stay; the sizes on disk go)."""
+    jar: at 5,000 partitions the poll took 8.6 s instead of 0.64 s (docs/benchmarks.md). False
+    never reads them (the broker-wide counts stay; the sizes on disk go)."""
+    partition_mbeans_max_partitions: int = 600
+    """With `partition_mbeans` on, a broker's per-partition MBeans are read only while it held at
+    most this many partitions at its last successful poll (its ReplicaManager PartitionCount);
+    about 600 keeps one poll under 1.5 s (docs/benchmarks.md). Before a broker's first successful
+    poll they are read; a first poll that times out counts as over the limit. 0: no limit."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from exporter.sources.admin_model import ClusterView
 from exporter.sources.jmx_check import config_problems, default_name, service_url
 from exporter.sources.jmx_model import (
     AnswerError,
+    JmxValue,
     TargetResult,
     classify,
     one_line,
@@ -105,6 +106,9 @@ class JmxSource:
         self._broker_hosts: tuple[str, ...] = ()
         self._errors: dict[str, dict[str, int]] = {}
         self._last_ok: dict[str, bool] = {}
+        self._partitions: dict[str, float] = {}
+        """Partitions each broker held at its last successful poll (inf: a first poll timed
+        out); decides whether its per-partition MBeans are read."""
         self._lock = threading.Lock()
         self._tmpdir: Path | None = None
 
@@ -181,12 +185,18 @@ class JmxSource:
             rc, out, err = self._run(target, password, budget)
             values = parse_answer(rc, out, err)
         except AnswerError as exc:
+            if exc.reason == "timeout" and target.role == "broker":
+                with self._lock:  # too many partitions to read them all, maybe: not again
+                    self._partitions.setdefault(target.name, float("inf"))
             return self._failed(target, time.monotonic() - started, exc.reason, exc.detail)
         except Exception as exc:  # a bug here must cost one target, never the cycle
             log.exception("jmx poll crashed target=%s", target.name)
             return self._failed(target, time.monotonic() - started, "error", one_line(str(exc)))
         duration = time.monotonic() - started
+        count = partition_count(values)
         with self._lock:
+            if count is not None:
+                self._partitions[target.name] = count
             was_ok = self._last_ok.get(target.name)
             self._last_ok[target.name] = True
             errors = MappingProxyType(dict(self._errors.get(target.name, {})))
@@ -194,6 +204,16 @@ class JmxSource:
             log.info("jmx target recovered target=%s", target.name)
         log.debug("jmx poll target=%s values=%d seconds=%.3f", target.name, len(values), duration)
         return TargetResult(target.name, target.role, True, duration, values, errors_total=errors)
+
+    def reads_partition_mbeans(self, target: str) -> bool:
+        """Whether the next poll of `target` reads the per-partition MBeans: on, and the broker
+        held at most `partition_mbeans_max_partitions` at its last poll (or is not known yet)."""
+        limit = self._cfg.partition_mbeans_max_partitions
+        if not self._cfg.partition_mbeans:
+            return False
+        with self._lock:
+            held = self._partitions.get(target, 0.0)
+        return limit == 0 or held <= limit
 
     def _failed(
         self, target: ResolvedTarget, duration: float, reason: str, detail: str
@@ -236,7 +256,7 @@ class JmxSource:
         args = ["-jar", str(self._jar), "-url", target.url, "-json"]
         if target.username:
             args += ["-u", target.username, "-p", password]
-        queries = queries_for(target.role, self._cfg.partition_mbeans)
+        queries = queries_for(target.role, self.reads_partition_mbeans(target.name))
         args += ["-q", query_string(queries)]
         fd, argpath = tempfile.mkstemp(prefix="q-", suffix=".args", dir=self._workdir())
         try:
@@ -260,6 +280,19 @@ class JmxSource:
             if self._tmpdir is not None:
                 shutil.rmtree(self._tmpdir, ignore_errors=True)
                 self._tmpdir = None
+
+
+def partition_count(values: tuple[JmxValue, ...]) -> float | None:
+    """The broker's ReplicaManager PartitionCount among `values`, or None."""
+    for v in values:
+        if (
+            v.domain == "kafka.server"
+            and v.attribute == "Value"
+            and v.key("type") == "ReplicaManager"
+            and v.key("name") == "PartitionCount"
+        ):
+            return v.value
+    return None
 
 
 def _run_with_deadline(cmd: list[str], budget: float, niceness: int = 0) -> tuple[int, str, str]:

@@ -77,6 +77,13 @@ def config_problems(cfg: JmxConfig) -> list[Problem]:
                 (f"{where}.name", f"{name!r} is already used by jmx.targets[{seen[name]}]")
             )
         seen.setdefault(name, i)
+    if cfg.partition_mbeans_max_partitions < 0:
+        problems.append(
+            (
+                "jmx.partition_mbeans_max_partitions",
+                f"must be 0 (no limit) or more, got {cfg.partition_mbeans_max_partitions}",
+            )
+        )
     if cfg.max_concurrency < 1:
         problems.append(
             ("jmx.max_concurrency", f"must be greater than 0, got {cfg.max_concurrency}")
