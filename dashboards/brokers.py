@@ -1,5 +1,6 @@
-"""Brokers and partitions: replication health, request latency, throughput, thread pools, and the
-end-to-end probe's row (`dashboards.probe_panels`).
+"""Brokers and partitions: replication health, request latency, throughput, thread pools; disk,
+errors, the request-time breakdown and the JVM (`dashboards.broker_vitals`); and the end-to-end
+probe's row (`dashboards.probe_panels`).
 
 Per-broker JMX values are taken with `max by (target)`: Yammer percentiles cannot be summed or
 averaged, and two exporter replicas must not double a count. The broker-wide throughput series
@@ -12,7 +13,7 @@ from grafanalib import core as g
 
 from alerts.promql import num
 from alerts.thresholds import why
-from dashboards import probe_panels
+from dashboards import broker_vitals, probe_panels
 from dashboards.common import Scope, colors, query_variable
 from dashboards.panels import Q, dashboard, stat, table, timeseries
 from exporter.catalog import Metric, admin, jmx
@@ -397,7 +398,8 @@ def build(sc: Scope) -> g.Dashboard:
     return dashboard(
         UID,
         "Kafka vitals / Brokers and partitions",
-        "Replication, partitions, request latency, throughput and thread pools per broker.",
+        "Replication, partitions, request latency, throughput, thread pools, disk, errors, the "
+        "request-time breakdown, the JVM and the end-to-end probe per broker.",
         sc,
         [
             "Replication health",
@@ -410,6 +412,14 @@ def build(sc: Scope) -> g.Dashboard:
             (8, _throughput(sc)),
             "Thread pools",
             (7, _threads(sc)),
+            "Disk",
+            (8, broker_vitals.disk(sc)),
+            "Errors",
+            (8, broker_vitals.errors(sc)),
+            "Request time breakdown",
+            (8, broker_vitals.request_time(sc)),
+            "JVM",
+            (7, broker_vitals.jvm_row(sc)),
             "End-to-end probe",
             (8, probe_panels.panels(sc)),
         ],
