@@ -7,8 +7,9 @@ The stack: topics `orders` (6 partitions), `payments` (3), `audit` (1), the dead
 Java consumers with JMX on (`billing` on orders, two `auditors` on the one-partition audit topic,
 so one of them idles); a group `reporting` that committed half of orders and has no members
 (lag that grows, lag status STOP); a third auditor joining later (a rebalance). kafka-vitals polls
-the Admin API and the JMX of every broker and consumer; Prometheus scrapes it every 5 s under job
-`kafka-vitals` with `cluster="live"` and evaluates the shipped alert rules.
+the Admin API and the JMX of every broker and consumer, the registry and the newest messages of
+each topic (raw bytes, and on payments a schema id the registry never gave); Prometheus scrapes
+it every 5 s under job `kafka-vitals` with `cluster="live"` and evaluates the shipped alert rules.
 
 Phase A runs every query in the healthy stack. Phase B stops the broker holding `solo`: offline
 and under-replicated partitions, firing alerts and JMX errors appear, and every query runs again.
@@ -40,7 +41,7 @@ from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
 from tests.harness.prom import PrometheusServer
-from tests.harness.registry import SchemaRegistry
+from tests.harness.registry import SchemaRegistry, framed
 from tools.plot import render_all
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
@@ -53,6 +54,8 @@ VALUES = {
 }  # fmt: skip
 TOPICS = {"orders": 6, "payments": 3, "audit": 1, "orders.DLT": 1}
 HISTORY = "it compares with the same window {offset} earlier; the stack is minutes old"
+FOREIGN_SCHEMA_ID = 987_654
+"""A schema id the stack's registry never gave."""
 
 
 def _order_schema(*extra: dict[str, object]) -> dict[str, object]:
@@ -98,6 +101,12 @@ def _fast_rules() -> Thresholds:
     )
 
 
+RAW = b"x" * 200
+PAYLOADS = {"payments": framed(FOREIGN_SCHEMA_ID, RAW[5:])}
+"""What the load writes: raw bytes, and on payments the wire format with a schema id from another
+registry (the payload panels' unknown-id query has data)."""
+
+
 class Load:
     """Produces to every topic a few times a second until stopped."""
 
@@ -113,7 +122,7 @@ class Load:
         while not self._stop.is_set():
             for topic, count in (("orders", 40), ("payments", 15), ("audit", 5), ("solo", 3)):
                 for _ in range(count):
-                    self._producer.produce(topic, b"x" * 200)
+                    self._producer.produce(topic, PAYLOADS.get(topic, RAW))
             if i % 4 == 0:
                 self._producer.produce("orders.DLT", b"failed")
             self._producer.poll(0)
@@ -143,7 +152,7 @@ def _start_exporter(cluster: KafkaCluster, consumers: list[tools.JavaClient], tm
         "jmx": {"targets": brokers + client_targets},
         "lessons": {"planned_consumers_by_group": {"billing": 4}},
         "log": {"level": "debug"},  # so that a failure can be traced in its log
-        "schema_registry": {"url": registry_url, "timeout_seconds": 10},
+        "schema_registry": {"url": registry_url, "timeout_seconds": 10, "payload_sampling": True},
     }
     path = tmp / "kafka-vitals.yaml"
     path.write_text(yaml.safe_dump(config))
