@@ -13,6 +13,7 @@ from exporter.catalog import probe as cat
 from exporter.collectors.base import CycleData
 from exporter.collectors.probe import ProbeCollector
 from exporter.config import Config, KafkaConfig, ProbeConfig
+from exporter.poller import Poller
 from exporter.render import Renderer
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.probe import ProbeSource
@@ -21,6 +22,7 @@ from exporter.sources.stages import SourceFailed
 from tests.exposition_check import check_metrics
 from tests.harness import clients
 from tests.harness.cluster import KafkaCluster
+from tests.harness.jmx import jmx_query
 from tests.harness.procs import wait_for
 
 pytestmark = pytest.mark.kafka
@@ -76,8 +78,8 @@ def test_probe_creates_its_topic_and_measures_every_broker(
     assert {p.leader for p in parts} == {1, 2, 3}, parts
     for r in readings:
         assert set(by_broker(r)) == {1, 2, 3}, r
-        for broker, (sent, consumed, lost, late) in by_broker(r).items():
-            assert (sent, consumed, lost, late) == (5, 5, 0, 0), (broker, r)
+        for leader, counts in by_broker(r).items():
+            assert counts == (5, 5, 0, 0), (leader, r)
         for p in r.partitions:
             assert len(p.produce_seconds) == 5 and all(0 < s < DEADLINE for s in p.produce_seconds)
             assert all(0 < s < DEADLINE for s in p.end_to_end_seconds)
@@ -99,7 +101,7 @@ def test_probe_creates_its_topic_and_measures_every_broker(
         assert snap.value(cat.MESSAGES_LOST, broker) == 0
         assert snap.value(cat.END_TO_END_LATENCY, broker, suffix="_count") == 15
         assert snap.value(cat.END_TO_END_LATENCY, broker, "+Inf", suffix="_bucket") == 15
-        assert snap.value(cat.COMMIT_LATENCY, broker, suffix="_count") >= 2
+        assert (snap.value(cat.COMMIT_LATENCY, broker, suffix="_count") or 0) >= 2
     check_metrics(Renderer().render(snap).text)
 
 
@@ -211,3 +213,80 @@ def test_a_paused_follower_slows_acks_all_only_where_it_replicates(
         assert produce[p.partition] and min(produce[p.partition]) > 2.0, (p, during)
     for p in apart:
         assert produce[p.partition] and max(produce[p.partition]) < 1.0, (p, during)
+
+
+REQUESTS = ("Produce", "FetchConsumer", "OffsetCommit")
+
+
+def request_counts(cluster: KafkaCluster) -> dict[str, float]:
+    """Produce, consumer fetch and offset commit requests the brokers have answered so far."""
+    out = dict.fromkeys(REQUESTS, 0.0)
+    patterns = [f"kafka.network:type=RequestMetrics,name=RequestsPerSec,request={r},*/Count"
+                for r in REQUESTS]  # fmt: skip
+    for node in cluster.nodes:
+        for value in jmx_query(node.jmx_url, patterns):
+            request = value.mbean.split("request=")[1].split(",")[0]
+            out[request] += value.value or 0.0
+    return out
+
+
+def test_probe_off_sends_no_produce_fetch_or_commit_and_on_does_through_the_poller(
+    kafka_cluster3: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_cluster3.bootstrap_servers
+    topic = unique_name("probe-poller")
+    kafka = KafkaConfig(bootstrap_servers=bootstrap)
+    off = Poller(Config(kafka=kafka))
+    try:
+        off.poll_once()  # connections made, metadata read
+        before = request_counts(kafka_cluster3)
+        for _ in range(3):
+            snap = off.poll_once()
+        after = request_counts(kafka_cluster3)
+    finally:
+        off.stop()
+    assert snap.value(cat.UP) is None  # no probe series at all
+    assert after == before, (before, after)
+
+    probe = ProbeConfig(enabled=True, topic=topic, create_topic=True, group_id=topic,
+                        deadline_seconds=DEADLINE)  # fmt: skip
+    on = Poller(Config(kafka=kafka, probe=probe))
+    try:
+        before = request_counts(kafka_cluster3)
+        for _ in range(2):
+            snap = on.poll_once()
+        after = request_counts(kafka_cluster3)
+    finally:
+        on.stop()
+    assert all(after[r] > before[r] for r in REQUESTS), (before, after)
+    assert snap.value(cat.UP) == 1
+    for broker in ("1", "2", "3"):
+        assert snap.value(cat.MESSAGES_SENT, broker) == 2
+        assert snap.value(cat.END_TO_END_LATENCY, broker, suffix="_count") == 2
+
+
+def test_in_broker_scope_each_instance_probes_the_partitions_its_broker_leads(
+    kafka_cluster3: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    bootstrap = kafka_cluster3.bootstrap_servers
+    topic = unique_name("probe-scope")
+    clients.create_topic(bootstrap, topic, partitions=6, replication_factor=3,
+                         config={"min.insync.replicas": "2"})  # fmt: skip
+    led = {p.partition: p.leader for p in leaders_of(bootstrap, topic).values()}
+    probe = ProbeConfig(enabled=True, topic=topic, group_id=topic, deadline_seconds=DEADLINE)
+    sent: dict[int, dict[str, float]] = {}
+    for broker in (1, 2, 3):
+        kafka = KafkaConfig(bootstrap_servers=bootstrap, broker_id=broker)
+        config = Config(scope="broker", probe=probe, kafka=kafka)
+        poller = Poller(config)
+        try:
+            first = poller.poll_once()  # the broker's share is known from this cycle on
+            assert first.value(cat.UP) == 0
+            snap = poller.poll_once()
+        finally:
+            poller.stop()
+        assert snap.value(cat.UP) == 1
+        sent[broker] = {s.labels[0]: s.value for s in snap.samples(cat.MESSAGES_SENT)}
+    for broker in (1, 2, 3):
+        mine = sum(1 for leader in led.values() if leader == broker)
+        assert sent[broker] == {str(broker): float(mine)}, (sent, led)
