@@ -4,6 +4,9 @@ lost and late messages for the partitions of a paused broker only, recovering wi
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -24,6 +27,7 @@ from tests.harness import clients
 from tests.harness.cluster import KafkaCluster
 from tests.harness.jmx import jmx_query
 from tests.harness.procs import wait_for
+from tests.harness.tools import run_tool
 
 pytestmark = pytest.mark.kafka
 
@@ -290,3 +294,62 @@ def test_in_broker_scope_each_instance_probes_the_partitions_its_broker_leads(
     for broker in (1, 2, 3):
         mine = sum(1 for leader in led.values() if leader == broker)
         assert sent[broker] == {str(broker): float(mine)}, (sent, led)
+
+
+E2E_TOOL = "org.apache.kafka.tools.EndToEndLatency"
+TOLERANCE_FACTOR, TOLERANCE_MS = 2.0, 20.0
+"""How far the probe's p99 may lie above the tool's, measured side by side: a factor and an
+absolute allowance (see the test's docstring for why)."""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def test_probe_p99_agrees_with_kafkas_end_to_end_latency_tool(
+    kafka_cluster3: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    """Kafka's own EndToEndLatency tool (Java, acks=all, one message at a time) and the probe run
+    on the same cluster at the same time. The probe's p99 must not lie below the tool's median
+    (it measures the same path) nor above TOLERANCE_FACTOR x the tool's p99 + TOLERANCE_MS: the
+    probe sends a burst to every partition at once and reads in a Python loop that waits up to
+    5 ms per consume call, on a shared 2-core host where both clients compete for the CPU."""
+    bootstrap = kafka_cluster3.bootstrap_servers
+    tool_topic, topic = unique_name("e2e-tool"), unique_name("e2e-probe")
+    clients.create_topic(bootstrap, tool_topic, partitions=1, replication_factor=3,
+                         config={"min.insync.replicas": "2"})  # fmt: skip
+    config = probe_config(bootstrap, topic=topic, group_id=topic, create_topic=True,
+                          messages_per_partition=1)  # fmt: skip
+    source = ProbeSource(config)
+    out: list[str] = []
+    tool = threading.Thread(
+        target=lambda: out.append(
+            run_tool(E2E_TOOL, [bootstrap, tool_topic, "1500", "all", "100"])
+        ),
+        daemon=True,
+    )
+    latencies: list[float] = []
+    try:
+        reading(source)  # connections and the group's coordinator
+        reading(source)
+        tool.start()
+        while tool.is_alive():
+            r = reading(source)
+            latencies += [s for p in r.partitions for s in p.end_to_end_seconds]
+            time.sleep(0.05)
+    finally:
+        if tool.ident is not None:
+            tool.join(150)
+        source.close()
+    assert out, "EndToEndLatency did not finish"
+    found = re.search(r"Percentiles: 50th = (\d+), 99th = (\d+), 99.9th = (\d+)", out[0])
+    assert found, out[0]
+    tool_p50, tool_p99 = float(found.group(1)), float(found.group(2))
+    probe_p99 = percentile(latencies, 0.99) * 1000
+    print(f"e2e p99: probe {probe_p99:.1f} ms ({len(latencies)} messages), tool {tool_p99} ms, "
+          f"tool p50 {tool_p50} ms; probe p50 {percentile(latencies, 0.5) * 1000:.1f} "
+          f"p90 {percentile(latencies, 0.9) * 1000:.1f} max {max(latencies) * 1000:.1f}")  # fmt: skip
+    assert len(latencies) >= 100, latencies
+    assert tool_p50 <= probe_p99 <= TOLERANCE_FACTOR * tool_p99 + TOLERANCE_MS, (
+        probe_p99, tool_p50, tool_p99)  # fmt: skip

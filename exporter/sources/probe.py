@@ -73,7 +73,13 @@ class ProbeSource:
     def __init__(self, config: Config) -> None:
         self._config = config
         self._probe = config.probe
-        base = {**client_properties(config.kafka), "allow.auto.create.topics": False}
+        # Nagle off, as the Java clients have it: small requests leave at once, not after the
+        # last one's acknowledgement (tens of milliseconds more end-to-end latency otherwise)
+        base = {
+            **client_properties(config.kafka),
+            "allow.auto.create.topics": False,
+            "socket.nagle.disable": True,
+        }
         deadline_ms = max(1, int(self._probe.deadline_seconds * 1000))
         self._producer = Producer(
             {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -75,6 +76,22 @@ def create(admin: AdminClient, config: ProbeConfig, brokers: int, timeout: float
              config.min_insync_replicas)  # fmt: skip
 
 
+def _created(admin: AdminClient, topic: str, left: Callable[[], float]) -> TopicShape | None:
+    """The shape of a topic just created: every broker lists it, with leaders, and answers for
+    its config, a moment after the creation; asked again until then or the deadline."""
+    while True:
+        try:
+            shape = shape_of(admin, topic, left())
+            if shape is not None and all(leader >= 0 for _, leader, _ in shape.partitions):
+                return shape
+        except KafkaException:
+            if left() <= 0.2:
+                raise
+        if left() <= 0.2:
+            return None
+        time.sleep(0.1)
+
+
 def ensure(admin: AdminClient, config: ProbeConfig, timeout: float) -> str | None:
     """None when the probe topic exists (created if allowed) and fits the configuration, else
     one line saying why not."""
@@ -93,13 +110,7 @@ def ensure(admin: AdminClient, config: ProbeConfig, timeout: float) -> str | Non
                 )
             brokers = len(admin.list_topics(timeout=max(0.1, left())).brokers)
             create(admin, config, brokers, left())
-            for _ in range(50):  # the metadata lists a new topic a moment after it is created
-                shape = shape_of(admin, config.topic, left())
-                if shape is not None and all(leader >= 0 for _, leader, _ in shape.partitions):
-                    break
-                if left() <= 0:
-                    break
-                time.sleep(0.1)
+            shape = _created(admin, config.topic, left)
             if shape is None:
                 return f"probe topic {config.topic!r} was created but the metadata does not list it"
     except (KafkaException, TimeoutError, ValueError) as exc:
