@@ -40,7 +40,7 @@ def probe_config(bootstrap: str, **probe: object) -> Config:
                   probe=ProbeConfig(**settings))  # type: ignore[arg-type]  # fmt: skip
 
 
-def reading(source: ProbeSource, timeout: float = 15.0) -> ProbeReading:
+def reading(source: ProbeSource, timeout: float = 30.0) -> ProbeReading:
     got = source.poll(None, timeout)[READING_KEY]
     assert isinstance(got, ProbeReading), got
     return got
@@ -204,10 +204,10 @@ def test_a_paused_follower_slows_acks_all_only_where_it_replicates(
                           deadline_seconds=12.0)  # fmt: skip
     source = ProbeSource(config)
     try:
-        reading(source, 30.0)
+        reading(source, 40.0)
         kafka_cluster3.pause(follower)
         try:
-            during = reading(source, 30.0)
+            during = reading(source, 40.0)
         finally:
             kafka_cluster3.resume(follower)
     finally:
@@ -347,9 +347,9 @@ def test_probe_p99_agrees_with_kafkas_end_to_end_latency_tool(
     assert found, out[0]
     tool_p50, tool_p99 = float(found.group(1)), float(found.group(2))
     probe_p99 = percentile(latencies, 0.99) * 1000
+    p50, p90 = (percentile(latencies, q) * 1000 for q in (0.5, 0.9))
     print(f"e2e p99: probe {probe_p99:.1f} ms ({len(latencies)} messages), tool {tool_p99} ms, "
-          f"tool p50 {tool_p50} ms; probe p50 {percentile(latencies, 0.5) * 1000:.1f} "
-          f"p90 {percentile(latencies, 0.9) * 1000:.1f} max {max(latencies) * 1000:.1f}")  # fmt: skip
+          f"tool p50 {tool_p50} ms; probe p50 {p50:.1f} p90 {p90:.1f}")  # fmt: skip
     assert len(latencies) >= 100, latencies
     assert tool_p50 <= probe_p99 <= TOLERANCE_FACTOR * tool_p99 + TOLERANCE_MS, (
         probe_p99, tool_p50, tool_p99)  # fmt: skip

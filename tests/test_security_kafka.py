@@ -546,3 +546,75 @@ def test_log_source_least_privilege_and_auto_fallback(secure: Secure) -> None:
         if extra:
             time.sleep(1.0)  # the broker's log is written asynchronously
             assert cluster.denied(principal) == []
+
+
+# ---- the end-to-end probe ------------------------------------------------------------------
+
+
+def readme_probe_acls(principal: str, topic: str, group: str) -> list[tuple[str, str, str]]:
+    """The README's grants for the probe (its third kafka-acls block), for `principal` and the
+    probe's `topic` and `group` in place of the default names."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Least privilege", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n")[3].split("```", 1)[0]
+    out: list[tuple[str, str, str]] = []
+    for cmd in block.replace("\\\n", " ").splitlines():
+        argv = shlex.split(cmd.replace(README_PRINCIPAL, principal))
+        if not argv:
+            continue
+        ops = [argv[i + 1].upper() for i, a in enumerate(argv) if a == "--operation"]
+        if "--topic" in argv:
+            assert argv[argv.index("--topic") + 1] == "kafka-vitals-probe", argv
+            out += [("TOPIC", topic, op) for op in ops]
+        else:
+            assert argv[argv.index("--group") + 1] == "kafka-vitals-probe", argv
+            out += [("GROUP", group, op) for op in ops]
+    assert sorted(out) == sorted([("TOPIC", topic, "WRITE"), ("TOPIC", topic, "READ"),
+                                  ("GROUP", group, "READ")]), out  # fmt: skip
+    return out
+
+
+def test_probe_least_privilege_on_and_off(secure: Secure) -> None:
+    """With the README's probe grants (and Create, for `probe.create_topic`) added to the minimum,
+    the probe creates its topic, produces, consumes and commits with nothing denied; the same
+    principal without them (the minimum: the probe off needs nothing more) loses every probe
+    message and the rest of the cycle is unaffected."""
+    from exporter.catalog import probe as cat
+    from exporter.config import Config, KafkaConfig, PollConfig, ProbeConfig, Secret
+    from exporter.poller import Poller
+
+    cluster = secure.cluster
+    topic = group = "vitals-probe-acl"
+    snaps = {}
+    for name, extra in (("probe-on", True), ("probe-no-grants", False)):
+        user = cluster.add_scram_user(name)
+        principal = f"User:{name}"
+        grants = [*readme_probe_acls(principal, topic, group), ("TOPIC", topic, "CREATE")]
+        cluster.allow(principal, [*MINIMUM_ACLS, *(grants if extra else [])])
+        kafka = KafkaConfig(
+            bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512", sasl_username=name,
+            sasl_password=Secret(user.password), tls_ca_file=str(secure.pki.ca_cert),
+            request_timeout_seconds=5,
+        )  # fmt: skip
+        probe = ProbeConfig(enabled=True, topic=topic, group_id=group, create_topic=True,
+                            replication_factor=1, min_insync_replicas=1,
+                            deadline_seconds=3)  # fmt: skip
+        poller = Poller(Config(kafka=kafka, probe=probe, poll=PollConfig(stage_timeout_seconds=8)))
+        try:
+            for _ in range(3):
+                snap = poller.poll_once()
+            failed = [s.stage for s in poller.last_stages if not s.ok]
+        finally:
+            poller.stop()
+        snaps[name] = (snap, failed)
+    time.sleep(1.0)  # the broker's log is written asynchronously
+
+    snap, failed = snaps["probe-on"]
+    assert failed == [] and cluster.denied("User:probe-on") == []
+    assert snap.value(cat.UP) == 1 and snap.value(cat.MESSAGES_SENT, "1") == 3
+    assert snap.value(cat.MESSAGES_LOST, "1") == 0 and snap.value(cat.COMMIT_FAILURES, "1") == 0
+    snap, failed = snaps["probe-no-grants"]
+    assert set(failed) <= {"probe"}, failed  # the Admin API stages are not affected
+    assert snap.value(cat.MESSAGES_LOST, "1") == snap.value(cat.MESSAGES_SENT, "1") == 3
+    assert wait_for(lambda: cluster.denied("User:probe-no-grants"), 30, "the denied produce")

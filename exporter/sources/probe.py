@@ -20,8 +20,9 @@ What a message carries: a run id (random per process, so that messages of an ear
 run or of another instance are ignored), the cycle, the partition and a sequence number. Its
 latencies are timed with this process's monotonic clock, so no clock needs to agree with another.
 
-Every call has a deadline: the cycle never takes longer than `probe.deadline_seconds` plus the
-metadata and commit phases, each bounded by what is left of the runner's own timeout. In
+Every call has a deadline: metadata and new assignments take at most the runner's own timeout
+less `probe.deadline_seconds`; produce and consume, then the commits, each the deadline, bounded
+by what is left of the runner's timeout. In
 `broker` scope only the partitions the broker beside it leads are probed (the previous cycle's
 Admin API view says which broker that is); in `shard` scope shard 0 probes them all.
 """
@@ -59,8 +60,6 @@ log = logging.getLogger(__name__)
 
 OVERDUE_KEPT = 100_000
 """Messages past their deadline remembered, to count them late if they still arrive."""
-METADATA_SECONDS = 5.0
-"""Longest wait for the probe topic's metadata in one cycle."""
 CONSUME_SLICE_SECONDS = 0.005
 """How long one consume call waits: the resolution of the end-to-end latency measured."""
 
@@ -138,8 +137,10 @@ class ProbeSource:
                     raise _Failed(problem)
                 self._topic_ok = True
                 log.info("probe topic checked topic=%s", self._probe.topic)
-            leaders = self._leaders(cluster, min(METADATA_SECONDS, end - time.monotonic()))
-            self._assign(leaders, end)
+            # metadata and new assignments may take what the messages' deadline leaves
+            before = end - self._probe.deadline_seconds
+            leaders = self._leaders(cluster, before - time.monotonic())
+            self._assign(leaders, before)
             self._cycle += 1
             counts = self._produce(leaders)
             stop = min(end, time.monotonic() + self._probe.deadline_seconds)
@@ -193,7 +194,7 @@ class ProbeSource:
             return {}
         return leaders
 
-    def _assign(self, leaders: dict[int, int], end: float) -> None:
+    def _assign(self, leaders: dict[int, int], until: float) -> None:
         """Assign new partitions at their log end (read before anything is produced), drop
         partitions no longer probed; a partition that could not be assigned leaves `leaders`."""
         topic = self._probe.topic
@@ -204,7 +205,7 @@ class ProbeSource:
                 del self._assigned[p]
         new = []
         for p in sorted(set(leaders) - set(self._assigned)):
-            left = min(METADATA_SECONDS, end - time.monotonic())
+            left = until - time.monotonic()
             try:
                 _, high = self._consumer.get_watermark_offsets(
                     KafkaTP(topic, p), timeout=max(0.1, left), cached=False
