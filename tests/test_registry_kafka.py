@@ -20,6 +20,7 @@ from exporter.catalog import registry as cat
 from exporter.config import Config, FiltersConfig, KafkaConfig, PollConfig, SchemaRegistryConfig
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
+from exporter.sources.registry import SchemaRegistrySource
 from tests.harness import clients
 from tests.harness.cluster import KafkaCluster
 from tests.harness.registry import SchemaRegistry
@@ -275,3 +276,33 @@ def test_bad_answers_give_one_health_error_and_the_cycle_goes_on(
     [failed] = [s for s in poller.last_stages if not s.ok]
     assert failed.stage == "schema_registry" and "\n" not in (failed.error or "")
     assert "Traceback" not in caplog.text
+
+
+def test_old_subjects_are_read_again_only_while_the_refresh_budget_lasts(
+    schema_registry: SchemaRegistry, unique_name: Callable[[str], str]
+) -> None:
+    """New subjects are read whatever the budget; a compatibility change alone (no new version)
+    is seen through the refresh of the oldest subjects, which stops when
+    `refresh_budget_seconds` is spent: with 0 only the read already running goes on (one
+    connection), with a budget every subject is read again."""
+    names = [unique_name("budget") for _ in range(6)]
+    for name in names:
+        schema_registry.register(name, order_schema())
+    outcome = {}
+    for budget in (0.0, 60.0):
+        config = SchemaRegistryConfig(url=schema_registry.url, timeout_seconds=60, concurrency=1,
+                                      refresh_budget_seconds=budget)  # fmt: skip
+        source = SchemaRegistrySource(config)
+        try:
+            first = source.read()
+            assert set(names) <= first.subjects.keys()  # new: read whatever the budget
+            level = "NONE" if budget == 0 else "FULL"
+            for name in names:
+                schema_registry.set_compatibility(level, name)
+            second = source.read()
+        finally:
+            source.close()
+        seen = [n for n in names if second.subjects[n].compatibility == level]
+        outcome[budget] = (second.refreshed, len(seen))
+    assert outcome[0.0][0] <= 1 and outcome[0.0][1] <= 1, outcome
+    assert outcome[60.0][1] == len(names), outcome

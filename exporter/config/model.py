@@ -305,6 +305,11 @@ class SchemaRegistryConfig:
     """Subjects whose compatibility and versions are read again each cycle, oldest first, on top
     of new subjects and subjects named by newly registered schema ids. With N subjects a change
     of compatibility is seen within N / this cycles."""
+    refresh_budget_seconds: float = 0.5
+    """Time the reading of subjects may take per cycle before the oldest of `refresh_per_cycle`
+    are left for the next cycle (new subjects and those with new versions are always read): a
+    slow registry reads fewer old subjects again instead of lengthening the cycle. With N
+    subjects and R read per cycle, a change of compatibility alone is seen within N / R cycles."""
     subject_strategy: SubjectStrategy = "topic"
     """How value subjects are named: `topic` (`<topic>-value`, Confluent's TopicNameStrategy),
     `topic_record` (`<topic>-<record name>`), `record` (`<record name>`: the topic's records come

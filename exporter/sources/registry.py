@@ -9,10 +9,12 @@ One poll, every request within one deadline (`schema_registry.timeout_seconds`):
    three ids in a row do not exist. Each answer names the subjects and versions using that id:
    those subjects are read again now. Ids only grow, so this finds every registration of new
    content in a few requests.
-4. Per subject, for new subjects, subjects named in step 3 and the `refresh_per_cycle` subjects
-   read longest ago: `GET /subjects/<s>/versions`, `GET /config/<s>?defaultToGlobal=false`, and
-   when the versions changed `GET /subjects/<s>/versions/latest` (schema type and id). These go
-   through `concurrency` kept-alive connections at once.
+4. Per subject, for new subjects, subjects named in step 3 and then the `refresh_per_cycle`
+   subjects read longest ago: `GET /subjects/<s>/versions`, `GET /config/<s>?defaultToGlobal=false`,
+   and when the versions changed `GET /subjects/<s>/versions/latest` (schema type and id). These
+   go through `concurrency` kept-alive connections at once. The oldest are read only while
+   `refresh_budget_seconds` (from the start of this step) lasts: those not started by then wait
+   for the next poll, so a slow registry shortens the refresh instead of lengthening the poll.
 
 The other subjects keep what an earlier poll read. Any failure fails the poll (one `RegistryError`,
 one line); what was read before stays cached for the next poll, but nothing of a failed poll is
@@ -103,15 +105,21 @@ class SchemaRegistrySource:
         for gone in self._cache.keys() - listed:
             del self._cache[gone]
         stale = sorted((c.read_at, n) for n, c in self._cache.items() if n not in touched)
-        refresh = [n for n in names if n not in self._cache]
-        refresh += sorted(touched & listed)
-        refresh += [n for _, n in stale[: self._config.refresh_per_cycle]]
-        refresh = list(dict.fromkeys(refresh))
+        must = [n for n in names if n not in self._cache]
+        must = list(dict.fromkeys(must + sorted(touched & listed)))
+        first = set(must)
+        oldest = [n for _, n in stale[: self._config.refresh_per_cycle] if n not in first]
+        refresh = must + oldest
         now = time.monotonic()
+        budget_end = now + self._config.refresh_budget_seconds
         futures = [self._pool.submit(self._subject, n, global_level, deadline, now)
                    for n in refresh]  # fmt: skip
-        for name, fut in zip(refresh, futures, strict=True):
+        done = 0
+        for i, (name, fut) in enumerate(zip(refresh, futures, strict=True)):
+            if i >= len(must) and time.monotonic() >= budget_end and fut.cancel():
+                continue  # the oldest left for the next poll: the budget is spent
             got = fut.result()
+            done += 1
             if got is None:
                 listed.discard(name)
                 self._cache.pop(name, None)
@@ -128,7 +136,7 @@ class SchemaRegistrySource:
             global_compatibility=global_level,
             subjects=subjects,
             requests=self._http.requests - requests0,
-            refreshed=len(refresh),
+            refreshed=done,
             max_schema_id=self._max_id,
         )
         log.debug("registry polled subjects=%d refreshed=%d requests=%d seconds=%.3f",
