@@ -206,8 +206,14 @@ def test_stopped_broker_share_moves_within_two_cycles(setup: Setup) -> None:
     survivors = ",".join(n.bootstrap for n in cluster.nodes if n is not victim)
 
     def moved(gone: int | None) -> bool:
+        """The cluster settled: leaders off the stopped broker and its replicas out of every
+        ISR, or after the restart every ISR full again; the live groups Stable and caught up.
+        Before that the instances, polling one after the other, would see different clusters."""
         parts = clients.partitions(survivors, [*setup.topics, "__consumer_offsets"])
-        if gone is not None and any(p.leader < 0 or p.leader == gone for p in parts):
+        if gone is not None and any(p.leader < 0 or p.leader == gone or gone in p.isr
+                                    for p in parts):  # fmt: skip
+            return False
+        if gone is None and any(len(p.isr) != len(p.replicas) for p in parts):
             return False
         snap = central.poll_once()  # the live groups settled: Stable and caught up
         live = setup.groups[-2:]
@@ -216,10 +222,10 @@ def test_stopped_broker_share_moves_within_two_cycles(setup: Setup) -> None:
         return stable and len(lags) == 9 and not any(lags)
 
     def converges(what: str) -> None:
-        # a round in which one instance's request timed out (librdkafka reconnecting to the
-        # restarted broker) differs by that instance's share: later rounds must agree again
+        # within two poll cycles of each instance: a first round may still differ by the share
+        # of an instance whose request timed out (librdkafka reconnecting to the restarted broker)
         problems: list[str] = []
-        for _ in range(4):
+        for _ in range(2):
             whole, parts = round_of(central, sidecars)
             problems = union_problems(whole, parts)
             if not problems:
