@@ -4,7 +4,8 @@ the request-time breakdown and each broker's JVM.
 As in `dashboards.brokers`, every per-broker value is taken with `max by (target)` first, so two
 exporter replicas reading one broker never double it. The request-time parts are drawn as means
 (rate of `_sum` over rate of `_count`): means add up to the total time, quantiles do not. The JVM
-panels select `target!=""`: the series without a target are the exporter's own process.
+panels select `target!=""` (the series without a target are the exporter's own process) and keep
+the targets that are brokers (clients' JVMs write the same families).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from grafanalib import core as g
 
 from dashboards.common import Scope
 from dashboards.panels import Q, timeseries
-from exporter.catalog import Metric, jmx_broker, jvm
+from exporter.catalog import Metric, jmx, jmx_broker, jvm
 
 B = 'target=~"$broker"'
 JVM = 'target!=""'
@@ -130,6 +131,13 @@ def request_time(sc: Scope) -> Placed:
     ]
 
 
+def _brokers_only(sc: Scope, expr: str) -> str:
+    """`expr` kept for the targets that are brokers (they have the broker-only
+    UnderReplicatedPartitions): the JVM families are written for Java clients too."""
+    on = ", ".join(x for x in (sc.cluster_label, "target") if x)
+    return f"{expr} and on ({on}) max {sc.by('target')} ({sc.sel(jmx.UNDER_REPLICATED, B)})"
+
+
 def jvm_row(sc: Scope) -> Placed:
     per = sc.by("target")
     by_area = sc.by("target", "area")
@@ -139,7 +147,12 @@ def jvm_row(sc: Scope) -> Placed:
                 "JVM heap and non-heap used",
                 "Bytes of JVM memory in use per broker, heap and non-heap (java.lang Memory).",
                 "bytes",
-                [Q(f"max {by_area} ({sc.sel(jvm.MEMORY_USED, B, JVM)})", "{{area}} {{target}}")],
+                [
+                    Q(
+                        _brokers_only(sc, f"max {by_area} ({sc.sel(jvm.MEMORY_USED, B, JVM)})"),
+                        "{{area}} {{target}}",
+                    )
+                ],
             ),
             6,
         ),
@@ -151,7 +164,11 @@ def jvm_row(sc: Scope) -> Placed:
                 "percentunit",
                 [
                     Q(
-                        f"max {sc.by('target', 'gc')} ({sc.rate(jvm.GC, B, JVM, sample='_sum')})",
+                        _brokers_only(
+                            sc,
+                            f"max {sc.by('target', 'gc')} "
+                            f"({sc.rate(jvm.GC, B, JVM, sample='_sum')})",
+                        ),
                         "{{gc}} {{target}}",
                     )
                 ],
@@ -165,8 +182,14 @@ def jvm_row(sc: Scope) -> Placed:
                 "too many connections shows here before the broker fails).",
                 "short",
                 [
-                    Q(f"max {per} ({sc.sel(jvm.THREADS, B, JVM)})", "threads {{target}}"),
-                    Q(f"max {per} ({sc.sel(jvm.OPEN_FDS, B, JVM)})", "fds {{target}}"),
+                    Q(
+                        _brokers_only(sc, f"max {per} ({sc.sel(jvm.THREADS, B, JVM)})"),
+                        "threads {{target}}",
+                    ),
+                    Q(
+                        _brokers_only(sc, f"max {per} ({sc.sel(jvm.OPEN_FDS, B, JVM)})"),
+                        "fds {{target}}",
+                    ),
                 ],
             ),
             6,
@@ -176,7 +199,12 @@ def jvm_row(sc: Scope) -> Placed:
                 "JVM process CPU",
                 "CPU seconds per second the broker's JVM used (1 = one core).",
                 "short",
-                [Q(f"max {per} ({sc.rate(jvm.CPU_SECONDS, B, JVM)})", "{{target}}")],
+                [
+                    Q(
+                        _brokers_only(sc, f"max {per} ({sc.rate(jvm.CPU_SECONDS, B, JVM)})"),
+                        "{{target}}",
+                    )
+                ],
             ),
             6,
         ),
