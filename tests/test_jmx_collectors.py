@@ -6,6 +6,7 @@ import math
 from types import MappingProxyType
 
 from exporter.catalog import jmx as cat
+from exporter.catalog import jmx_client as ccat
 from exporter.catalog import own
 from exporter.collectors.base import REGISTRY, CycleData
 from exporter.collectors.broker_jmx import ERROR_REASONS, BrokerJmxCollector, request_summary
@@ -202,3 +203,22 @@ def test_client_nan_minus_one_and_filtered_topics_give_no_series() -> None:
     ]
     denied = Config(filters=FiltersConfig(topic_allow=("payments",)))
     assert run(ClientJmxCollector(denied), CLIENT).samples(cat.CLIENT_RECORDS_LAG) == ()
+
+
+def test_client_app_info_is_one_series_per_client_with_version_and_commit_id() -> None:
+    def text(name: str, attribute: str, value: str) -> JmxValue:
+        domain, keys = parse_object_name(name)
+        return JmxValue(domain, keys, attribute, math.nan, value)
+
+    result = TargetResult(
+        "app", "client", True, 0.1,
+        (
+            text("kafka.consumer:type=app-info,client-id=c-1", "version", "4.1.1"),
+            text("kafka.consumer:type=app-info,client-id=c-1", "commit-id", "be816b82d25370ce"),
+            text("kafka.producer:type=app-info,client-id=p-1", "version", "4.1.1"),
+        ),
+    )  # fmt: skip
+    snap = run(ClientJmxCollector(Config()), result)
+    assert snap.value(ccat.CONSUMER_APP_INFO, "app", "c-1", "4.1.1", "be816b82d25370ce") == 1
+    assert snap.value(ccat.PRODUCER_APP_INFO, "app", "p-1", "4.1.1", "") == 1
+    assert len(list(snap.samples(ccat.CONSUMER_APP_INFO))) == 1

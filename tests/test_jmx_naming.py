@@ -12,6 +12,7 @@ lists (kept in `DEVIATIONS` here, so a new one fails the test until it is writte
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 
@@ -151,8 +152,8 @@ def broker_values() -> Iterator[JmxValue]:
 
 def client_values() -> Iterator[JmxValue]:
     for query in jq.CLIENT_QUERIES:
-        if not query.pattern.startswith("kafka."):
-            continue
+        if not query.pattern.startswith("kafka.") or "type=app-info" in query.pattern:
+            continue  # app-info's text attributes: see the test of the app_info families
         bean = query.pattern.replace("client-id=*", "client-id=app-1").replace(
             "topic=*,partition=*", "topic=orders,partition=2"
         )
@@ -207,6 +208,22 @@ def test_broker_families_are_named_and_labelled_as_strimzi_and_jmx_exporter_do()
 
 def test_client_families_are_named_and_labelled_as_jmx_exporter_client_rules_do() -> None:
     _check(list(client_values()), "client", client=True)
+
+
+def test_client_app_info_is_an_info_series_with_the_text_attributes_as_labels() -> None:
+    """jmx_exporter reads no text as a value; the client configurations' app-info rule writes
+    value 1 with the attribute as a label, `kafka_<consumer|producer>_app_info`. Here both text
+    attributes are labels of one series per client."""
+    values = []
+    for query in jq.CLIENT_QUERIES:
+        if "type=app-info" in query.pattern:
+            domain, keys = parse_object_name(query.pattern.replace("client-id=*", "client-id=a"))
+            values += [JmxValue(domain, keys, attribute, math.nan, f"{attribute}-text")
+                       for attribute in query.attributes]  # fmt: skip
+    found = exposed(values, "client")
+    for client in ("consumer", "producer"):
+        labels = {("client_id", "a"), ("version", "version-text"), ("commit_id", "commit-id-text")}
+        assert (f"kafka_{client}_app_info", frozenset(labels)) in found, found
 
 
 def test_quantile_labels_are_the_ones_jmx_exporter_writes() -> None:

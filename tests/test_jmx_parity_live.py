@@ -148,6 +148,8 @@ CLIENT_QUERIES = {
     "records consumed total rate":
         f"sum by (client_id) (rate({_C}fetch_manager_metrics_records_consumed_total[1m]))",
     "records lag per partition": f'sum by (topic) ({_C}fetch_manager_metrics_records_lag)',
+    "consumer client version": 'count by (version) (kafka_consumer_app_info{version!=""})',
+    "producer client version": 'count by (version) (kafka_producer_app_info{version!=""})',
 }  # fmt: skip
 
 CANNOT = {

@@ -74,6 +74,18 @@ def test_non_numeric_values_are_dropped_quietly() -> None:
     assert [v.value for v in values] == [0.25]
 
 
+def test_app_info_text_is_kept_as_text_with_a_nan_value() -> None:
+    info = "kafka.consumer:type=app-info,client-id=c-1"
+    text = answer(
+        line(info, "version", '"4.1.1"', "String"),
+        line(info, "start-time-ms", "1700000000000", "Long"),
+        line(URP, "Value", '"percent"', "String"),
+    )
+    values = parse_answer(0, text, "")
+    assert [(v.attribute, v.text) for v in values] == [("version", "4.1.1"), ("start-time-ms", "")]
+    assert math.isnan(values[0].value) and values[1].value == 1.7e12
+
+
 def test_unescaped_backslash_in_one_client_id_costs_only_that_line() -> None:
     bad = line('kafka.consumer:type=consumer-coordinator-metrics,client-id="a\\b"',
                "rebalance-total", "1.0")  # fmt: skip

@@ -110,6 +110,30 @@ PRODUCER_ATTRIBUTES = (
     *_NETWORK,
 )
 
+APP_INFO_ATTRIBUTES = ("version", "commit-id")
+"""The text attributes of a client's `app-info` MBean, written as labels of `..._app_info`."""
+
+CONSUMER_APP_INFO = Metric(
+    "kafka_consumer_app_info",
+    "gauge",
+    "1 per Java consumer client, with the Kafka client library's version and commit id as labels "
+    "(the app-info MBean), as jmx_exporter's client configurations write them.",
+    ("target", "client_id", "version", "commit_id"),
+    "jmx_client",
+)
+PRODUCER_APP_INFO = Metric(
+    "kafka_producer_app_info",
+    "gauge",
+    "1 per Java producer client, with the Kafka client library's version and commit id as labels "
+    "(the app-info MBean), as jmx_exporter's client configurations write them.",
+    ("target", "client_id", "version", "commit_id"),
+    "jmx_client",
+)
+APP_INFO: Mapping[str, Metric] = MappingProxyType(
+    {"kafka.consumer": CONSUMER_APP_INFO, "kafka.producer": PRODUCER_APP_INFO}
+)
+"""domain -> the app-info family."""
+
 TYPES: Mapping[tuple[str, str], tuple[str, ...]] = MappingProxyType(
     {
         ("kafka.consumer", "consumer-metrics"): CONSUMER_METRICS_ATTRIBUTES,
@@ -172,5 +196,8 @@ BY_ATTRIBUTE: Mapping[tuple[str, str, str], Metric] = MappingProxyType(_make())
 """(domain, type, attribute) -> family, core families included."""
 
 ALL: tuple[Metric, ...] = tuple(
-    sorted({m for m in BY_ATTRIBUTE.values() if m not in core.ALL}, key=lambda m: m.name)
+    sorted(
+        {m for m in BY_ATTRIBUTE.values() if m not in core.ALL} | set(APP_INFO.values()),
+        key=lambda m: m.name,
+    )
 )

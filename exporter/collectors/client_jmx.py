@@ -2,7 +2,8 @@
 
 Reads the `TargetResult`s of client targets from `CycleData.jmx` and writes the consumer's lag
 (`records-lag-max`, and `records-lag` per assigned partition), its poll, fetch, rebalance, commit
-and network metrics, and the producer's send, error, latency, batch and buffer metrics, named as
+and network metrics, the producer's send, error, latency, batch and buffer metrics, and each
+client's library version (`..._app_info`, value 1, the version and commit id as labels), named as
 jmx_exporter names them (see `exporter.catalog.jmx_client`); plus each target's health. One
 target (one JVM) may hold several clients: `client_id` tells them apart.
 
@@ -53,7 +54,11 @@ class ClientJmxCollector:
 
     def _values(self, result: TargetResult, out: SnapshotBuilder) -> None:
         target = result.target
+        info: dict[tuple[str, str], dict[str, str]] = {}
         for v in result.values:
+            if v.text:
+                info.setdefault((v.domain, v.key("client-id")), {})[v.attribute] = v.text
+                continue
             if not usable(v):
                 continue
             client_id = v.key("client-id")
@@ -70,3 +75,8 @@ class ClientJmxCollector:
             metric = ccat.BY_ATTRIBUTE.get((v.domain, kind, v.attribute))
             if metric is not None:
                 out.add(metric, (target, client_id), v.value)
+        for (domain, client_id), texts in sorted(info.items()):
+            family = ccat.APP_INFO.get(domain)
+            if family is not None:
+                labels = (target, client_id, texts.get("version", ""), texts.get("commit-id", ""))
+                out.add(family, labels, 1.0)

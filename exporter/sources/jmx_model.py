@@ -45,12 +45,16 @@ def query_string(queries: tuple[Query, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class JmxValue:
-    """One numeric attribute of one MBean. `keys` are the ObjectName's key properties."""
+    """One attribute of one MBean: a number, or the text of an `app-info` attribute. `keys` are
+    the ObjectName's key properties."""
 
     domain: str
     keys: tuple[tuple[str, str], ...]
     attribute: str
     value: float
+    text: str = ""
+    """A text attribute's value (the client's `app-info` version and commit id); `value` is then
+    NaN, which every numeric reader skips."""
 
     def key(self, name: str, default: str = "") -> str:
         for k, v in self.keys:
@@ -247,8 +251,13 @@ def _salvage(text: str) -> list[object]:
     return items
 
 
+TEXT_TYPE = "app-info"
+"""The one MBean type whose text attributes are kept (a client's version and commit id)."""
+
+
 def _value_of(item: object) -> JmxValue | None:
-    """One entry of the answer; None for a non-numeric value, ValueError for a broken entry."""
+    """One entry of the answer; None for a non-numeric value (but the text of an `app-info`
+    attribute), ValueError for a broken entry."""
     if not isinstance(item, dict):
         raise ValueError("entry is not an object")
     name, attribute = item.get("mBeanName"), item.get("attribute")
@@ -268,6 +277,8 @@ def _value_of(item: object) -> JmxValue | None:
         try:
             number = float(raw)
         except ValueError:
+            if ("type", TEXT_TYPE) in keys:
+                return JmxValue(domain, keys, attribute, math.nan, raw)
             return None
     else:
         return None

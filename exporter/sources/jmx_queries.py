@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from exporter.catalog.jmx_client import (
+    APP_INFO_ATTRIBUTES,
     CONSUMER_METRICS_ATTRIBUTES,
     COORDINATOR_ATTRIBUTES,
     FETCH_MANAGER_ATTRIBUTES,
@@ -24,7 +25,7 @@ from exporter.catalog.jmx_client import (
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """One MBean name or pattern and the numeric attributes to read from every match."""
+    """One MBean name or pattern and the attributes to read from every match."""
 
     pattern: str
     attributes: tuple[str, ...]
@@ -198,6 +199,8 @@ CLIENT_QUERIES: tuple[Query, ...] = (
     ),
     Query("kafka.consumer:type=consumer-coordinator-metrics,client-id=*", COORDINATOR_ATTRIBUTES),
     Query("kafka.producer:type=producer-metrics,client-id=*", PRODUCER_ATTRIBUTES),
+    Query("kafka.consumer:type=app-info,client-id=*", APP_INFO_ATTRIBUTES),
+    Query("kafka.producer:type=app-info,client-id=*", APP_INFO_ATTRIBUTES),
     *JVM_QUERIES,
 )
 
