@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -114,10 +114,17 @@ class SchemaRegistrySource:
         budget_end = now + self._config.refresh_budget_seconds
         futures = [self._pool.submit(self._subject, n, global_level, deadline, now)
                    for n in refresh]  # fmt: skip
+        for fut in futures[: len(must)]:
+            fut.exception()  # wait: new and changed subjects are read whatever the budget
+        # the workers start the next request as soon as one ends, so the oldest not started
+        # when the budget is spent are cancelled all at once (the running ones end)
+        wait(futures[len(must) :], timeout=max(0.0, budget_end - time.monotonic()))
+        for fut in futures[len(must) :]:
+            fut.cancel()
         done = 0
-        for i, (name, fut) in enumerate(zip(refresh, futures, strict=True)):
-            if i >= len(must) and time.monotonic() >= budget_end and fut.cancel():
-                continue  # the oldest left for the next poll: the budget is spent
+        for name, fut in zip(refresh, futures, strict=True):
+            if fut.cancelled():
+                continue  # left for the next poll
             got = fut.result()
             done += 1
             if got is None:
