@@ -102,8 +102,10 @@ def start(s: Scenario, *, fresh: bool = False) -> Broker:
         raise
 
 
-def _wait_present(bootstrap: str, s: Scenario, timeout: float = 120.0) -> bool:
-    """True once every topic and group is listed (the group coordinator loads after start)."""
+def _wait_present(bootstrap: str, s: Scenario, timeout: float = 600.0) -> bool:
+    """True once every topic and group is listed (the group coordinator loads after start: the
+    large scenario's 100,000 committed offsets take minutes on a busy machine, and laying the
+    scenario out again takes longer)."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     deadline = time.monotonic() + timeout
     got = (0, 0)
