@@ -346,3 +346,44 @@ def test_committed_offset_past_the_log_end_pages_and_resolves(
     clients.commit_offsets(bootstrap, group, {(topic, 0): 10})  # set right, as the runbook says
     stack.wait_notified("KafkaConsumerGroupOffsetPastLogEnd", "resolved", consumergroup=group)
     assert prom.query_value(f"kafka_consumergroup_partitions_past_log_end{{{g}}}") == 0
+
+
+def test_paused_broker_probe_messages_lost_alert_arrives_for_that_broker_only(
+    kafka_cluster3: KafkaCluster, alert_stack: StackFactory, unique_name: Callable[[str], str]
+) -> None:
+    """The end-to-end probe on an RF 1 topic (each partition on its leader alone): a leader
+    paused past the probe's deadline makes KafkaProbeMessagesLost arrive for that broker, never
+    for the others, and resolve after it runs again."""
+    bootstrap = kafka_cluster3.bootstrap_servers
+    topic = unique_name("probe")
+    clients.create_topic(bootstrap, topic, partitions=3, replication_factor=1,
+                         config={"min.insync.replicas": "1"})  # fmt: skip
+    leaders = {p.partition: p.leader for p in clients.partitions(bootstrap, [topic])}
+    assert len(set(leaders.values())) == 3, leaders
+    paused = leaders[0]
+    probe = {"enabled": True, "topic": topic, "group_id": topic, "replication_factor": 1,
+             "min_insync_replicas": 1, "deadline_seconds": 2}  # fmt: skip
+    stack = alert_stack(
+        {"probe_messages_lost": {"for": "0s", "window": "20s", "keep_firing_for": "0s"}},
+        {"probe": probe, "filters": {"topic_allow": [topic], "group_allow": ["-"]}},
+    )
+    sent = "min(kafka_probe_messages_sent_total)"
+    stack.prom.wait_for_value(sent, lambda v: v >= 2, TIMEOUT)  # every broker probed, twice
+    kafka_cluster3.pause(paused)
+    try:
+        stack.prom.wait_for_value(
+            f'kafka_probe_messages_lost_total{{broker="{paused}"}}', lambda v: v >= 1, TIMEOUT
+        )
+    finally:
+        kafka_cluster3.resume(paused)
+    _, alert = stack.wait_notified("KafkaProbeMessagesLost", broker=str(paused))
+    assert alert["labels"]["severity"] == "critical"
+    assert alert["annotations"]["runbook_url"].endswith("/KafkaProbeMessagesLost.md")
+    stack.wait_notified("KafkaProbeMessagesLost", "resolved", broker=str(paused))
+    others = {a["labels"]["broker"] for _, a in stack.notifications("KafkaProbeMessagesLost",
+                                                                    "firing")}  # fmt: skip
+    assert others == {str(paused)}, others
+    lost = stack.prom.query("kafka_probe_messages_lost_total")
+    assert {r["metric"]["broker"]: float(r["value"][1]) for r in lost if
+            r["metric"]["broker"] != str(paused)} == {str(b): 0.0 for b in set(leaders.values())
+                                                      if b != paused}  # fmt: skip

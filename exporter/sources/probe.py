@@ -109,6 +109,8 @@ class ProbeSource:
         self._run = random.getrandbits(63)
         self._cycle = 0
         self._topic_ok = False
+        self._last_leader: dict[int, int] = {}
+        """Partition -> the last leader the metadata named for it."""
         self._assigned: dict[int, int] = {}
         """Partition -> its leader when last assigned."""
         self._seq: dict[int, int] = {}
@@ -176,15 +178,40 @@ class ProbeSource:
     # ---- the phases of a cycle -----------------------------------------------------------------
 
     def _leaders(self, cluster: ClusterView | None, timeout: float) -> dict[int, int]:
-        """Partition -> leader of every partition this instance probes (leaderless ones left
-        out: nothing can be produced to them)."""
-        meta = self._producer.list_topics(topic=self._probe.topic, timeout=max(0.1, timeout))
+        """Partition -> leader of every partition this instance probes. A partition without a
+        leader is probed under the broker that led it last (its messages are lost until a leader
+        is back: that broker's partitions are unavailable); one never led since start is left
+        out.
+
+        The metadata request goes to one broker, which may be the one that hangs: once leaders
+        are known, it waits at most 1 s plus a tenth of the messages' deadline, and the cycle
+        goes on with the last leaders known (the producer routes by its own metadata anyway)."""
+        if self._last_leader:
+            timeout = min(timeout, 1.0 + self._probe.deadline_seconds / 10)
+        try:
+            meta = self._producer.list_topics(topic=self._probe.topic, timeout=max(0.1, timeout))
+        except KafkaException as exc:
+            if not self._last_leader:
+                raise
+            log.info("probe metadata failed, last leaders used error=%r", describe_error(exc))
+            return self._scoped(dict(self._last_leader), cluster)
         topic = meta.topics.get(self._probe.topic)
         if topic is None or topic.error is not None:
             why = topic.error.str() if topic is not None and topic.error is not None else "missing"
             self._topic_ok = False
             raise _Failed(f"probe topic {self._probe.topic!r}: {why}")
-        leaders = {p.id: p.leader for p in topic.partitions.values() if p.leader >= 0}
+        for p in topic.partitions.values():
+            if p.leader >= 0:
+                self._last_leader[p.id] = p.leader
+        leaders = {
+            p.id: self._last_leader[p.id]
+            for p in topic.partitions.values()
+            if p.id in self._last_leader
+        }
+        return self._scoped(leaders, cluster)
+
+    def _scoped(self, leaders: dict[int, int], cluster: ClusterView | None) -> dict[int, int]:
+        """The partitions of `leaders` this instance probes (see the module docstring)."""
         share = cluster.share if cluster is not None else None
         if self._config.scope == "broker":
             if share is None or share.scope != "broker":
@@ -204,7 +231,10 @@ class ProbeSource:
             for p in gone:
                 del self._assigned[p]
         new = []
-        for p in sorted(set(leaders) - set(self._assigned)):
+        wanted = sorted(set(leaders) - set(self._assigned))
+        if wanted:  # the consumer's own metadata must know the partitions (a topic just created)
+            self._consumer.list_topics(topic=topic, timeout=max(0.1, until - time.monotonic()))
+        for p in wanted:
             left = until - time.monotonic()
             try:
                 _, high = self._consumer.get_watermark_offsets(
