@@ -1,4 +1,6 @@
-"""`python -m bench --scenario small|medium|large [--cycles N] [--json PATH]`: run, print, save."""
+"""`python -m bench --scenario small|medium|large [--cycles N] [--json PATH]`: run, print, save.
+
+See `--help` for the rest (poll settings, lag-in-seconds mode, lagging fraction, A/B source)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lag-seconds-mode", choices=("interpolated", "exact", "auto"),
                         default="interpolated",
                         help="the exporter's poll.lag_seconds_mode")  # fmt: skip
+    parser.add_argument("--lagging-fraction", type=float, metavar="F",
+                        help="commit only this share (0 to 1) of the group partitions behind "
+                        "the log end, the rest at it (default: all behind)")  # fmt: skip
     parser.add_argument("--exporter-source", type=Path, metavar="DIR",
                         help="run the exporter from this source tree (A/B runs)")  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -52,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cycles = args.cycles if args.cycles is not None else scenario.cycles
     if cycles < 1 or args.synthetic_series < 0 or args.scrape_seconds <= 0:
         parser.error("--cycles must be >= 1, --synthetic-series >= 0, --scrape-seconds > 0")
+    if args.lagging_fraction is not None and not 0.0 <= args.lagging_fraction <= 1.0:
+        parser.error(f"--lagging-fraction {args.lagging_fraction}: expected 0 to 1")
     poll: list[tuple[str, float]] = []
     for item in args.poll:
         key, sep, value = item.partition("=")
@@ -65,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = Options(
         poll=tuple(poll),
         lag_seconds_mode=args.lag_seconds_mode,
+        lagging_fraction=args.lagging_fraction,
         exporter_source=args.exporter_source.resolve() if args.exporter_source else None,
         scenario=scenario,
         cycles=cycles,

@@ -5,6 +5,12 @@ written after a complete set-up records the scenario's shape; the next run start
 the same data (no format, new ports) and checks that the topics and groups are all there, or
 wipes the directory and lays the scenario out again. The broker is stopped gracefully at the
 end, so the next start needs no log recovery.
+
+The committed offsets are the one part a run may change (`--lagging-fraction`): a second marker
+records the lagging fraction they were last committed with (none: the scenario's own layout), and
+a run that wants another one commits every group's offsets again before it starts, so a cached
+directory always holds the offsets its run asked for. The marker is removed before committing and
+written after, so an interrupted commit is redone.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from bench.scenarios import Scenario, count_present, lay_out
+from bench.scenarios import Scenario, commit_offsets, count_present, lay_out
 from tests.harness import jars
 from tests.harness.cluster import KafkaCluster
 
 log = logging.getLogger(__name__)
 
 MARKER = "scenario.json"
+OFFSETS_MARKER = "offsets.json"
 
 
 class _ReusableCluster(KafkaCluster):
@@ -70,8 +77,9 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def start(s: Scenario, *, fresh: bool = False) -> Broker:
-    """Start the scenario's broker, reusing its cached data when the marker matches."""
+def start(s: Scenario, *, fresh: bool = False, lagging_fraction: float | None = None) -> Broker:
+    """Start the scenario's broker, reusing its cached data when the marker matches, with the
+    committed offsets of `lagging_fraction` (none: the scenario's own, behind everywhere)."""
     jars.fetch()
     _raise_fd_limit()
     base = cache_root() / s.name
@@ -90,16 +98,39 @@ def start(s: Scenario, *, fresh: bool = False) -> Broker:
             present = _wait_present(cluster.bootstrap_servers, s)
             broker.setup_seconds["verify"] = time.monotonic() - t0
             if present:
+                _recommit(broker, s, base / OFFSETS_MARKER, lagging_fraction)
                 return broker
             log.warning("cached scenario data incomplete; laying it out again")
             broker.reused = False
             marker.unlink(missing_ok=True)
-        broker.setup_seconds.update(lay_out(cluster.bootstrap_servers, s))
+        (base / OFFSETS_MARKER).unlink(missing_ok=True)
+        broker.setup_seconds.update(lay_out(cluster.bootstrap_servers, s, lagging_fraction))
+        _write_offsets_marker(base / OFFSETS_MARKER, lagging_fraction)
         marker.write_text(json.dumps(wanted, indent=2) + "\n")
         return broker
     except BaseException:
         cluster.down(keep_dir=True)
         raise
+
+
+def _write_offsets_marker(path: Path, lagging_fraction: float | None) -> None:
+    path.write_text(json.dumps({"lagging_fraction": lagging_fraction}) + "\n")
+
+
+def _recommit(b: Broker, s: Scenario, marker: Path, lagging_fraction: float | None) -> None:
+    """Commit the offsets again when the cached ones were laid out for another fraction."""
+    wanted = {"lagging_fraction": lagging_fraction}
+    # no marker: data laid out before the option existed, with the scenario's own offsets
+    have = json.loads(marker.read_text()) if marker.is_file() else {"lagging_fraction": None}
+    if have == wanted:
+        return
+    log.info("committing offsets again lagging_fraction=%s was=%s", lagging_fraction,
+             have.get("lagging_fraction"))  # fmt: skip
+    marker.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    commit_offsets(AdminClient({"bootstrap.servers": b.bootstrap}), s, lagging_fraction)
+    b.setup_seconds["recommit_offsets"] = time.monotonic() - t0
+    _write_offsets_marker(marker, lagging_fraction)
 
 
 def _wait_present(bootstrap: str, s: Scenario, timeout: float = 600.0) -> bool:

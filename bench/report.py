@@ -174,8 +174,13 @@ def _exporter_part(result: dict[str, Any]) -> list[str]:
         f"on {result['machine']['cpus']} cores; broker data "
         f"{'reused' if result['setup']['reused'] else 'laid out'} in "
         f"{result['setup']['total_seconds']:.0f} s {result['setup']['seconds']}",
-        "",
     ]
+    lagging = result.get("lagging")
+    if lagging is not None:
+        share = "all" if lagging["fraction"] is None else f"fraction {lagging['fraction']}"
+        parts.append(f"lagging ({share}): {lagging['partitions']:,} committed partitions behind; "
+                     f"lag_seconds_mode {lagging['lag_seconds_mode']}")  # fmt: skip
+    parts.append("")
     rows: list[tuple[str, ...]] = [
         ("full cycle (publish - start)", _fmt(cyc["full_seconds"]["median"], "s"),
          _fmt(cyc["full_seconds"]["max"], "s"), _fmt(result["floor"]["total"]["median"], "s")),
@@ -184,6 +189,10 @@ def _exporter_part(result: dict[str, Any]) -> list[str]:
     for stage, v in cyc["stages"].items():
         f = floor_steps.get(stage, {}).get("median")
         rows.append((f"  stage {stage}", _fmt(v["median"], "s"), _fmt(v["max"], "s"), _fmt(f, "s")))
+    warm = cyc["warmup"]["stages"]
+    if "message_times" in warm:  # the first cycle reads every lagging partition once
+        rows.append(("  stage message_times, first cycle (every read)",
+                     _fmt(warm["message_times"], "s"), "", ""))  # fmt: skip
     after = cyc["after_cycle_stage_seconds"]
     rows.append(("  after stage cycle (own, build, render, gzip)", _fmt(after["median"], "s"),
                  _fmt(after["max"], "s"), ""))  # fmt: skip

@@ -55,6 +55,8 @@ class Options:
     """Overrides of the exporter's `poll` settings (the floor follows the window and batch)."""
     lag_seconds_mode: str = "interpolated"
     """The exporter's `poll.lag_seconds_mode` (exact reads the messages at lagging offsets)."""
+    lagging_fraction: float | None = None
+    """Share of the committed partitions behind the log end (the others at it); None: all."""
 
     def poll_setting(self, key: str, default: float) -> float:
         return dict(self.poll).get(key, default)
@@ -167,7 +169,8 @@ def run_scenario(o: Options) -> dict[str, Any]:
     result = _header(asdict(s))
     result["exporter_source"] = str(o.exporter_source or "")
     t0 = time.monotonic()
-    b = broker_mod.start(s, fresh=o.fresh)
+    result["lagging"] = lagging_section(o)
+    b = broker_mod.start(s, fresh=o.fresh, lagging_fraction=o.lagging_fraction)
     result["setup"] = {
         "reused": b.reused,
         "seconds": {k: round(v, 2) for k, v in b.setup_seconds.items()},
@@ -210,6 +213,18 @@ def run_scenario(o: Options) -> dict[str, Any]:
         result["synthetic"] = run_synthetic(o)
     result["load"]["end"] = probe.load_average()
     return result
+
+
+def lagging_section(o: Options) -> dict[str, Any]:
+    """The committed layout: the fraction asked for and the partitions it puts behind."""
+    s, f = o.scenario, o.lagging_fraction
+    behind = sum(
+        1
+        for g in range(s.groups)
+        for p in range(s.partitions)
+        if s.committed_offset(g, p, f) < s.messages
+    )
+    return {"fraction": f, "partitions": behind, "lag_seconds_mode": o.lag_seconds_mode}
 
 
 def cycles_section(warmup: Cycle, cycles: list[Cycle]) -> dict[str, Any]:

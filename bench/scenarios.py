@@ -3,7 +3,10 @@
 Every group of a scenario commits offsets on every partition of one topic (group `g` on topic
 `g % topics`), through the Admin API (`alter_consumer_group_offsets`, one group per request as
 librdkafka requires, many requests in flight); no consumer runs, so every group is Empty with
-committed offsets. Committed offsets sit a little behind the log end, so lag is non-zero.
+committed offsets. Committed offsets sit a little behind the log end, so lag is non-zero; with a
+lagging fraction (`python -m bench --lagging-fraction F`), only about that fraction of the committed
+partitions is behind (picked by a hash of group and partition, so spread over topics and
+partitions), the rest committed at the log end.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -52,9 +56,17 @@ class Scenario:
     def committed_partitions(self) -> int:
         return self.groups * self.partitions
 
-    def committed_offset(self, group: int, partition: int) -> int:
-        """Deterministic committed offsets, 0 to messages/2 behind the log end."""
-        return self.messages - (group + partition) % (self.messages // 2 + 1)
+    def committed_offset(
+        self, group: int, partition: int, lagging_fraction: float | None = None
+    ) -> int:
+        """Deterministic committed offsets, 0 to messages/2 behind the log end; with a lagging
+        fraction, 1 to messages/2 behind on that fraction of the committed partitions and at the
+        log end on the others."""
+        if lagging_fraction is None:
+            return self.messages - (group + partition) % (self.messages // 2 + 1)
+        if not lagging(group, partition, lagging_fraction):
+            return self.messages
+        return self.messages - 1 - (group + partition) % max(1, self.messages // 2)
 
     def key(self) -> dict[str, Any]:
         """What the broker data of this scenario depends on (the cache is reused when equal)."""
@@ -75,6 +87,12 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("large", 1_000, 10, 10_000, 10, 30.0, 5, ("512m", "1g")),
     )
 }
+
+
+def lagging(group: int, partition: int, fraction: float) -> bool:
+    """Whether the group's committed offset on the partition is behind, for a lagging fraction:
+    a hash of both below the fraction, so about that share of the partitions, spread evenly."""
+    return zlib.crc32(f"{group}/{partition}".encode()) < fraction * 2**32
 
 
 def _windowed(
@@ -156,15 +174,23 @@ def produce(bootstrap: str, s: Scenario, timeout: float = 600.0) -> int:
     return s.topics * s.partitions * s.messages
 
 
-def commit_offsets(admin: AdminClient, s: Scenario, window: int = 64, rounds: int = 5) -> None:
-    """Commit every group's offsets; groups whose commit failed are retried a few rounds."""
+def commit_offsets(
+    admin: AdminClient,
+    s: Scenario,
+    lagging_fraction: float | None = None,
+    window: int = 64,
+    rounds: int = 5,
+) -> None:
+    """Commit every group's offsets (`Scenario.committed_offset`); groups whose commit failed are
+    retried a few rounds."""
     todo = list(range(s.groups))
     last_error = ""
     for _ in range(rounds):
 
         def submit(g: int) -> Future[Any]:
             topic = s.topic(g % s.topics)
-            tps = [TopicPartition(topic, p, s.committed_offset(g, p)) for p in range(s.partitions)]
+            tps = [TopicPartition(topic, p, s.committed_offset(g, p, lagging_fraction))
+                   for p in range(s.partitions)]  # fmt: skip
             request = [ConsumerGroupTopicPartitions(s.group(g), tps)]
             futures = admin.alter_consumer_group_offsets(request, request_timeout=60)
             return next(iter(futures.values()))
@@ -196,7 +222,7 @@ def count_present(admin: AdminClient, s: Scenario) -> tuple[int, int]:
     return topics, groups
 
 
-def lay_out(bootstrap: str, s: Scenario) -> dict[str, float]:
+def lay_out(bootstrap: str, s: Scenario, lagging_fraction: float | None = None) -> dict[str, float]:
     """Create the scenario's topics, produce, commit; seconds per step."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     steps: dict[str, float] = {}
@@ -207,6 +233,6 @@ def lay_out(bootstrap: str, s: Scenario) -> dict[str, float]:
     produce(bootstrap, s)
     steps["produce"] = time.monotonic() - t0
     t0 = time.monotonic()
-    commit_offsets(admin, s)
+    commit_offsets(admin, s, lagging_fraction)
     steps["commit_offsets"] = time.monotonic() - t0
     return steps
