@@ -43,8 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default="interpolated",
                         help="the exporter's poll.lag_seconds_mode")  # fmt: skip
     parser.add_argument("--lagging-fraction", type=float, metavar="F",
-                        help="commit only this share (0 to 1) of the group partitions behind "
-                        "the log end, the rest at it (default: all behind)")  # fmt: skip
+                        help="commit only this share (0 to 1) of the groups behind the log "
+                        "end (all their partitions), the others at it (default: all)")  # fmt: skip
+    parser.add_argument("--move-lagging", action="store_true",
+                        help="move the lagging groups' offsets by one after every cycle (with "
+                        "--lagging-fraction), so each cycle sees them move")  # fmt: skip
     parser.add_argument("--exporter-source", type=Path, metavar="DIR",
                         help="run the exporter from this source tree (A/B runs)")  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -59,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--cycles must be >= 1, --synthetic-series >= 0, --scrape-seconds > 0")
     if args.lagging_fraction is not None and not 0.0 <= args.lagging_fraction <= 1.0:
         parser.error(f"--lagging-fraction {args.lagging_fraction}: expected 0 to 1")
+    if args.move_lagging and args.lagging_fraction is None:
+        parser.error("--move-lagging needs --lagging-fraction")
     poll: list[tuple[str, float]] = []
     for item in args.poll:
         key, sep, value = item.partition("=")
@@ -73,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         poll=tuple(poll),
         lag_seconds_mode=args.lag_seconds_mode,
         lagging_fraction=args.lagging_fraction,
+        move_lagging=args.move_lagging,
         exporter_source=args.exporter_source.resolve() if args.exporter_source else None,
         scenario=scenario,
         cycles=cycles,

@@ -178,8 +178,12 @@ def _exporter_part(result: dict[str, Any]) -> list[str]:
     lagging = result.get("lagging")
     if lagging is not None:
         share = "all" if lagging["fraction"] is None else f"fraction {lagging['fraction']}"
-        parts.append(f"lagging ({share}): {lagging['partitions']:,} committed partitions behind; "
-                     f"lag_seconds_mode {lagging['lag_seconds_mode']}")  # fmt: skip
+        moved = lagging.get("move_seconds")
+        moving = (
+            f", moved after each cycle (commit median {moved['median']:.2f} s)" if moved else ""
+        )
+        parts.append(f"lagging ({share}): {lagging['partitions']:,} committed partitions behind"
+                     f"{moving}; lag_seconds_mode {lagging['lag_seconds_mode']}")  # fmt: skip
     parts.append("")
     rows: list[tuple[str, ...]] = [
         ("full cycle (publish - start)", _fmt(cyc["full_seconds"]["median"], "s"),

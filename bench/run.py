@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from confluent_kafka import libversion
 from confluent_kafka.admin import AdminClient
 
 from bench import broker as broker_mod
-from bench import floor, probe
+from bench import floor, probe, scenarios
 from bench.exporter_proc import Cycle, Exporter
 from bench.scenarios import Scenario
 from exporter.config import PollConfig
@@ -56,7 +57,11 @@ class Options:
     lag_seconds_mode: str = "interpolated"
     """The exporter's `poll.lag_seconds_mode` (exact reads the messages at lagging offsets)."""
     lagging_fraction: float | None = None
-    """Share of the committed partitions behind the log end (the others at it); None: all."""
+    """Share of the groups (and committed partitions) behind the log end, the others at it; None:
+    the scenario's own offsets, behind everywhere."""
+    move_lagging: bool = False
+    """Commit the lagging groups' offsets one further back or forward after every cycle, so that
+    each cycle sees them move (as consumers running behind do) and exact mode reads them again."""
 
     def poll_setting(self, key: str, default: float) -> float:
         return dict(self.poll).get(key, default)
@@ -108,19 +113,41 @@ def run_floor(o: Options, client: AdminClient, cache: DescribeCache) -> dict[str
 
 
 def measure_cycles(
-    o: Options, exporter: Exporter, floor_client: AdminClient, floor_cache: DescribeCache
+    o: Options,
+    exporter: Exporter,
+    floor_client: AdminClient,
+    floor_cache: DescribeCache,
+    moves: list[float],
 ) -> tuple[Cycle, list[Cycle], list[dict[str, Any]]]:
     wait = o.scenario.interval_seconds + 900.0
     warmup = exporter.next_cycle(wait)
+    move = _mover(o, floor_client, moves)
+    move(1)
     cycles: list[Cycle] = []
     floors: list[dict[str, Any]] = []
-    for _ in range(o.cycles):
+    for i in range(o.cycles):
         cycle = exporter.next_cycle(wait)
         cycles.append(cycle)
+        move(i % 2)
         estimate = floors[-1]["total"] if floors else cycle.stages.get("cycle", 1.0)
         if len(floors) < o.floor_runs and exporter.seconds_to_next_cycle() > 1.5 * estimate + 1:
             floors.append(run_floor(o, floor_client, floor_cache))
     return warmup, cycles, floors
+
+
+def _mover(o: Options, client: AdminClient, moves: list[float]) -> Callable[[int], None]:
+    """`move(back)`: commits the lagging groups' offsets `back` further behind (with
+    `--move-lagging`), its seconds appended to `moves`; else nothing."""
+    if not o.move_lagging:
+        return lambda _back: None
+    groups = scenarios.lagging_groups(o.scenario, o.lagging_fraction)
+
+    def move(back: int) -> None:
+        t0 = time.monotonic()
+        scenarios.commit_offsets(client, o.scenario, o.lagging_fraction, groups=groups, back=back)
+        moves.append(time.monotonic() - t0)
+
+    return move
 
 
 def measure_scrapes(o: Options, exporter: Exporter | None, port: int) -> list[dict[str, Any]]:
@@ -170,6 +197,7 @@ def run_scenario(o: Options) -> dict[str, Any]:
     result["exporter_source"] = str(o.exporter_source or "")
     t0 = time.monotonic()
     result["lagging"] = lagging_section(o)
+    moves: list[float] = []
     b = broker_mod.start(s, fresh=o.fresh, lagging_fraction=o.lagging_fraction)
     result["setup"] = {
         "reused": b.reused,
@@ -184,7 +212,7 @@ def run_scenario(o: Options) -> dict[str, Any]:
         exporter = Exporter(o.work / s.name, exporter_config(o, b), o.exporter_source)
         try:
             exporter.wait_serving()
-            warmup, cycles, floors = measure_cycles(o, exporter, floor_client, floor_cache)
+            warmup, cycles, floors = measure_cycles(o, exporter, floor_client, floor_cache, moves)
             scrapes = measure_scrapes(o, exporter, exporter.port)
             rss, hwm = probe.memory_mib(exporter.pid)
         finally:
@@ -194,6 +222,7 @@ def run_scenario(o: Options) -> dict[str, Any]:
     finally:
         b.stop()
     result["cycles"] = cycles_section(warmup, cycles)
+    result["lagging"]["move_seconds"] = summary(moves) if moves else None
     result["floor"] = {
         "runs": floors,
         "total": summary([f["total"] for f in floors]),
@@ -224,7 +253,12 @@ def lagging_section(o: Options) -> dict[str, Any]:
         for p in range(s.partitions)
         if s.committed_offset(g, p, f) < s.messages
     )
-    return {"fraction": f, "partitions": behind, "lag_seconds_mode": o.lag_seconds_mode}
+    return {
+        "fraction": f,
+        "partitions": behind,
+        "lag_seconds_mode": o.lag_seconds_mode,
+        "moved": o.move_lagging,
+    }
 
 
 def cycles_section(warmup: Cycle, cycles: list[Cycle]) -> dict[str, Any]:

@@ -4,9 +4,10 @@ Every group of a scenario commits offsets on every partition of one topic (group
 `g % topics`), through the Admin API (`alter_consumer_group_offsets`, one group per request as
 librdkafka requires, many requests in flight); no consumer runs, so every group is Empty with
 committed offsets. Committed offsets sit a little behind the log end, so lag is non-zero; with a
-lagging fraction (`python -m bench --lagging-fraction F`), only about that fraction of the committed
-partitions is behind (picked by a hash of group and partition, so spread over topics and
-partitions), the rest committed at the log end.
+lagging fraction (`python -m bench --lagging-fraction F`), only about that fraction of the groups is
+behind, on every partition of its topic (picked by a hash of the group, so spread over the
+topics), the others committed at the log end: that fraction of the committed partitions lags, and
+moving the lagging offsets between cycles (`--move-lagging`) takes one request per lagging group.
 """
 
 from __future__ import annotations
@@ -60,13 +61,13 @@ class Scenario:
         self, group: int, partition: int, lagging_fraction: float | None = None
     ) -> int:
         """Deterministic committed offsets, 0 to messages/2 behind the log end; with a lagging
-        fraction, 1 to messages/2 behind on that fraction of the committed partitions and at the
-        log end on the others."""
+        fraction, 2 to messages/2 behind on the partitions of that fraction of the groups and at
+        the log end on the others (see `lagging`)."""
         if lagging_fraction is None:
             return self.messages - (group + partition) % (self.messages // 2 + 1)
-        if not lagging(group, partition, lagging_fraction):
+        if not lagging(group, lagging_fraction):
             return self.messages
-        return self.messages - 1 - (group + partition) % max(1, self.messages // 2)
+        return self.messages - 2 - (group + partition) % max(1, self.messages // 2 - 1)
 
     def key(self) -> dict[str, Any]:
         """What the broker data of this scenario depends on (the cache is reused when equal)."""
@@ -89,10 +90,10 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-def lagging(group: int, partition: int, fraction: float) -> bool:
-    """Whether the group's committed offset on the partition is behind, for a lagging fraction:
-    a hash of both below the fraction, so about that share of the partitions, spread evenly."""
-    return zlib.crc32(f"{group}/{partition}".encode()) < fraction * 2**32
+def lagging(group: int, fraction: float) -> bool:
+    """Whether the group is behind, for a lagging fraction: a hash of it below the fraction, so
+    about that share of the groups (and of the committed partitions), spread over the topics."""
+    return zlib.crc32(f"bench-group-{group}".encode()) < fraction * 2**32
 
 
 def _windowed(
@@ -180,17 +181,24 @@ def commit_offsets(
     lagging_fraction: float | None = None,
     window: int = 64,
     rounds: int = 5,
+    groups: Iterable[int] | None = None,
+    back: int = 0,
 ) -> None:
-    """Commit every group's offsets (`Scenario.committed_offset`); groups whose commit failed are
-    retried a few rounds."""
-    todo = list(range(s.groups))
+    """Commit the offsets of every group (or of `groups`) as `Scenario.committed_offset`, `back`
+    offsets further behind on the lagging ones; groups whose commit failed are retried a few
+    rounds."""
+    todo = list(range(s.groups) if groups is None else groups)
     last_error = ""
     for _ in range(rounds):
 
         def submit(g: int) -> Future[Any]:
             topic = s.topic(g % s.topics)
-            tps = [TopicPartition(topic, p, s.committed_offset(g, p, lagging_fraction))
-                   for p in range(s.partitions)]  # fmt: skip
+            tps = []
+            for p in range(s.partitions):
+                offset = s.committed_offset(g, p, lagging_fraction)
+                tps.append(
+                    TopicPartition(topic, p, offset - back if offset < s.messages else offset)
+                )
             request = [ConsumerGroupTopicPartitions(s.group(g), tps)]
             futures = admin.alter_consumer_group_offsets(request, request_timeout=60)
             return next(iter(futures.values()))
@@ -212,6 +220,15 @@ def commit_offsets(
         todo = failed
         time.sleep(2.0)
     raise RuntimeError(f"commit offsets failed for {len(todo)} groups: {last_error}")
+
+
+def lagging_groups(s: Scenario, fraction: float | None) -> list[int]:
+    """The groups behind the log end on some partition."""
+    return [
+        g
+        for g in range(s.groups)
+        if any(s.committed_offset(g, p, fraction) < s.messages for p in range(s.partitions))
+    ]
 
 
 def count_present(admin: AdminClient, s: Scenario) -> tuple[int, int]:
