@@ -153,6 +153,7 @@ def _start_exporter(cluster: KafkaCluster, consumers: list[tools.JavaClient], tm
         "lessons": {"planned_consumers_by_group": {"billing": 4}},
         "log": {"level": "debug"},  # so that a failure can be traced in its log
         "schema_registry": {"url": registry_url, "timeout_seconds": 10, "payload_sampling": True},
+        "probe": {"enabled": True, "create_topic": True},  # the end-to-end probe's row
     }
     path = tmp / "kafka-vitals.yaml"
     path.write_text(yaml.safe_dump(config))
