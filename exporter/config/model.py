@@ -306,8 +306,9 @@ class SchemaRegistryConfig:
     of new subjects and subjects named by newly registered schema ids. With N subjects a change
     of compatibility is seen within N / this cycles."""
     refresh_budget_seconds: float = 0.5
-    """Time the reading of subjects may take per cycle before the oldest of `refresh_per_cycle`
-    are left for the next cycle (new subjects and those with new versions are always read): a
+    """Time a registry poll may take (from its first request) before the oldest of
+    `refresh_per_cycle` are left for the next cycle (new subjects and those with new versions
+    are always read): a
     slow registry reads fewer old subjects again instead of lengthening the cycle. With N
     subjects and R read per cycle, a change of compatibility alone is seen within N / R cycles."""
     subject_strategy: SubjectStrategy = "topic"

@@ -13,7 +13,7 @@ One poll, every request within one deadline (`schema_registry.timeout_seconds`):
    subjects read longest ago: `GET /subjects/<s>/versions`, `GET /config/<s>?defaultToGlobal=false`,
    and when the versions changed `GET /subjects/<s>/versions/latest` (schema type and id). These
    go through `concurrency` kept-alive connections at once. The oldest are read only while
-   `refresh_budget_seconds` (from the start of this step) lasts: those not started by then wait
+   `refresh_budget_seconds` (from the start of the poll) lasts: those not started by then wait
    for the next poll, so a slow registry shortens the refresh instead of lengthening the poll.
 
 The other subjects keep what an earlier poll read. Any failure fails the poll (one `RegistryError`,
@@ -111,7 +111,7 @@ class SchemaRegistrySource:
         oldest = [n for _, n in stale[: self._config.refresh_per_cycle] if n not in first]
         refresh = must + oldest
         now = time.monotonic()
-        budget_end = now + self._config.refresh_budget_seconds
+        budget_end = t0 + self._config.refresh_budget_seconds  # the whole poll's budget
         futures = [self._pool.submit(self._subject, n, global_level, deadline, now)
                    for n in refresh]  # fmt: skip
         for fut in futures[: len(must)]:
