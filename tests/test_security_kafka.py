@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from exporter.config import KafkaConfig, Secret
 from tests.exporter_probe import Exporter, Scrape
 from tests.harness import clients, jars
 from tests.harness.procs import HarnessError, wait_for
@@ -128,6 +129,15 @@ def sasl_config(secure: Secure, user: ScramUser, **extra: Any) -> dict[str, Any]
     )  # fmt: skip
 
 
+def scram_kafka(secure: Secure, name: str, user: ScramUser) -> KafkaConfig:
+    """The exporter's Kafka settings for SCRAM user `name` over SASL_SSL, 5 s requests."""
+    return KafkaConfig(
+        bootstrap_servers=secure.cluster.sasl_bootstrap, security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512", sasl_username=name, sasl_password=Secret(user.password),
+        tls_ca_file=str(secure.pki.ca_cert), request_timeout_seconds=5,
+    )  # fmt: skip
+
+
 def healthy(s: Scrape) -> bool:
     lag = [s.value("kafka_consumergroup_lag", consumergroup=GROUP, topic=TOPIC, partition=p)
            for p in ("0", "1")]  # fmt: skip
@@ -225,18 +235,14 @@ def test_least_privilege_from_the_readme_is_enough_and_nothing_is_denied(
 def test_each_acl_of_the_minimum_is_needed(secure: Secure, missing: tuple[str, str, str]) -> None:
     """Without any one of the three grants the view is incomplete: the minimum is exact."""
     from exporter.catalog import admin, own
-    from exporter.config import Config, KafkaConfig, PollConfig, Secret
+    from exporter.config import Config, PollConfig
     from exporter.poller import Poller
 
     cluster = secure.cluster
     name = f"probe-{missing[0]}-{missing[2]}".lower()
     user = cluster.add_scram_user(name)
     cluster.allow(f"User:{name}", [a for a in MINIMUM_ACLS if a != missing])
-    kafka = KafkaConfig(
-        bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
-        sasl_mechanism="SCRAM-SHA-512", sasl_username=name, sasl_password=Secret(user.password),
-        tls_ca_file=str(secure.pki.ca_cert), request_timeout_seconds=5,
-    )  # fmt: skip
+    kafka = scram_kafka(secure, name, user)
     config = Config(kafka=kafka, poll=PollConfig(stage_timeout_seconds=8))
 
     def incomplete() -> tuple[str, ...]:
@@ -265,7 +271,6 @@ def polled_with_and_without_read(
     """Two principals, `<prefix>-read` (the minimum and Read on topics) and `<prefix>-no-read`
     (the minimum alone), each polled with `make(KafkaConfig)` until the counter `reads` has a
     found or a denied read: by name, that snapshot and the stages that failed in its cycle."""
-    from exporter.config import KafkaConfig, Secret
     from exporter.poller import Poller
 
     cluster = secure.cluster
@@ -274,11 +279,7 @@ def polled_with_and_without_read(
                          (f"{prefix}-no-read", MINIMUM_ACLS)):  # fmt: skip
         user = cluster.add_scram_user(name)
         cluster.allow(f"User:{name}", grants)
-        kafka = KafkaConfig(
-            bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
-            sasl_mechanism="SCRAM-SHA-512", sasl_username=name, sasl_password=Secret(user.password),
-            tls_ca_file=str(secure.pki.ca_cert), request_timeout_seconds=5,
-        )  # fmt: skip
+        kafka = scram_kafka(secure, name, user)
         poller = Poller(make(kafka))
 
         def read_once(p: Any = poller) -> Any:
@@ -507,7 +508,7 @@ def test_log_source_least_privilege_and_auto_fallback(secure: Secure) -> None:
     """Read on __consumer_offsets added to the minimum: full cycles from the log, nothing denied;
     `auto` without it uses the Admin API."""
     from exporter.catalog import admin, own
-    from exporter.config import CommittedOffsetsConfig, Config, KafkaConfig, PollConfig, Secret
+    from exporter.config import CommittedOffsetsConfig, Config, PollConfig
     from exporter.poller import Poller
 
     cluster = secure.cluster
@@ -518,12 +519,7 @@ def test_log_source_least_privilege_and_auto_fallback(secure: Secure) -> None:
         user = cluster.add_scram_user(name)
         principal = f"User:{name}"
         cluster.allow(principal, [*MINIMUM_ACLS, *([readme_log_acl(principal)] if extra else [])])
-        kafka = KafkaConfig(
-            bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
-            sasl_mechanism="SCRAM-SHA-512", sasl_username=name,
-            sasl_password=Secret(user.password), tls_ca_file=str(secure.pki.ca_cert),
-            request_timeout_seconds=5,
-        )  # fmt: skip
+        kafka = scram_kafka(secure, name, user)
         config = Config(
             kafka=kafka,
             poll=PollConfig(stage_timeout_seconds=8),
@@ -580,7 +576,7 @@ def test_probe_least_privilege_on_and_off(secure: Secure) -> None:
     principal without them (the minimum: the probe off needs nothing more) loses every probe
     message and the rest of the cycle is unaffected."""
     from exporter.catalog import probe as cat
-    from exporter.config import Config, KafkaConfig, PollConfig, ProbeConfig, Secret
+    from exporter.config import Config, PollConfig, ProbeConfig
     from exporter.poller import Poller
 
     cluster = secure.cluster
@@ -591,12 +587,7 @@ def test_probe_least_privilege_on_and_off(secure: Secure) -> None:
         principal = f"User:{name}"
         grants = [*readme_probe_acls(principal, topic, group), ("TOPIC", topic, "CREATE")]
         cluster.allow(principal, [*MINIMUM_ACLS, *(grants if extra else [])])
-        kafka = KafkaConfig(
-            bootstrap_servers=cluster.sasl_bootstrap, security_protocol="SASL_SSL",
-            sasl_mechanism="SCRAM-SHA-512", sasl_username=name,
-            sasl_password=Secret(user.password), tls_ca_file=str(secure.pki.ca_cert),
-            request_timeout_seconds=5,
-        )  # fmt: skip
+        kafka = scram_kafka(secure, name, user)
         probe = ProbeConfig(enabled=True, topic=topic, group_id=group, create_topic=True,
                             replication_factor=1, min_insync_replicas=1,
                             deadline_seconds=3)  # fmt: skip
