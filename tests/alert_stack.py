@@ -28,9 +28,8 @@ def render_bundle(tmp_path: Path, receiver: WebhookReceiver, overrides: Mapping[
     return out
 
 
-def start_alertmanager(
-    factory: Callable[[str | Mapping[str, Any]], Alertmanager], out: Path
-) -> Alertmanager:
+def start_alertmanager(factory: Callable[[str], Alertmanager], out: Path) -> Alertmanager:
+    """Alertmanager with the rendered example configuration."""
     return factory((out / ALERTMANAGER_PATH).read_text())
 
 

@@ -22,8 +22,9 @@ import pytest
 import yaml
 from confluent_kafka import Consumer
 
-from alerts.outputs import ALERTMANAGER_PATH, RULES_PATH
-from tests.cli_run import get, run, spawn_serve
+from alerts.outputs import RULES_PATH
+from tests.alert_stack import render_bundle, start_alertmanager
+from tests.cli_run import get, spawn_serve
 from tests.harness import clients, procs
 from tests.harness.cluster import KafkaCluster
 from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
@@ -88,19 +89,8 @@ def alert_stack(
     served: list[procs.Managed] = []
 
     def make(overrides: Mapping[str, Any], exporter: Mapping[str, Any]) -> Stack:
-        output = {
-            "webhook_url": webhook_receiver.url.rstrip("/"),
-            "group_wait": "1s",
-            "group_interval": "2s",
-            "repeat_interval": "1h",
-        }
-        overrides_file = tmp_path / "overrides.yaml"
-        overrides_file.write_text(yaml.safe_dump({**overrides, "output": output}))
-        out = tmp_path / "rendered"
-        rendered = run("render", "--overrides", str(overrides_file), "--out", str(out))
-        assert rendered.returncode == 0, rendered.stderr
-
-        am = alertmanager_factory((out / ALERTMANAGER_PATH).read_text())
+        out = render_bundle(tmp_path, webhook_receiver, overrides)
+        am = start_alertmanager(alertmanager_factory, out)
 
         config = tmp_path / "kafka-vitals.yaml"
         base = {

@@ -22,9 +22,10 @@ import pytest
 import yaml
 from confluent_kafka import Producer
 
-from alerts.outputs import ALERTMANAGER_PATH, RULES_PATH
+from alerts.outputs import RULES_PATH
 from alerts.signals import RuleQuery, unregistered_payload_ratio
-from tests.cli_run import get, run, spawn_serve
+from tests.alert_stack import render_bundle, start_alertmanager
+from tests.cli_run import get, spawn_serve
 from tests.harness import clients, procs
 from tests.harness.cluster import KafkaCluster
 from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
@@ -107,15 +108,9 @@ def test_contract_alerts_arrive_through_alertmanager(
         "compatibility_none": {"for": "4s"},
         "topic_without_schema": {"window": "20s", "for": "4s", "keep_firing_for": "0s"},
         "registration_burst": {"window": "2m"},
-        "output": {"webhook_url": webhook_receiver.url.rstrip("/"), "group_wait": "1s",
-                   "group_interval": "2s", "repeat_interval": "1h"},
     }  # fmt: skip
-    overrides_file = tmp_path / "overrides.yaml"
-    overrides_file.write_text(yaml.safe_dump(overrides))
-    out = tmp_path / "rendered"
-    rendered = run("render", "--overrides", str(overrides_file), "--out", str(out))
-    assert rendered.returncode == 0, rendered.stderr
-    am = alertmanager_factory((out / ALERTMANAGER_PATH).read_text())
+    out = render_bundle(tmp_path, webhook_receiver, overrides)
+    am = start_alertmanager(alertmanager_factory, out)
     config = tmp_path / "kafka-vitals.yaml"
     config.write_text(yaml.safe_dump({
         "kafka": {"bootstrap_servers": bootstrap},
