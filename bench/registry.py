@@ -27,7 +27,7 @@ from exporter.collectors.registry_health import RegistryHealthCollector
 from exporter.collectors.registry_subjects import RegistrySubjectsCollector
 from exporter.config import Config, SchemaRegistryConfig
 from exporter.snapshot import SnapshotBuilder
-from exporter.sources.registry import READING_KEY, SchemaRegistrySource
+from exporter.sources.registry import SchemaRegistrySource
 from exporter.sources.registry_model import RegistryError
 from tests.harness.procs import HarnessError
 from tests.harness.registry import SchemaRegistry, fetch
@@ -73,7 +73,7 @@ def poll(source: SchemaRegistrySource, collectors: list[object], kind: str) -> P
     t0 = time.monotonic()
     reading = source.read()
     t1 = time.monotonic()
-    data = CycleData(now=time.time(), jmx={READING_KEY: reading})
+    data = CycleData(now=time.time(), schema_registry=reading)
     for c in collectors:
         c.collect(data, SnapshotBuilder())  # type: ignore[attr-defined]
     t2 = time.monotonic()

@@ -33,16 +33,18 @@ One cycle:
 A failed stage drops its own series; nothing from an earlier cycle is carried over, so a series
 that could not be read this cycle is absent, never frozen.
 
-Source runners: an object with `name: str` (its stage name), `poll(cluster, timeout)` returning a
-mapping of readings by target name, and `close()`. `cluster` is the `ClusterView` of the previous
-cycle (or None), for runners that discover targets from the metadata; `timeout` is the runner's
-deadline in seconds, which it must respect. A runner that fails may raise `SourceFailed` with
-readings that describe the failure (the stage counts as failed, the readings are kept). The
-readings of all runners are merged into `CycleData.jmx`. `default_runners(config)` lists the
-runners the configuration asks for; add new sources there. A runner that drives a librdkafka
-client goes into a child process of its own with
-`SupervisedRunner(name, functools.partial(TheRunner, config), config)`: same interface, plain
-dataclasses in and out (a `SourceFailed` raised in the child is raised again in the parent).
+Source runners: an object with `name: str` (its stage name), `kind` (what it reads: `jmx`,
+`schema_registry` or `probe`), `poll(cluster, timeout)` returning a mapping of readings by target
+name, and `close()`. `cluster` is the `ClusterView` of the previous cycle (or None), for runners
+that discover targets from the metadata; `timeout` is the runner's deadline in seconds, which it
+must respect. A runner that fails may raise `SourceFailed` with readings that describe the failure
+(the stage counts as failed, the readings are kept). The poller files each runner's readings in
+the `CycleData` field of its kind (`file_readings`); a reading of another type than the kind
+promises is dropped with a warning. `default_runners(config)` lists the runners the configuration
+asks for; add new sources there. A runner that drives a librdkafka client goes into a child
+process of its own with `SupervisedRunner(name, functools.partial(TheRunner, config), config,
+kind=...)`: same interface, plain dataclasses in and out (a `SourceFailed` raised in the child is
+raised again in the parent).
 """
 
 from __future__ import annotations
@@ -74,7 +76,10 @@ from exporter.memory import release_free_memory
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import STAGES, AdminSource
 from exporter.sources.admin_model import ClusterView
-from exporter.sources.stages import SourceFailed, StageOutcome, describe_error
+from exporter.sources.jmx_model import TargetResult
+from exporter.sources.probe_model import ProbeFailure, ProbeReading
+from exporter.sources.registry_model import RegistryFailure, RegistryReading
+from exporter.sources.stages import RunnerKind, SourceFailed, StageOutcome, describe_error
 from exporter.sources.supervised import SupervisedAdmin
 
 log = logging.getLogger(__name__)
@@ -89,11 +94,14 @@ RUNNERS_LATEST_FACTOR = 1.5
 its offsets stage) after the cycle started, when this cycle's stages before the offsets stage
 take that much longer (requests timing out)."""
 _Readings = Future[tuple[Mapping[str, object], StageOutcome]]
+_Handed = list[tuple["SourceRunner", Mapping[str, object]]]
+"""What each runner handed in this cycle."""
 _BEFORE_RUNNERS = frozenset(STAGES[: STAGES.index(RUNNERS_START_STAGE)])
 
 
 class SourceRunner(Protocol):
     name: str
+    kind: RunnerKind
 
     def poll(
         self, cluster: ClusterView | None = None, timeout: float | None = None
@@ -138,7 +146,8 @@ def default_runners(config: Config) -> list[SourceRunner]:
         from exporter.sources.probe import ProbeSource
         from exporter.sources.supervised import SupervisedRunner
 
-        runners.append(SupervisedRunner("probe", functools.partial(ProbeSource, config), config))
+        runners.append(SupervisedRunner("probe", functools.partial(ProbeSource, config), config,
+                                        kind="probe"))  # fmt: skip
     return runners
 
 
@@ -330,7 +339,7 @@ class Poller:
             runs[collector.name] = self._collect(collector, data, cap, merged, stages)
         readings, runner_stages = self._finish_runners(pending, runners_at)
         stages += runner_stages
-        data = replace(data, jmx=readings)
+        data = file_readings(data, readings)
         for collector in self._runner_collectors:
             runs[collector.name] = self._collect(collector, data, cap, merged, stages)
         if self._health_collectors:  # the health phase: last, uncapped
@@ -434,10 +443,10 @@ class Poller:
         self,
         pending: list[tuple[SourceRunner, _Readings | None]],
         t0: float,
-    ) -> tuple[dict[str, object], list[StageOutcome]]:
+    ) -> tuple[_Handed, list[StageOutcome]]:
         """The readings of the runners started at `t0`, each awaited until its deadline."""
         deadline = t0 + self._config.poll.stage_timeout_seconds + RUNNER_GRACE_SECONDS
-        readings: dict[str, object] = {}
+        readings: _Handed = []
         stages: list[StageOutcome] = []
         for runner, fut in pending:
             if fut is None:
@@ -448,6 +457,32 @@ class Poller:
             except FutureTimeout:
                 stages.append(StageOutcome(runner.name, time.monotonic() - t0, "timed out"))
                 continue
-            readings.update(got)
+            readings.append((runner, got))
             stages.append(outcome)
         return readings, stages
+
+
+def file_readings(data: CycleData, handed: _Handed) -> CycleData:
+    """The runners' readings filed in the `CycleData` field of each runner's kind: JMX results by
+    target name; the registry's reading or failure; the probe's reading (a probe failure leaves
+    it None). A reading of another type is dropped with a warning: that runner is wrong."""
+    jmx: dict[str, TargetResult] = {}
+    registry: RegistryReading | None = None
+    registry_failure: RegistryFailure | None = None
+    probe: ProbeReading | None = None
+    for runner, got in handed:
+        kind: RunnerKind = runner.kind
+        for key, value in got.items():
+            if kind == "jmx" and isinstance(value, TargetResult):
+                jmx[key] = value
+            elif kind == "schema_registry" and isinstance(value, RegistryReading):
+                registry = value
+            elif kind == "schema_registry" and isinstance(value, RegistryFailure):
+                registry_failure = value
+            elif kind == "probe" and isinstance(value, ProbeReading):
+                probe = value
+            elif not (kind == "probe" and isinstance(value, ProbeFailure)):
+                log.warning("unexpected reading dropped source=%s kind=%s key=%s type=%s",
+                            runner.name, kind, key, type(value).__name__)  # fmt: skip
+    return replace(data, jmx=jmx, schema_registry=registry,
+                   schema_registry_failure=registry_failure, probe=probe)  # fmt: skip

@@ -175,7 +175,7 @@ def test_any_runner_runs_in_a_child_and_comes_back_after_a_crash(
 ) -> None:
     poller, *_ = isolated
     config = Config(poll=PollConfig(stage_timeout_seconds=3))
-    runner = SupervisedRunner("echo", functools.partial(EchoRunner), config)
+    runner = SupervisedRunner("echo", functools.partial(EchoRunner), config, kind="probe")
     try:
         view = poller.poll_once() and poller._last_cluster
         pid, brokers, timeout = runner.poll(view, 3.0)["echo"]  # type: ignore[misc]

@@ -21,7 +21,10 @@ from exporter.poller import RUNNERS_START_STAGE, Poller
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import STAGES, AdminResult
 from exporter.sources.admin_model import ClusterView
-from exporter.sources.stages import StageOutcome
+from exporter.sources.jmx_model import TargetResult
+from exporter.sources.probe_model import ProbeFailure, ProbeReading
+from exporter.sources.registry_model import RegistryFailure, RegistryReading
+from exporter.sources.stages import RunnerKind, StageOutcome
 
 
 def closed_port_config(**collectors: bool) -> Config:
@@ -35,8 +38,19 @@ def closed_port_config(**collectors: bool) -> Config:
     )
 
 
+def reading(target: str, detail: str) -> TargetResult:
+    return TargetResult(target, "broker", True, 0.0, detail=detail)
+
+
+def details(data: CycleData) -> dict[str, str]:
+    """The JMX readings a collector saw, by target name (each runner's call count in `detail`)."""
+    return {name: result.detail for name, result in data.jmx.items()}
+
+
 class Runner:
-    """A source runner that answers after `delays[i]` seconds on its i-th call."""
+    """A JMX source runner that answers after `delays[i]` seconds on its i-th call."""
+
+    kind: RunnerKind = "jmx"
 
     def __init__(self, name: str, delays: tuple[float, ...] = (0.0,)) -> None:
         self.name = name
@@ -54,7 +68,7 @@ class Runner:
         self.clusters.append(cluster)
         self.timeouts.append(timeout)
         time.sleep(delay)
-        return {f"{self.name}-target": f"reading-{self.calls}"}
+        return {f"{self.name}-target": reading(f"{self.name}-target", f"reading-{self.calls}")}
 
     def close(self) -> None:
         self.closed = True
@@ -107,7 +121,7 @@ def test_runners_collectors_and_deadlines(
         # the slow runner missed its deadline; the fast one's readings reached the collectors
         assert first.value(own.POLL_ERRORS, "slowsource") == 1
         assert first.value(own.POLL_ERRORS, "fastsource") == 0
-        assert Recorder.seen[-1].jmx == {"fastsource-target": "reading-1"}
+        assert details(Recorder.seen[-1]) == {"fastsource-target": "reading-1"}
         assert Recorder.seen[-1].cluster is None
         assert fast.timeouts == [1.0] and fast.clusters == [None]
         # a collector that raises fails alone; the others' series are there
@@ -127,7 +141,7 @@ def test_runners_collectors_and_deadlines(
         third = poller.poll_once()
         assert slow.calls == 2
         assert third.value(own.POLL_ERRORS, "slowsource") == 2
-        assert Recorder.seen[-1].jmx == {
+        assert details(Recorder.seen[-1]) == {
             "fastsource-target": "reading-3",
             "slowsource-target": "reading-2",
         }
@@ -185,7 +199,7 @@ class AdminReader:
         del config
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
-        AdminReader.events.append(f"admin collector jmx={dict(data.jmx)}")
+        AdminReader.events.append(f"admin collector jmx={details(data)}")
 
 
 def test_runners_start_at_the_offsets_stage_and_admin_collectors_do_not_wait(
@@ -208,7 +222,7 @@ def test_runners_start_at_the_offsets_stage_and_admin_collectors_do_not_wait(
     # the collector that does not read JMX ran while the runner was busy, and saw no readings;
     # the one that does ran after it, with them
     assert events.index("admin collector jmx={}") < events.index("runner done")
-    assert Recorder.seen[-1].jmx == {"eventsource-target": "reading-1"}
+    assert details(Recorder.seen[-1]) == {"eventsource-target": "reading-1"}
     assert snap.value(own.POLL_ERRORS, "eventsource") == 0
 
 
@@ -241,7 +255,7 @@ def test_runners_start_when_the_cluster_is_unreachable(test_collectors: None) ->
     finally:
         poller.stop()
     assert runner.calls == 1 and snap.value(own.POLL_ERRORS, "fastsource") == 0
-    assert Recorder.seen[-1].jmx == {"fastsource-target": "reading-1"}
+    assert details(Recorder.seen[-1]) == {"fastsource-target": "reading-1"}
 
 
 def test_switched_off_collectors_do_not_run(test_collectors: None) -> None:
@@ -275,3 +289,45 @@ def test_background_thread_polls_on_its_interval() -> None:
     assert snaps[-1].value(own.POLL_ERRORS, "metadata") == count
     assert all(a.taken_at < b.taken_at for a, b in pairwise(snaps))
     assert poller.snapshot is snaps[-1]
+
+
+class Kind:
+    """A runner of one kind (only its name and kind matter to the filing)."""
+
+    def __init__(self, name: str, kind: RunnerKind) -> None:
+        self.name = name
+        self.kind = kind
+
+    def poll(
+        self, cluster: ClusterView | None = None, timeout: float | None = None
+    ) -> Mapping[str, object]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+def test_readings_are_filed_by_the_runners_kind(caplog: pytest.LogCaptureFixture) -> None:
+    registry = RegistryReading(taken_at=1.0, latency_seconds=0.01, seconds=0.1,
+                               global_compatibility="BACKWARD")  # fmt: skip
+    probe = ProbeReading((), (), 0.1)
+    jmx = reading("b1", "ok")
+    data = poller_module.file_readings(CycleData(now=1.0), [
+        (Kind("jmx", "jmx"), {"b1": jmx, "stray": "not a result"}),
+        (Kind("schema_registry", "schema_registry"), {"schema_registry": registry}),
+        (Kind("probe", "probe"), {"probe": probe}),
+    ])  # fmt: skip
+    assert data.jmx == {"b1": jmx} and data.now == 1.0
+    assert data.schema_registry is registry and data.schema_registry_failure is None
+    assert data.probe is probe
+    assert "unexpected reading dropped source=jmx kind=jmx key=stray type=str" in caplog.text
+    # failures: the registry's is kept for its error counter; a probe failure leaves no reading
+    failure = RegistryFailure("unreachable", "GET /config: connection refused")
+    failed = poller_module.file_readings(CycleData(now=2.0), [
+        (Kind("schema_registry", "schema_registry"), {"schema_registry": failure}),
+        (Kind("probe", "probe"), {"probe": ProbeFailure("probe topic 'p' does not exist")}),
+        (Kind("other-jmx", "probe"), {"b2": jmx}),  # a JMX result from a runner of another kind
+    ])  # fmt: skip
+    assert failed.schema_registry is None and failed.schema_registry_failure is failure
+    assert failed.probe is None and failed.jmx == {}
+    assert "source=other-jmx kind=probe key=b2 type=TargetResult" in caplog.text

@@ -97,7 +97,7 @@ def test_probe_creates_its_topic_and_measures_every_broker(
     out = SnapshotBuilder()
     for r in readings:
         out = SnapshotBuilder()
-        collector.collect(CycleData(now=0.0, jmx={READING_KEY: r}), out)
+        collector.collect(CycleData(now=0.0, probe=r), out)
     snap = out.build(0.0)
     assert snap.value(cat.UP) == 1
     for broker in ("1", "2", "3"):

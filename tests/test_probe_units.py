@@ -15,10 +15,8 @@ from exporter.config import Config, ProbeConfig
 from exporter.configure import ConfigError, load_config
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.probe_model import (
-    READING_KEY,
     CommitProbe,
     PartitionProbe,
-    ProbeFailure,
     ProbeReading,
     TopicShape,
     decode,
@@ -117,9 +115,9 @@ def test_collector_accumulates_per_leader_broker_and_says_when_the_probe_failed(
     )
     late = ProbeReading((PartitionProbe(0, 1, 2, (), (0.004, 0.004), late=1),), (), 0.1)
 
-    def collect(reading: object) -> SnapshotBuilder:
+    def collect(reading: ProbeReading | None) -> SnapshotBuilder:
         out = SnapshotBuilder()
-        collector.collect(CycleData(now=0.0, jmx={READING_KEY: reading}), out)
+        collector.collect(CycleData(now=0.0, probe=reading), out)
         return out
 
     collect(first)
@@ -134,7 +132,7 @@ def test_collector_accumulates_per_leader_broker_and_says_when_the_probe_failed(
     assert snap.value(cat.COMMIT_LATENCY, "1", suffix="_count") == 1
     assert snap.value(cat.COMMIT_LATENCY, "2", suffix="_count") is None
     assert snap.value(cat.COMMIT_FAILURES, "2") == 1
-    failed = collect(ProbeFailure("probe topic 'p' does not exist")).build(0.0)
+    failed = collect(None).build(0.0)  # the probe failed: the poller files no reading
     assert failed.value(cat.UP) == 0
     assert failed.value(cat.MESSAGES_SENT, "1") == 4  # the counters stay
     off = SnapshotBuilder()

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.admin_model import ClusterView
+from exporter.sources.jmx_model import TargetResult
+from exporter.sources.probe_model import ProbeReading
+from exporter.sources.registry_model import RegistryFailure, RegistryReading
 from exporter.sources.stages import StageOutcome
 
 if TYPE_CHECKING:
@@ -55,13 +58,21 @@ class CollectorRun:
 
 @dataclass(frozen=True, slots=True)
 class CycleData:
-    """The inputs of one cycle. A source that failed this cycle is None / missing."""
+    """The inputs of one cycle, one typed field per input. A source that failed this cycle is None
+    / missing. The poller fills the runners' fields by the kind each runner declares."""
 
     now: float
     cluster: ClusterView | None = None
-    jmx: Mapping[str, object] = field(default_factory=dict)
-    """JMX readings by target name: one `exporter.sources.jmx_model.TargetResult` per target
-    polled, failed ones included (ok=False, with the reason), so their health can be written."""
+    """The Admin API view (`admin`)."""
+    jmx: Mapping[str, TargetResult] = field(default_factory=dict)
+    """JMX readings by target name: one `TargetResult` per target polled, failed ones included
+    (ok=False, with the reason), so their health can be written."""
+    schema_registry: RegistryReading | None = None
+    """The Schema Registry reading; None when none is configured or the poll failed."""
+    schema_registry_failure: RegistryFailure | None = None
+    """Why the Schema Registry poll failed this cycle (kind and reason), when it did."""
+    probe: ProbeReading | None = None
+    """The end-to-end probe's reading; None when the probe is off or could not run."""
     health: PollHealth | None = None
     """Only for the collectors that read `health`, which run last."""
 
@@ -69,8 +80,8 @@ class CycleData:
 Input = Literal["admin", "jmx", "schema_registry", "probe", "health"]
 """What a collector reads: `admin`, the Admin API view (`CycleData.cluster`); `jmx`, the JMX
 readings; `schema_registry`, the Schema Registry reading; `probe`, the end-to-end probe's reading
-(the last three in `CycleData.jmx`, the source runners' readings); `health`, the cycle's
-`PollHealth`."""
+(the last three from the source runners, each in the `CycleData` field of its name); `health`,
+the cycle's `PollHealth`."""
 
 INPUTS: Mapping[Input, str] = {
     "admin": "Admin API view",

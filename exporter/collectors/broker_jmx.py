@@ -128,7 +128,7 @@ def jmx_results(data: CycleData, role: str) -> Iterator[TargetResult]:
     """The JMX results of one role in this cycle, in target order."""
     for name in sorted(data.jmx):
         result = data.jmx[name]
-        if isinstance(result, TargetResult) and result.role == role:
+        if result.role == role:
             yield result
 
 

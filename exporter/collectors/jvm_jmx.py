@@ -57,7 +57,7 @@ class JvmJmxCollector:
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
         for name in sorted(data.jmx):
             result = data.jmx[name]
-            if isinstance(result, TargetResult) and result.ok:
+            if result.ok:
                 self._values(result, out)
 
     @staticmethod

@@ -18,7 +18,7 @@ from exporter.catalog import probe as cat
 from exporter.catalog.model import Metric
 from exporter.collectors.base import CycleData, Input, register
 from exporter.snapshot import SnapshotBuilder
-from exporter.sources.probe_model import READING_KEY, ProbeReading
+from exporter.sources.probe_model import ProbeReading
 
 if TYPE_CHECKING:
     from exporter.config import Config
@@ -70,10 +70,9 @@ class ProbeCollector:
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
         if not self._enabled:
             return
-        reading = data.jmx.get(READING_KEY)
-        ok = isinstance(reading, ProbeReading)
-        out.add(cat.UP, (), 1 if ok else 0)
-        if isinstance(reading, ProbeReading):
+        reading = data.probe
+        out.add(cat.UP, (), 0 if reading is None else 1)
+        if reading is not None:
             self._add(reading)
         for (metric, broker), hist in sorted(self._histograms.items(), key=_order):
             out.add_histogram(metric, (broker,), hist.cumulative(), hist.total)

@@ -14,18 +14,9 @@ from exporter.catalog import own
 from exporter.catalog import registry as cat
 from exporter.collectors.base import CycleData, Input, register
 from exporter.snapshot import SnapshotBuilder
-from exporter.sources.registry_model import RegistryFailure, RegistryReading
 
 if TYPE_CHECKING:
     from exporter.config import Config
-
-READING_KEY = "schema_registry"
-
-
-def reading_of(data: CycleData) -> RegistryReading | None:
-    """The registry reading of this cycle, or None when the poll failed or none is configured."""
-    reading = data.jmx.get(READING_KEY)
-    return reading if isinstance(reading, RegistryReading) else None
 
 
 @register
@@ -40,9 +31,9 @@ class RegistryHealthCollector:
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
         if not self._enabled:
             return
-        reading = reading_of(data)
-        failure = data.jmx.get(READING_KEY)
-        if isinstance(failure, RegistryFailure):
+        reading = data.schema_registry
+        failure = data.schema_registry_failure
+        if failure is not None:
             self._errors[failure.kind] = self._errors.get(failure.kind, 0) + 1
         out.add(own.UP, ("schema_registry", ""), 0 if reading is None else 1)
         for kind, count in sorted(self._errors.items()):

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import registry as cat
 from exporter.collectors.base import CycleData, Input, register
-from exporter.collectors.registry_health import reading_of
 from exporter.snapshot import Rows, SnapshotBuilder
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ class RegistrySubjectsCollector:
         self._first = True
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
-        reading = reading_of(data)
+        reading = data.schema_registry
         if reading is None:
             return
         compat, versions, latest, ids, counted = (

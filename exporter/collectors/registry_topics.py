@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import registry as cat
 from exporter.collectors.base import CycleData, Input, register
-from exporter.collectors.registry_health import reading_of
 from exporter.domain import contract
 from exporter.snapshot import Rows, SnapshotBuilder
 
@@ -32,7 +31,7 @@ class RegistryTopicsCollector:
         self._exclude = tuple(re.compile(p) for p in sr.exclude_topic_patterns)
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
-        reading = reading_of(data)
+        reading = data.schema_registry
         view = data.cluster
         if reading is None or view is None or view.topics is None:
             return

@@ -41,6 +41,7 @@ from exporter.sources.jmx_model import (
     query_string,
 )
 from exporter.sources.jmx_queries import queries_for
+from exporter.sources.stages import RunnerKind
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class JmxSource:
     """
 
     name = "jmx"
+    kind: RunnerKind = "jmx"
 
     def __init__(self, cfg: JmxConfig, *, jar: Path = JAR_PATH) -> None:
         problems = config_problems(cfg)

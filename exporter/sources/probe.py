@@ -54,7 +54,7 @@ from exporter.sources.probe_model import (
     decode,
     encode,
 )
-from exporter.sources.stages import SourceFailed, describe_error
+from exporter.sources.stages import RunnerKind, SourceFailed, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class ProbeSource:
     """The probe runner: `poll(cluster, timeout)` runs one probe cycle."""
 
     name = "probe"
+    kind: RunnerKind = "probe"
 
     def __init__(self, config: Config) -> None:
         self._config = config

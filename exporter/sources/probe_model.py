@@ -15,7 +15,7 @@ from exporter.config import Config, ProbeConfig
 from exporter.config.check import Add
 
 READING_KEY = "probe"
-"""The key of the probe's reading among the source runners' readings (`CycleData.jmx`)."""
+"""The key of the probe's reading in what its runner's `poll` returns."""
 
 MAGIC = b"KVP1"
 _HEADER = struct.Struct(">4sQQIQ")

@@ -41,12 +41,12 @@ from exporter.sources.registry_model import (
     RegistryReading,
     SubjectInfo,
 )
-from exporter.sources.stages import SourceFailed
+from exporter.sources.stages import RunnerKind, SourceFailed
 
 log = logging.getLogger(__name__)
 
 READING_KEY = "schema_registry"
-"""The key of the `RegistryReading` in the runner readings (`CycleData.jmx`)."""
+"""The key of the `RegistryReading` in what the runner's `poll` returns."""
 ID_MISSES = 3
 """Schema ids that must be missing in a row before the probe for new ids stops."""
 ID_PROBES_MAX = 1000
@@ -72,6 +72,7 @@ class SchemaRegistrySource:
     """Reads the registry; keeps what it read per subject between polls."""
 
     name = READING_KEY
+    kind: RunnerKind = "schema_registry"
 
     def __init__(self, config: SchemaRegistryConfig) -> None:
         self._config = config

@@ -14,10 +14,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 ADMIN_STAGES = ("metadata", "groups", "committed", "offsets", "topic_configs")
 """The Admin API stages of a cycle, in order (each with its deadline, able to fail alone)."""
+
+RunnerKind = Literal["jmx", "schema_registry", "probe"]
+"""What a source runner reads, declared by the runner (`kind`): the poller files its readings in
+the `CycleData` field of that name (`jmx`: `TargetResult`s by target name; `schema_registry`: one
+`RegistryReading`, or a `RegistryFailure`; `probe`: one `ProbeReading`, or a `ProbeFailure`)."""
 
 K = TypeVar("K")
 T = TypeVar("T")

@@ -34,7 +34,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from exporter.memory import release_free_memory
-from exporter.sources.stages import SourceFailed, StageOutcome, describe_error
+from exporter.sources.stages import RunnerKind, SourceFailed, StageOutcome, describe_error
 
 if TYPE_CHECKING:
     from exporter.config import Config
@@ -294,8 +294,11 @@ class SupervisedRunner:
     `SourceFailed` raised in the child is raised again here with its readings.
     """
 
-    def __init__(self, name: str, factory: Callable[[], Any], config: Config) -> None:
+    def __init__(
+        self, name: str, factory: Callable[[], Any], config: Config, *, kind: RunnerKind
+    ) -> None:
         self.name = name
+        self.kind = kind
         self._timeout = config.poll.stage_timeout_seconds
         self.client = SupervisedClient(name, factory, log_level=config.log.level,
                                        log_format=config.log.format)  # fmt: skip
