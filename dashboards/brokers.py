@@ -1,29 +1,23 @@
-"""Brokers and partitions: replication health, request latency, throughput, thread pools; disk,
-errors, the request-time breakdown and the JVM (`dashboards.broker_vitals`); and the end-to-end
-probe's row (`dashboards.probe_panels`).
+"""Brokers and partitions: replication health (here); request latency, throughput and thread pools
+(`dashboards.broker_traffic`); disk, errors, the request-time breakdown and the JVM
+(`dashboards.broker_vitals`); and the end-to-end probe's row (`dashboards.probe_panels`).
 
 Per-broker JMX values are taken with `max by (target)`: Yammer percentiles cannot be summed or
-averaged, and two exporter replicas must not double a count. The broker-wide throughput series
-(topic="") and the per-topic ones (topic!="") share a name and are never mixed in one query.
+averaged, and two exporter replicas must not double a count.
 """
 
 from __future__ import annotations
 
 from grafanalib import core as g
 
-from alerts.promql import num
 from alerts.thresholds import why
-from dashboards import broker_vitals, probe_panels
+from dashboards import broker_traffic, broker_vitals, probe_panels
+from dashboards.broker_vitals import B, T
 from dashboards.common import Scope, colors, query_variable
 from dashboards.panels import Q, dashboard, stat, table, timeseries
 from exporter.catalog import Metric, admin, jmx
 
 UID = "kafka-vitals-brokers"
-B = 'target=~"$broker"'
-T = 'topic=~"$topic"'
-BROKER_WIDE = 'topic=""'
-PER_TOPIC = 'topic!=""'
-QUANTILES = ("0.50", "0.99", "0.999")  # the exporter also has 0.75, 0.95 and 0.98
 
 
 def _variables(sc: Scope) -> list[g.Template]:
@@ -251,149 +245,6 @@ def _partitions(sc: Scope) -> list[tuple[g.Panel, int]]:
     ]
 
 
-def _latency(sc: Scope) -> list[tuple[g.Panel, int]]:
-    pl = sc.thresholds.produce_latency
-    q = 'quantile=~"' + "|".join(QUANTILES) + '"'
-    by_q = sc.by("target", "quantile")
-
-    def quantiles(request: str) -> str:
-        request_is = 'request="' + request + '"'
-        return f"max {by_q} ({sc.sel(jmx.REQUEST_TOTAL_TIME, B, request_is, q)})"
-
-    floor = sc.bar("KafkaProduceLatencySpike", pl.floor_ms)
-    note = (
-        "Yammer histogram quantiles over a recent decaying window, per broker: max by "
-        "broker, never averaged or summed."
-    )
-    return [
-        (
-            timeseries(
-                "Produce total time",
-                f"Produce request total time per broker. {note} "
-                f"The line is the spike alert's floor; it also needs {num(pl.factor)}x the "
-                f"broker's own {pl.baseline_window} baseline. " + why(pl, "quantile"),
-                "ms",
-                [Q(quantiles("Produce"), "p{{quantile}} {{target}}")],
-                floor,
-                links=[sc.runbook(floor.alert)],
-            ),
-            8,
-        ),
-        (
-            timeseries(
-                "Fetch (consumer) total time",
-                f"Consumer fetch total time per broker "
-                f"(includes fetch.max.wait.ms when there is nothing to read). {note}",
-                "ms",
-                [Q(quantiles("FetchConsumer"), "p{{quantile}} {{target}}")],
-            ),
-            8,
-        ),
-        (
-            timeseries(
-                "Requests per second",
-                "Produce, consumer fetch and follower fetch "
-                "requests per second per broker (count of the TotalTimeMs histogram).",
-                "reqps",
-                [
-                    Q(
-                        f"sum {sc.by('target', 'request')} "
-                        f"({sc.rate(jmx.REQUEST_TOTAL_TIME, B, sample='_count')})",
-                        "{{request}} {{target}}",
-                    )
-                ],
-            ),
-            8,
-        ),
-    ]
-
-
-def _throughput(sc: Scope) -> list[tuple[g.Panel, int]]:
-    per_broker = sc.by("target")
-    per_topic = sc.by("topic")
-
-    def broker(metric: Metric) -> str:
-        return f"sum {per_broker} ({sc.rate(metric, B, BROKER_WIDE)})"
-
-    def topic(metric: Metric) -> str:
-        return f"sum {per_topic} ({sc.rate(metric, PER_TOPIC, T)})"
-
-    return [
-        (
-            timeseries(
-                "Messages in by broker",
-                'Messages appended per second on each broker (broker-wide series, topic="").',
-                "mps",
-                [Q(broker(jmx.MESSAGES_IN), "{{target}}")],
-                links=[sc.runbook("KafkaClusterMessagesInDropped")],
-            ),
-            6,
-        ),
-        (
-            timeseries(
-                "Messages in by topic",
-                "Messages appended per second to each topic, "
-                'summed over the brokers leading its partitions (topic!="").',
-                "mps",
-                [Q(topic(jmx.MESSAGES_IN), "{{topic}}")],
-                links=[sc.runbook("KafkaTopicMessagesInDropped")],
-            ),
-            6,
-        ),
-        (
-            timeseries(
-                "Bytes in and out by broker",
-                "Bytes per second from producers (in) and to "
-                "consumers and followers (out), broker-wide series.",
-                "Bps",
-                [
-                    Q(broker(jmx.BYTES_IN), "in {{target}}"),
-                    Q(broker(jmx.BYTES_OUT), "out {{target}}"),
-                ],
-            ),
-            6,
-        ),
-        (
-            timeseries(
-                "Bytes in and out by topic",
-                'Bytes per second per topic (topic!=""), summed over brokers.',
-                "Bps",
-                [Q(topic(jmx.BYTES_IN), "in {{topic}}"), Q(topic(jmx.BYTES_OUT), "out {{topic}}")],
-            ),
-            6,
-        ),
-    ]
-
-
-def _threads(sc: Scope) -> list[tuple[g.Panel, int]]:
-    per = sc.by("target")
-    return [
-        (
-            timeseries(
-                "Request handler idle",
-                "Fraction of time the request handler threads were "
-                "idle (one-minute rate). Below 0.3 the broker starts queueing requests. On a "
-                "combined broker+controller node Kafka counts both handler pools, so it can "
-                "reach 2.",
-                "percentunit",
-                [Q(f"max {per} ({sc.sel(jmx.REQUEST_HANDLER_IDLE, B)})", "{{target}}")],
-            ),
-            12,
-        ),
-        (
-            timeseries(
-                "Network processor idle",
-                "Fraction of time the network processor threads "
-                "were idle. Below 0.3 the broker cannot read requests fast enough.",
-                "percentunit",
-                [Q(f"max {per} ({sc.sel(jmx.NETWORK_PROCESSOR_IDLE, B)})", "{{target}}")],
-                max_value=1,
-            ),
-            12,
-        ),
-    ]
-
-
 def build(sc: Scope) -> g.Dashboard:
     return dashboard(
         UID,
@@ -407,11 +258,11 @@ def build(sc: Scope) -> g.Dashboard:
             (8, _replication(sc)),
             (8, _partitions(sc)),
             "Request latency",
-            (8, _latency(sc)),
+            (8, broker_traffic.latency(sc)),
             "Throughput",
-            (8, _throughput(sc)),
+            (8, broker_traffic.throughput(sc)),
             "Thread pools",
-            (7, _threads(sc)),
+            (7, broker_traffic.threads(sc)),
             "Disk",
             (8, broker_vitals.disk(sc)),
             "Errors",

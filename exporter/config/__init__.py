@@ -2,6 +2,7 @@
 
 - `model`: the frozen dataclasses of the exporter's configuration, every default in one place
   (re-exported here: `from exporter.config import Config`).
+- `kinds`: the value kinds of the model: `Secret` and the closed sets of choices.
 - `keys`: every settable key with its environment variable and flag, derived from the model.
 - `values`: parsers of values that several parts share (`host_port`).
 - `yamlfile`: the strict YAML reader (duplicate keys refused) and `ConfigError`.
@@ -16,31 +17,33 @@ settings (Kafka client, JMX targets, web server, collectors) lives with that par
 `load_config` by the caller (`exporter.configure`).
 """
 
+from exporter.config.kinds import (
+    CommittedSource,
+    JmxRole,
+    LagGranularity,
+    LagSecondsMode,
+    LogFormat,
+    LogLevel,
+    SaslMechanism,
+    Scope,
+    Secret,
+    SecurityProtocol,
+)
 from exporter.config.model import (
     DEFAULT_PORT,
     JMX_JAVA_OPTIONS,
     REGISTRY_EXCLUDED_TOPICS,
     CommittedOffsetsConfig,
-    CommittedSource,
     Config,
     FiltersConfig,
     JmxConfig,
-    JmxRole,
     JmxTarget,
     KafkaConfig,
-    LagGranularity,
-    LagSecondsMode,
     LessonsConfig,
     LogConfig,
-    LogFormat,
-    LogLevel,
     PollConfig,
     ProbeConfig,
-    SaslMechanism,
     SchemaRegistryConfig,
-    Scope,
-    Secret,
-    SecurityProtocol,
     ShardConfig,
     WebConfig,
 )

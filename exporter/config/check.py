@@ -22,7 +22,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from exporter.config.model import Config, Secret
+from exporter.config.kinds import Secret
+from exporter.config.model import Config
 
 Problem = tuple[str, str]
 Add = Callable[[str, str], None]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, get_type_hints
 
 from exporter.config.binder import field_default
-from exporter.config.model import Config, Secret
+from exporter.config.kinds import Secret
+from exporter.config.model import Config
 
 ENV_PREFIX = "KAFKA_VITALS_"
 PREFERRED_FLAGS = {"web.config_file": "--web.config.file"}

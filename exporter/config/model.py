@@ -7,6 +7,7 @@ are rejected and every problem is reported at once with its key path.
 Every key `a.b` can also be set by the environment variable `KAFKA_VITALS_A_B` (upper case, dots
 become underscores). Secrets are `Secret` values: they come from the file, an environment variable,
 or a `*_file` key naming a file that holds them, and never appear in a repr, log line or label.
+The value kinds (`Secret`, the closed sets of choices) are in `exporter.config.kinds`.
 """
 
 from __future__ import annotations
@@ -14,36 +15,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
 
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A secret string that never shows itself in repr/str."""
-
-    value: str = field(default="", repr=False)
-
-    def __str__(self) -> str:
-        return "<secret>" if self.value else ""
-
-    def __repr__(self) -> str:
-        return "Secret(<hidden>)" if self.value else "Secret('')"
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
-
-
-SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
-SaslMechanism = Literal["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
-LagGranularity = Literal["partition", "topic"]
-LagSecondsMode = Literal["interpolated", "exact", "auto"]
-JmxRole = Literal["broker", "client"]
-LogLevel = Literal["debug", "info", "warn", "error"]
-LogFormat = Literal["logfmt", "json"]
-CommittedSource = Literal["admin", "log", "auto"]
-SubjectStrategy = Literal["topic", "topic_record", "record"]
-Scope = Literal["cluster", "broker", "shard"]
-ProbeAcks = Literal["all", "1"]
+from exporter.config.kinds import (
+    CommittedSource,
+    JmxRole,
+    LagGranularity,
+    LagSecondsMode,
+    LogFormat,
+    LogLevel,
+    ProbeAcks,
+    SaslMechanism,
+    Scope,
+    Secret,
+    SecurityProtocol,
+    SubjectStrategy,
+)
 
 DEFAULT_PORT = 10308
 """The port kafka-vitals listens on by default: free on Prometheus' default port allocations page

@@ -31,6 +31,10 @@ each able to fail alone:
 7. `topic_configs`: `describe_configs` for `min.insync.replicas`, cached for
    `poll.topic_config_ttl_seconds`.
 
+The group stages (2, 3) live in `exporter.sources.admin_groups`, the topic configs (7) in
+`exporter.sources.topic_configs`, each with what it keeps between cycles; this module holds the
+client, the plan of a cycle, and the metadata and offsets stages.
+
 Topic and group filters apply before any request that depends on them. The source never joins a
 group, commits, or creates anything: it only reads.
 
@@ -46,17 +50,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from sys import intern
 from typing import Any, TypeVar
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
-    ConfigResource,
     OffsetSpec,
-    ResourceType,
 )
 
 from exporter.config import Config
@@ -67,33 +69,30 @@ from exporter.sources.admin_convert import (
     carry_offsets,
     client_properties,
     collect_offsets,
-    group_from,
-    min_isr_value,
     topics_from,
 )
+from exporter.sources.admin_groups import GroupStages
 from exporter.sources.admin_model import (
     Broker,
     ClusterView,
-    GroupDescription,
     Offsets,
     PartitionMeta,
 )
 from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.admin_scope import ScopePlan, followed_offsets_partitions, offsets_leaders
 from exporter.sources.filters import Filters, is_internal_topic
-from exporter.sources.group_cache import DescribeCache, listed_from
 from exporter.sources.message_times import MessageTimesSource
-from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
+from exporter.sources.offsets_log import OffsetsLogSource
 from exporter.sources.payload_samples import PayloadSampler
 from exporter.sources.stages import (
     ADMIN_STAGES,
     Deadline,
+    StageFailed,
     StageOutcome,
-    batches,
     describe_error,
-    gather_windowed,
     is_timeout,
 )
+from exporter.sources.topic_configs import TopicConfigs
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +114,6 @@ class AdminResult:
     @property
     def up(self) -> bool:
         return self.view is not None
-
-
-class _StageFailed(Exception):
-    """A stage failed but produced a partial result that is still worth keeping."""
-
-    def __init__(self, reason: str, partial: object, timed_out: bool = False) -> None:
-        super().__init__(reason)
-        self.partial = partial
-        self.timed_out = timed_out
 
 
 class AdminSource:
@@ -163,19 +153,14 @@ class AdminSource:
         self._payloads = (
             PayloadSampler(config, self._props) if sr.url and sr.payload_sampling else None
         )
-        self._min_isr: dict[str, tuple[int | None, float]] = {}
+        self._topic_configs = TopicConfigs(config.poll, config.kafka.request_timeout_seconds)
         self._last_offsets: dict[TP, Offsets] = {}
         """The offsets of the last cycle, carried for partitions whose offsets are not read."""
-        self._describe_cache = DescribeCache(config.poll.empty_group_describe_seconds)
+        self._groups = GroupStages(config.poll, self._filters, config.kafka.request_timeout_seconds)
         if self._payloads is not None:  # a topic's payload series need all its partitions
             sampled, dead_letters = self._payloads.checked, whole_topic
             whole_topic = lambda t: sampled(t) or (dead_letters is not None and dead_letters(t))  # noqa: E731
         self._plan = ScopePlan(config, whole_topic)
-        self._listed: frozenset[str] = frozenset()
-        """Every group the last listing gave (before the share was taken)."""
-        self.described: tuple[str, ...] = ()
-        """The groups the last `fetch()` asked to describe (the others reused a description)."""
-        """Topic -> (min.insync.replicas, monotonic time read)."""
 
     def _new_client(self) -> AdminClient:
         try:
@@ -194,6 +179,11 @@ class AdminSource:
             self._times.close()
         if self._payloads is not None:
             self._payloads.close()
+
+    @property
+    def described(self) -> tuple[str, ...]:
+        """The groups the last `fetch()` asked to describe (the others reused a description)."""
+        return self._groups.described
 
     @property
     def committed_from_log(self) -> bool:
@@ -228,7 +218,7 @@ class AdminSource:
             value: Any = None
             try:
                 value = fn(Deadline.after(self._poll.stage_timeout_seconds))
-            except _StageFailed as exc:
+            except StageFailed as exc:
                 error, value = str(exc), exc.partial
                 self._replace_client |= exc.timed_out
             except Exception as exc:
@@ -251,16 +241,22 @@ class AdminSource:
             if share.scope == "broker":
                 self._follow = followed_offsets_partitions(share)
             broker_ids = frozenset(b.id for b in brokers)
-            listed = run("groups", lambda d: self._list_and_describe(broker_ids, share, d))
+            stages, client = self._groups, self._client
+            listed = run("groups", lambda d: stages.list_and_describe(client, broker_ids, share, d))
             group_ids, groups = listed if listed is not None else (None, None)
             committed = times = None
             from_log = self.committed_from_log
             if from_log:
-                read = run("committed", lambda d: self._committed_from_log(partitions, share, d))
+                offsets_log = self._log
+                assert offsets_log is not None
+                read = run("committed", lambda d: stages.committed_from_log(offsets_log, partitions,
+                                                                            share, d))  # fmt: skip
                 committed, times = read if read is not None else (None, None)
             elif group_ids is not None:
-                asked = self._plan.committed_groups(share, group_ids, self._listed)
-                committed = run("committed", lambda d: self._committed(asked, partitions, d))
+                asked = self._plan.committed_groups(share, group_ids, stages.listed)
+                committed = run(
+                    "committed", lambda d: stages.committed(client, asked, partitions, d)
+                )
             offsets_at = time.time()
             wanted = self._plan.offsets(share, partitions, committed)
             ends = run("offsets", lambda d: self._offsets(wanted, d))
@@ -276,7 +272,8 @@ class AdminSource:
                 payloads = run("payload_samples",
                                lambda d: sampler.fetch(offsets, share, d.remaining()))  # fmt: skip
             every = {**internal, **partitions}
-            min_isr = run("topic_configs", lambda d: self._topic_configs(every, d))
+            configs = self._topic_configs
+            min_isr = run("topic_configs", lambda d: configs.min_isr(client, every, d))
             topics = topics_from(partitions, min_isr or {})
             view = ClusterView(
                 taken_at=offsets_at if offsets is not None else started,
@@ -342,125 +339,6 @@ class AdminSource:
         share = self._plan.share(brokers, {**internal, **partitions}, offsets_leaders(md))
         return brokers, int(md.controller_id), partitions, share, internal
 
-    def _list_and_describe(
-        self, broker_ids: frozenset[int], share: Share, deadline: Deadline
-    ) -> tuple[list[str], dict[str, GroupDescription]]:
-        cap = self._kafka.request_timeout_seconds
-        listing = self._client.list_consumer_groups(
-            request_timeout=deadline.request_timeout(cap)
-        ).result(timeout=deadline.remaining())
-        listed = listed_from(g for g in listing.valid or () if self._filters.group(g.group_id))
-        self._listed = frozenset(g.group_id for g in listed)
-        if not share.everything:
-            listed = [g for g in listed if share.group(g.group_id)]
-        ids = [g.group_id for g in listed]
-        problems = [describe_error(e) for e in listing.errors or ()]
-        now = time.monotonic()
-        to_describe, reused = self._describe_cache.plan(listed, broker_ids, now)
-        self.described = tuple(to_describe)
-        gathered = gather_windowed(
-            batches(to_describe, self._poll.describe_batch_size),
-            lambda batch: self._client.describe_consumer_groups(
-                list(batch), request_timeout=deadline.request_timeout(cap)
-            ),
-            max(1, self._poll.offsets_in_flight // 4),
-            deadline,
-            convert=lambda desc: group_from(desc, self._filters.topic),
-        )
-        described: dict[str, GroupDescription] = gathered.results
-        self._describe_cache.remember(described, now)
-        if not listing.errors:
-            self._describe_cache.keep_only(set(ids))
-        groups = {gid: g for gid in ids if (g := described.get(gid) or reused.get(gid))}
-        if gathered.errors:
-            gid, why = next(iter(gathered.errors.items()))
-            problems.append(f"describe failed for {len(gathered.errors)} groups ({gid!r}: {why})")
-        if gathered.unfinished:
-            problems.append(f"describe of {gathered.unfinished} groups not answered in time")
-        if problems:
-            raise _StageFailed("; ".join(problems), (ids, groups), gathered.timed_out)
-        return ids, groups
-
-    def _committed(
-        self,
-        group_ids: Sequence[str],
-        partitions: Mapping[str, tuple[PartitionMeta, ...]],
-        deadline: Deadline,
-    ) -> dict[str, dict[TP, int]]:
-        cap = self._kafka.request_timeout_seconds
-        # topic as answered -> (the metadata's interned name, its partition count)
-        known = {t: (t, len(ps)) for t, ps in partitions.items()}
-
-        def offsets_of(result: Any) -> dict[TP, int]:
-            out: dict[TP, int] = {}
-            for tp in result.topic_partitions or ():
-                offset, partition = int(tp.offset), int(tp.partition)
-                if offset < 0 or tp.error is not None:
-                    continue
-                topic = known.get(tp.topic)
-                if topic is not None and 0 <= partition < topic[1]:
-                    out[(topic[0], partition)] = offset
-            return out
-
-        gathered = gather_windowed(
-            group_ids,
-            lambda gid: self._client.list_consumer_group_offsets(
-                [ConsumerGroupTopicPartitions(gid)], request_timeout=deadline.request_timeout(cap)
-            ),
-            self._poll.offsets_in_flight,
-            deadline,
-            convert=offsets_of,
-        )
-        out: dict[str, dict[TP, int]] = gathered.results
-        problems = []
-        if gathered.errors:
-            gid, why = next(iter(gathered.errors.items()))
-            problems.append(f"failed for {len(gathered.errors)} groups ({gid!r}: {why})")
-        if gathered.unfinished:
-            problems.append(f"{gathered.unfinished} groups not answered in time")
-        if problems:
-            raise _StageFailed("committed offsets " + "; ".join(problems), out, gathered.timed_out)
-        return out
-
-    def _committed_from_log(
-        self,
-        partitions: Mapping[str, tuple[PartitionMeta, ...]],
-        share: Share,
-        deadline: Deadline,
-    ) -> tuple[dict[str, dict[TP, int]], dict[str, dict[TP, float]]]:
-        """The offsets log's committed offsets, kept as the Admin API's are: groups that pass
-        the filter, partitions in this cycle's metadata."""
-        assert self._log is not None
-        known = {t: (t, len(ps)) for t, ps in partitions.items()}  # the metadata's own strings
-        filtered = self._filters.group
-
-        def groups(gid: str) -> bool:
-            return filtered(gid) and share.group(gid)
-
-        def kept(view: Any) -> tuple[dict[str, dict[TP, int]], dict[str, dict[TP, float]]]:
-            committed: dict[str, dict[TP, int]] = {}
-            times: dict[str, dict[TP, float]] = {}
-            for gid, entries in view.offsets.items():
-                if not groups(gid):
-                    continue
-                mine: dict[TP, int] = {}
-                at: dict[TP, float] = {}
-                commit_times = view.commit_times[gid]
-                for tp, offset in entries.items():
-                    topic = known.get(tp[0])
-                    if topic is not None and 0 <= tp[1] < topic[1]:
-                        mine[(topic[0], tp[1])] = offset
-                        at[(topic[0], tp[1])] = commit_times[tp]
-                if mine:
-                    committed[gid] = mine
-                    times[gid] = at
-            return committed, times
-
-        try:
-            return kept(self._log.committed(deadline))
-        except LogBehind as exc:
-            raise _StageFailed(str(exc), kept(exc.view)) from None
-
     def _offsets(
         self, partitions: Sequence[TP], deadline: Deadline
     ) -> tuple[dict[TP, Offsets], frozenset[TP]]:
@@ -479,7 +357,7 @@ class AdminSource:
         out = {tp: Offsets(start=start.get(tp, -1), end=e) for tp, e in end.items()}
         missing = len(wanted) - len(out)
         if missing == len(wanted):
-            raise _StageFailed(f"no log-end offset for any of {missing} partitions", None, True)
+            raise StageFailed(f"no log-end offset for any of {missing} partitions", None, True)
         keys = [(p.topic, p.partition) for p in wanted]
         out, carried = carry_offsets(keys, out, self._last_offsets)
         if missing:
@@ -487,38 +365,3 @@ class AdminSource:
                      missing, len(wanted), len(carried))  # fmt: skip
         self._last_offsets = out
         return out, carried
-
-    def _topic_configs(
-        self, partitions: Mapping[str, tuple[PartitionMeta, ...]], deadline: Deadline
-    ) -> dict[str, int | None]:
-        now = time.monotonic()
-        ttl = self._poll.topic_config_ttl_seconds
-        self._min_isr = {t: v for t, v in self._min_isr.items() if t in partitions}
-        stale = [t for t in partitions if t not in self._min_isr or now - self._min_isr[t][1] > ttl]
-        problem = ""
-        timed_out = False
-        if stale:
-            cap = self._kafka.request_timeout_seconds
-            gathered = gather_windowed(
-                batches(stale, self._poll.describe_batch_size),
-                lambda batch: {
-                    r.name: f
-                    for r, f in self._client.describe_configs(
-                        [ConfigResource(ResourceType.TOPIC, t) for t in batch],
-                        request_timeout=deadline.request_timeout(cap),
-                    ).items()
-                },
-                2,
-                deadline,
-            )
-            for topic, entries in gathered.results.items():
-                self._min_isr[topic] = (min_isr_value(entries), now)
-            if gathered.errors or gathered.unfinished:
-                failed = len(gathered.errors) + gathered.unfinished
-                first = next(iter(gathered.errors.values()), "not answered in time")
-                problem = f"configs of {failed} topics: {first}"
-                timed_out = gathered.timed_out
-        known = {t: v for t, (v, _) in self._min_isr.items()}
-        if problem:
-            raise _StageFailed(problem, known, timed_out)
-        return known

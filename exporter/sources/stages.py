@@ -88,6 +88,16 @@ class SourceFailed(Exception):
         self.readings = readings
 
 
+class StageFailed(Exception):
+    """An Admin API stage failed but produced a partial result that is still worth keeping;
+    `timed_out`: a request timed out (the client is replaced before the next cycle)."""
+
+    def __init__(self, reason: str, partial: object, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.partial = partial
+        self.timed_out = timed_out
+
+
 def describe_error(exc: BaseException | object) -> str:
     """A one-line reason for an exception from a client library (a KafkaError's name and text),
     or for a bare KafkaError as some results list it (`list_consumer_groups().errors`)."""

@@ -1,36 +1,15 @@
-"""Generate `docs/metrics.md` from the metric catalog and `docs/config-reference.yaml` from the
-config dataclasses, so the docs cannot drift from the code (a test regenerates and compares).
-
-    python -m exporter.docs_gen            # rewrite both files
-    python -m exporter.docs_gen --check    # exit 1 if either file is out of date
-
-Field comments come from the attribute docstrings in `exporter/config/model.py` (read with `ast`).
-"""
+"""`docs/metrics.md`: every metric family of the catalog by source, with the notes on the JMX,
+payload and lag families, and the collectors (each with the first sentence of its module
+docstring, what it reads, its switch)."""
 
 from __future__ import annotations
 
-import argparse
-import ast
-import dataclasses
 import inspect
-import json
 import sys
-import textwrap
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from exporter import catalog, collectors
 from exporter.catalog import Metric
 from exporter.collectors.base import INPUTS
-from exporter.config import Config, Secret
-from exporter.config import model as config
-from exporter.config.binder import field_default
-from exporter.config.keys import ENV_PREFIX
-
-ROOT = Path(__file__).resolve().parents[1]
-METRICS_MD = Path("docs/metrics.md")
-CONFIG_REFERENCE = Path("docs/config-reference.yaml")
 
 SOURCES = {
     "admin": "Kafka Admin API (cluster metadata, consumer groups, offsets)",
@@ -44,8 +23,6 @@ SOURCES = {
     "own": "The exporter's own health",
 }
 
-
-# ---- metrics.md ------------------------------------------------------------------------------
 
 JMX_NOTES = [
     "## JMX names and where they differ",
@@ -267,166 +244,3 @@ def collectors_markdown() -> list[str]:
         lines.append(f"| `{name}` | {reads} | {_cell(summary)} |")
     lines.append("")
     return lines
-
-
-# ---- config-reference.yaml -------------------------------------------------------------------
-
-
-def field_docs() -> dict[str, dict[str, str]]:
-    """{class name: {field name or "": docstring}} from the source of exporter/config/model.py."""
-    tree = ast.parse(inspect.getsource(config))
-    docs: dict[str, dict[str, str]] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.ClassDef):
-            continue
-        own = docs.setdefault(node.name, {"": ast.get_docstring(node) or ""})
-        for stmt, after in zip(node.body, [*node.body[1:], None], strict=True):
-            if (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and isinstance(after, ast.Expr)
-                and isinstance(after.value, ast.Constant)
-                and isinstance(after.value.value, str)
-            ):
-                own[stmt.target.id] = inspect.cleandoc(after.value.value)
-    return docs
-
-
-def _yaml_value(value: Any) -> str:
-    if isinstance(value, Secret):
-        return '""'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, tuple):
-        return json.dumps(list(value)) if value else "[]"
-    if isinstance(value, Mapping):
-        return json.dumps(dict(value)) if value else "{}"
-    raise TypeError(f"no YAML form for {value!r}")
-
-
-def _comment(text: str, indent: str) -> list[str]:
-    return [f"{indent}# {line}".rstrip() for line in text.splitlines()]
-
-
-def _type_note(tp: Any) -> str:
-    if get_origin(tp) is Literal:
-        return "One of: " + ", ".join(repr(c) if c == "" else str(c) for c in get_args(tp)) + "."
-    if tp is Secret:
-        return "Secret: from this file, the environment, or the *_file key; never logged."
-    return ""
-
-
-def _item_lines(item_type: Any, docs: Mapping[str, Mapping[str, str]]) -> list[str]:
-    """Comment lines describing the keys of each item of a list of objects."""
-    hints = get_type_hints(item_type)
-    own = docs.get(getattr(item_type, "__name__", ""), {})
-    lines = ["  # Each item is an object with these keys:"]
-    for f in dataclasses.fields(item_type):
-        default = field_default(f)
-        shown = "required" if default is dataclasses.MISSING else f"default {_yaml_value(default)}"
-        text = " ".join(s for s in (_type_note(hints[f.name]), own.get(f.name, "")) if s)
-        wrapped = textwrap.wrap(f"{f.name} ({shown}): {text}".rstrip(": "), 94)
-        lines += [f"  #   {wrapped[0]}", *(f"  #     {w}" for w in wrapped[1:])]
-    return lines
-
-
-def _env_note(tp: Any) -> str:
-    origin = get_origin(tp)
-    if origin is tuple:
-        item = get_args(tp)[0]
-        return (
-            " (a JSON list)"
-            if dataclasses.is_dataclass(item)
-            else " (comma-separated, or a JSON list)"
-        )
-    if origin in (Mapping, dict):
-        return " (k=v,k=v or a JSON object)"
-    return ""
-
-
-def config_reference() -> str:
-    docs = field_docs()
-    lines = [
-        "# kafka-vitals reference configuration: every key, with its default value.",
-        "# Generated from exporter/config/model.py by `python -m exporter.docs_gen`; do not edit.",
-        "#",
-        f"# Every key can also be set by the environment variable {ENV_PREFIX}<SECTION>_<KEY>",
-        "# (shown as `env:`), and every key but a secret by the flag",
-        "# --<section>.<key-with-dashes>.",
-        "# Precedence: flags > environment > this file > defaults. See docs/configuration.md.",
-    ]
-    hints = get_type_hints(Config)
-    for section in dataclasses.fields(Config):
-        tp = hints[section.name]
-        lines.append("")
-        if not dataclasses.is_dataclass(tp):
-            lines += _comment(docs["Config"].get(section.name, ""), "")
-            lines.append(f"# env: {ENV_PREFIX}{section.name.upper()}{_env_note(tp)}")
-            lines.append(f"{section.name}: {_yaml_value(field_default(section))}")
-            continue
-        own = docs.get(getattr(tp, "__name__", ""), {})
-        lines += _comment(own.get("", ""), "")
-        lines.append(f"{section.name}:")
-        section_hints = get_type_hints(tp)
-        for f in dataclasses.fields(tp):
-            ftp = section_hints[f.name]
-            env = f"{ENV_PREFIX}{section.name.upper()}_{f.name.upper()}"
-            text = "\n".join(s for s in (own.get(f.name, ""), _type_note(ftp)) if s)
-            lines += _comment(text, "  ")
-            item = get_args(ftp)[0] if get_origin(ftp) is tuple else None
-            if dataclasses.is_dataclass(item):
-                lines += _item_lines(item, docs)
-            lines.append(f"  # env: {env}{_env_note(ftp)}")
-            lines.append(f"  {f.name}: {_yaml_value(field_default(f))}")
-    return "\n".join(lines) + "\n"
-
-
-# ---- files -----------------------------------------------------------------------------------
-
-
-def generated() -> dict[Path, str]:
-    return {METRICS_MD: metrics_markdown(), CONFIG_REFERENCE: config_reference()}
-
-
-def write_all(root: Path = ROOT) -> list[Path]:
-    """Write every generated doc under `root`; returns the paths written."""
-    written = []
-    for rel, text in generated().items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def stale(root: Path = ROOT) -> list[Path]:
-    """The generated docs under `root` that differ from what the code gives now."""
-    out = []
-    for rel, text in generated().items():
-        path = root / rel
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            out.append(rel)
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m exporter.docs_gen", description=__doc__)
-    parser.add_argument("--root", type=Path, default=ROOT, help="repository root")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a doc is out of date")
-    args = parser.parse_args(argv)
-    if args.check:
-        out_of_date = stale(args.root)
-        for rel in out_of_date:
-            sys.stderr.write(f"{rel} is out of date: run python -m exporter.docs_gen\n")
-        return 1 if out_of_date else 0
-    for path in write_all(args.root):
-        sys.stderr.write(f"wrote {path}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
