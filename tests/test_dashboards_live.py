@@ -295,6 +295,31 @@ def _offline_diagnosis(prom: PrometheusServer, tmp: Path, stopped: int) -> str:
     return "\n".join(lines)
 
 
+def _missing_when_healthy(run: dict[tuple[str, str, str], Outcome]) -> list[str]:
+    may_be_empty = MAY_BE_EMPTY.keys() | ONLY_WITH_A_BROKER_DOWN
+    return [f"{k}: no data in the healthy stack" for k, o in run.items()
+            if not o.series and k not in may_be_empty]  # fmt: skip
+
+
+def _missing_when_degraded(run: dict[tuple[str, str, str], Outcome]) -> list[str]:
+    return [f"{k}: no data" for k in ONLY_WITH_A_BROKER_DOWN if k in run and not run[k].series]
+
+
+def _until(
+    prom: PrometheusServer,
+    missing: Callable[[dict[tuple[str, str, str], Outcome]], list[str]],
+    timeout: float,
+) -> dict[tuple[str, str, str], Outcome]:
+    """Every query run again every 5 s until `missing` finds nothing (or `timeout` passes): the
+    last run, for the caller to judge."""
+    end = time.monotonic() + timeout
+    while True:
+        run = _run_queries(prom)
+        if not missing(run) or time.monotonic() > end:
+            return run
+        time.sleep(5)
+
+
 def _solo_leader(bootstrap: str) -> int:
     (info,) = [p for p in clients.partitions(bootstrap, ["solo"]) if p.topic == "solo"]
     return int(info.leader)
@@ -305,13 +330,15 @@ def test_every_dashboard_query_returns_data_in_a_live_stack(stack: dict[str, Any
     cluster: KafkaCluster = stack["cluster"]
     prom: PrometheusServer = stack["prom"]
     bootstrap = cluster.bootstrap_servers
-    # history for rates, lag in seconds and lag status; JMX client metrics need a fetch first
     prom.wait_for_value(f'count(kafka_server_brokertopicmetrics_messagesin_total{{job="{JOB}"}})',
                         lambda v: v > 0, timeout=180)  # fmt: skip
-    time.sleep(60)
+    prom.wait_for_value(f'max(kafka_consumergroup_members{{job="{JOB}",consumergroup="auditors"}})',
+                        lambda v: v >= 2, timeout=120)  # fmt: skip
     stack["late"].append(tools.start_console_consumer(bootstrap, "audit", "auditors", "auditor-3"))
-    time.sleep(60)
-    healthy = _run_queries(prom)
+    if os.environ.get("KAFKA_VITALS_PLOT_DIR"):
+        time.sleep(120)  # the pictures for the docs: a few minutes of history on every panel
+    # history for rates, lag in seconds and lag status; JMX client metrics need a fetch first
+    healthy = _until(prom, _missing_when_healthy, timeout=240)
 
     stopped = _solo_leader(bootstrap)
     cluster.stop(stopped)
@@ -320,8 +347,7 @@ def test_every_dashboard_query_returns_data_in_a_live_stack(stack: dict[str, Any
                             lambda v: v > 0, timeout=240)  # fmt: skip
     except HarnessError as exc:
         pytest.fail(f"{exc}\n{_offline_diagnosis(prom, stack['tmp'], stopped)}", pytrace=False)
-    time.sleep(15)
-    degraded = _run_queries(prom)
+    degraded = _until(prom, _missing_when_degraded, timeout=90)
     plot_dir = Path(os.environ.get("KAFKA_VITALS_PLOT_DIR") or stack["tmp"] / "img")
     pictures = render_all(prom.url, JOB, plot_dir, minutes=6, rate_interval="1m")
     cluster.start(stopped)
@@ -330,15 +356,10 @@ def test_every_dashboard_query_returns_data_in_a_live_stack(stack: dict[str, Any
         print(f"may be empty ({reason}): {key}: {healthy[key].series} / {degraded[key].series}")
     problems = [f"{k}: query failed: {o.error}" for run in (healthy, degraded)
                 for k, o in run.items() if o.error]  # fmt: skip
-    for key, outcome in healthy.items():
-        if key in MAY_BE_EMPTY or key in ONLY_WITH_A_BROKER_DOWN:
-            continue
-        if not outcome.series:
-            problems.append(f"{key}: no data in the healthy stack")
+    problems += _missing_when_healthy(healthy)
     for key in ONLY_WITH_A_BROKER_DOWN:
         assert key in degraded, f"{key} is not a query of the dashboards any more"
-        if not degraded[key].series:
-            problems.append(f"{key}: no data with broker {stopped} stopped")
+    problems += [f"{p} (broker {stopped} stopped)" for p in _missing_when_degraded(degraded)]
     assert not problems, "\n".join(problems)
     expected = sum(
         len(list(panel_queries(uid, d))) + len(variable_queries(d))
