@@ -16,7 +16,7 @@ from alerts.outputs import (
 )
 from alerts.overrides import yaml_key
 from alerts.rules import build
-from alerts.thresholds import Thresholds, why
+from alerts.thresholds import BundleConfig, why
 
 DOCS_PATH = "docs/alerts.md"
 
@@ -106,7 +106,7 @@ def _fmt(value: Any) -> str:
     return str(value) if value != "" else '""'
 
 
-def alerts_markdown(t: Thresholds) -> str:
+def alerts_markdown(t: BundleConfig) -> str:
     bundle = build(t)
     lines = [_INTRO, "## Alerts", ""]
     for group in bundle.groups:

@@ -1,4 +1,4 @@
-"""Every file of the alert bundle from one `Thresholds`: rules, PrometheusRule, Alertmanager
+"""Every file of the alert bundle from one `BundleConfig`: rules, PrometheusRule, Alertmanager
 example, alert docs and promtool tests; `bundle.render` writes them beside the dashboards."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 
 log = logging.getLogger(__name__)
 
 
-def alert_files(t: Thresholds) -> dict[str, str]:
+def alert_files(t: BundleConfig) -> dict[str, str]:
     """Every file of the alert bundle: relative path -> text."""
     from alerts.docs import DOCS_PATH, alerts_markdown
     from alerts.outputs import (
@@ -38,7 +38,7 @@ def alert_files(t: Thresholds) -> dict[str, str]:
     return files
 
 
-def write_alerts(out_dir: Path, t: Thresholds) -> list[Path]:
+def write_alerts(out_dir: Path, t: BundleConfig) -> list[Path]:
     written = []
     for rel, text in sorted(alert_files(t).items()):
         path = out_dir / rel

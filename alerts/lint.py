@@ -17,7 +17,7 @@ from pathlib import Path
 from alerts.model import Alert
 from alerts.rules import Bundle
 from alerts.rules_exporter import PROMETHEUS_UP
-from alerts.thresholds import SEVERITIES, Thresholds, is_duration, seconds, why
+from alerts.thresholds import SEVERITIES, BundleConfig, is_duration, seconds, why
 from alerts.thresholds_common import RATE_WINDOW_POLLS
 from exporter.catalog import admin, lookup
 
@@ -160,7 +160,7 @@ def expression_problems(a: Alert, poll_interval: str = "30s") -> list[str]:
     return problems
 
 
-def alert_problems(a: Alert, t: Thresholds, root: Path) -> list[str]:
+def alert_problems(a: Alert, t: BundleConfig, root: Path) -> list[str]:
     problems = expression_problems(a, t.common.poll_interval)
     if not _NAME.match(a.name):
         problems.append(f"{a.name}: name must be CamelCase starting with Kafka")
@@ -185,7 +185,7 @@ def alert_problems(a: Alert, t: Thresholds, root: Path) -> list[str]:
     return problems
 
 
-def bundle_problems(bundle: Bundle, t: Thresholds, root: Path) -> list[str]:
+def bundle_problems(bundle: Bundle, t: BundleConfig, root: Path) -> list[str]:
     """Every lint problem of the bundle; empty means clean."""
     problems: list[str] = []
     names = [a.name for a in bundle.alerts]

@@ -25,7 +25,7 @@ class Alert:
     description: str
     """Go template with `$labels` / `$value`: which group, topic or broker, and how bad."""
     section: str
-    """The `Thresholds` section holding this alert's knobs (for docs and overrides)."""
+    """The `BundleConfig` section holding this alert's knobs (for docs and overrides)."""
     source: str
     """Where the data comes from, for the docs: Admin API, broker JMX, client JMX, exporter."""
 

@@ -1,6 +1,6 @@
-"""Read a user's overrides YAML into a `Thresholds`, strictly.
+"""Read a user's overrides YAML into a `BundleConfig`, strictly.
 
-The file mirrors `Thresholds`: one mapping per section, one key per field (`for` for `for_`).
+The file mirrors `BundleConfig`: one mapping per section, one key per field (`for` for `for_`).
 It is read and bound by the configuration's one strict loader (`exporter.config`): unknown keys,
 wrong types, malformed durations, selectors or label names are all collected and reported at once,
 one line each with the key path, in a `ConfigError`. The rules beyond the types (`rule`) live here,
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.promql import LABEL_NAME, parse_selector
-from alerts.thresholds import DEFAULT, Thresholds, is_duration
+from alerts.thresholds import DEFAULT, BundleConfig, is_duration
 from exporter.catalog import BY_NAME
 from exporter.config.binder import Binder, key_name
 from exporter.config.check import Problem
@@ -50,7 +50,7 @@ yaml_key = key_name
 """The key a field has in the overrides file (`for_` is written `for`)."""
 
 
-def load(path: Path) -> Thresholds:
+def load(path: Path) -> BundleConfig:
     """Thresholds from DEFAULT with the file's overrides applied; ConfigError if invalid."""
     data = read_yaml(path)
     errors: list[str] = []
@@ -60,12 +60,12 @@ def load(path: Path) -> Thresholds:
     return result
 
 
-def apply(data: object, base: Thresholds, errors: list[str]) -> Thresholds:
+def apply(data: object, base: BundleConfig, errors: list[str]) -> BundleConfig:
     """`base` with `data` (parsed YAML) applied; problems are appended to `errors`."""
     binder = Binder(rule=rule)
-    out = binder.bind(Thresholds, data, base)
+    out = binder.bind(BundleConfig, data, base)
     errors.extend(binder.problems)
-    return out if isinstance(out, Thresholds) else base
+    return out if isinstance(out, BundleConfig) else base
 
 
 def rule(path: str, name: str, value: Any) -> list[Problem]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from alerts.promql import num, parse_selector
-from alerts.thresholds import Thresholds, seconds
+from alerts.thresholds import BundleConfig, seconds
 
 
 class UnsupportedSelector(ValueError):
@@ -104,7 +104,7 @@ class Values:
 class Ctx:
     """What scenarios need from the thresholds: timings in minutes and the labels to attach."""
 
-    t: Thresholds
+    t: BundleConfig
     base: Mapping[str, str]
     """Labels every input series carries: the selector's equality matchers and the cluster."""
     cluster: Mapping[str, str]
@@ -121,7 +121,7 @@ class Ctx:
         return {**self.cluster, **labels}
 
 
-def context(t: Thresholds) -> Ctx:
+def context(t: BundleConfig) -> Ctx:
     base: dict[str, str] = {}
     for name, op, value in parse_selector(t.common.selector):
         if op == "=":

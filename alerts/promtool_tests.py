@@ -23,12 +23,12 @@ from alerts.model import Alert
 from alerts.outputs import HEADER, RULES_PATH, dump
 from alerts.promtool_cases import Expect, Scenario, Series, context, expand
 from alerts.rules import Bundle, build
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 
 TESTS_PATH = "tests/promtool/kafka-vitals-rules.test.yaml"
 
 
-def _expected(a: Alert, t: Thresholds, e: Expect) -> dict[str, Any]:
+def _expected(a: Alert, t: BundleConfig, e: Expect) -> dict[str, Any]:
     labels = {**dict(t.common.extra_labels), **e.labels, "severity": a.severity}
     return {
         "exp_labels": labels,
@@ -40,7 +40,7 @@ def _expected(a: Alert, t: Thresholds, e: Expect) -> dict[str, Any]:
     }
 
 
-def _test(bundle: Bundle, t: Thresholds, s: Scenario) -> dict[str, Any]:
+def _test(bundle: Bundle, t: BundleConfig, s: Scenario) -> dict[str, Any]:
     a = bundle.alert(s.alert)
     return {
         "name": f"{s.alert}: {s.name}",
@@ -62,7 +62,7 @@ def _series_text(s: Series) -> str:
     return f"{s.name}{{{inner}}}"
 
 
-def scenarios(t: Thresholds) -> list[Scenario]:
+def scenarios(t: BundleConfig) -> list[Scenario]:
     ctx = context(t)
     return [
         *promtool_consumers.scenarios(ctx),
@@ -76,7 +76,7 @@ def scenarios(t: Thresholds) -> list[Scenario]:
     ]
 
 
-def tests_document(t: Thresholds, rule_file: str = "../../" + RULES_PATH) -> dict[str, Any]:
+def tests_document(t: BundleConfig, rule_file: str = "../../" + RULES_PATH) -> dict[str, Any]:
     bundle = build(t)
     return {
         "rule_files": [rule_file],
@@ -85,5 +85,5 @@ def tests_document(t: Thresholds, rule_file: str = "../../" + RULES_PATH) -> dic
     }
 
 
-def tests_yaml(t: Thresholds) -> str:
+def tests_yaml(t: BundleConfig) -> str:
     return HEADER + dump(tests_document(t))

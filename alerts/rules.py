@@ -1,4 +1,4 @@
-"""The alert rule model and the assembly of every rule group from a `Thresholds` object.
+"""The alert rule model and the assembly of every rule group from a `BundleConfig` object.
 
 Each family of signals lives in its own module (`rules_consumers`, `rules_cluster`,
 `rules_exporter`) and contributes one or more `Group`s through a builder listed in `BUILDERS`;
@@ -21,9 +21,9 @@ from alerts import (
     rules_registry,
 )
 from alerts.model import Alert, Group
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 
-Builder = Callable[[Thresholds], tuple[Group, ...]]
+Builder = Callable[[BundleConfig], tuple[Group, ...]]
 
 BUILDERS: tuple[Builder, ...] = (
     rules_consumers.groups,
@@ -53,12 +53,12 @@ class Bundle:
         raise KeyError(name)
 
 
-def build(t: Thresholds) -> Bundle:
+def build(t: BundleConfig) -> Bundle:
     """All rule groups for the given thresholds."""
     return Bundle(tuple(g for builder in BUILDERS for g in builder(t)))
 
 
-def alert_dict(a: Alert, t: Thresholds) -> dict[str, Any]:
+def alert_dict(a: Alert, t: BundleConfig) -> dict[str, Any]:
     """One alerting rule as Prometheus reads it."""
     base = t.common.runbook_url_base.rstrip("/")
     rule: dict[str, Any] = {
@@ -78,7 +78,7 @@ def alert_dict(a: Alert, t: Thresholds) -> dict[str, Any]:
     return rule
 
 
-def rules_document(t: Thresholds) -> dict[str, Any]:
+def rules_document(t: BundleConfig) -> dict[str, Any]:
     """The whole rule file (`groups: [...]`) as a plain structure."""
     prefix = t.common.rule_group_prefix
     return {

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, sel
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 from exporter.catalog import jmx_broker, jmx_client
 
 
-def _alerts(t: Thresholds) -> tuple[Alert, ...]:
+def _alerts(t: BundleConfig) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     ld, ue, pi = t.offline_log_directory, t.unclean_election, t.poll_interval
     broker = label("target")
@@ -79,5 +79,5 @@ def _alerts(t: Thresholds) -> tuple[Alert, ...]:
     )
 
 
-def groups(t: Thresholds) -> tuple[Group, ...]:
+def groups(t: BundleConfig) -> tuple[Group, ...]:
     return (Group("broker-vitals", _alerts(t)),)

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 from exporter.catalog import Metric, admin, jmx, own
 
 
-def _per_topic(t: Thresholds, metric: Metric) -> str:
+def _per_topic(t: BundleConfig, metric: Metric) -> str:
     """Partitions flagged 1 in a per-partition 0/1 family, counted per topic."""
     s, c = t.common.selector, t.common.cluster_label
     return f"sum {by(c, 'topic')} (max {by(c, 'topic', 'partition')} ({sel(metric, s)})) > 0"
 
 
-def _per_broker(t: Thresholds, metric: Metric) -> str:
+def _per_broker(t: BundleConfig, metric: Metric) -> str:
     s, c = t.common.selector, t.common.cluster_label
     return f"max {by(c, 'target')} ({sel(metric, s)}) > 0"
 
 
-def _controllers(t: Thresholds) -> str:
+def _controllers(t: BundleConfig) -> str:
     """Active controllers summed over brokers, unless a broker's JMX target is not answering.
 
     A failing target drops its series, so its count would be missing from the sum and a healthy
@@ -51,7 +51,7 @@ def _controllers(t: Thresholds) -> str:
     )
 
 
-def _replication(t: Thresholds) -> tuple[Alert, ...]:
+def _replication(t: BundleConfig) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     ur, mi, op = t.under_replicated, t.under_min_isr, t.offline_partitions
     ac, bc = t.active_controller, t.broker_count
@@ -175,7 +175,7 @@ def _replication(t: Thresholds) -> tuple[Alert, ...]:
     )
 
 
-def _throughput(t: Thresholds) -> tuple[Alert, ...]:
+def _throughput(t: BundleConfig) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     pl, mi = t.produce_latency, t.messages_in
     quantile = f'request="Produce", quantile="{pl.quantile}"'
@@ -271,5 +271,5 @@ def _throughput(t: Thresholds) -> tuple[Alert, ...]:
     return spike, topic_drop, cluster_drop, offsets_drop
 
 
-def groups(t: Thresholds) -> tuple[Group, ...]:
+def groups(t: BundleConfig) -> tuple[Group, ...]:
     return Group("replication", _replication(t)), Group("throughput", _throughput(t))

@@ -9,14 +9,14 @@ from __future__ import annotations
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
 from alerts.signals import RuleQuery, consumer_lag
-from alerts.thresholds import Thresholds, seconds
+from alerts.thresholds import BundleConfig, seconds
 from exporter.catalog import admin, jmx
 from exporter.domain.groups import REBALANCING_STATES
 
 """Group states in which the group consumes nothing while partitions are (re)assigned."""
 
 
-def _lag(t: Thresholds) -> tuple[Alert, ...]:
+def _lag(t: BundleConfig) -> tuple[Alert, ...]:
     s, c, lag = t.common.selector, t.common.cluster_label, t.consumer_lag
     committed = Alert(
         name="KafkaConsumerGroupLagHigh",
@@ -116,7 +116,7 @@ def _lag(t: Thresholds) -> tuple[Alert, ...]:
     return committed, client, seconds, stalled, past_end
 
 
-def _rebalances(t: Thresholds) -> tuple[Alert, ...]:
+def _rebalances(t: BundleConfig) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     rr, rl, rs = t.rebalance_rate, t.rebalance_latency, t.rebalance_stuck
     storm = Alert(
@@ -189,5 +189,5 @@ def _rebalances(t: Thresholds) -> tuple[Alert, ...]:
     return storm, client_rate, slow, stuck
 
 
-def groups(t: Thresholds) -> tuple[Group, ...]:
+def groups(t: BundleConfig) -> tuple[Group, ...]:
     return Group("consumers", _lag(t)), Group("rebalances", _rebalances(t))

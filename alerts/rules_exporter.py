@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 from exporter.catalog import BY_NAME, own
 
 PROMETHEUS_UP = "up"
@@ -17,7 +17,7 @@ NOT_REGISTRY = 'source!="schema_registry"'
 """The Schema Registry has its own alert (KafkaSchemaRegistryUnreachable, rules_registry)."""
 
 
-def _alerts(t: Thresholds) -> tuple[Alert, ...]:
+def _alerts(t: BundleConfig) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     ed, sd, ds, fa = t.exporter_down, t.source_down, t.data_stale, t.family_absent
     ea = t.exporter_absent
@@ -109,5 +109,5 @@ def _alerts(t: Thresholds) -> tuple[Alert, ...]:
     )
 
 
-def groups(t: Thresholds) -> tuple[Group, ...]:
+def groups(t: BundleConfig) -> tuple[Group, ...]:
     return (Group("exporter", _alerts(t)),)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 from exporter.catalog import admin
 from exporter.catalog import lessons as cat
 
@@ -22,7 +22,7 @@ def _is(name: str) -> str:
     return f'status="{name}"'
 
 
-def _dead_letters(t: Thresholds) -> tuple[Alert, ...]:
+def _dead_letters(t: BundleConfig) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     dm, di = t.dead_letter_messages, t.dead_letter_inflow
     keys = by(c, "topic", "source_topic")
@@ -65,7 +65,7 @@ def _dead_letters(t: Thresholds) -> tuple[Alert, ...]:
     return messages, inflow
 
 
-def _headroom(t: Thresholds) -> tuple[Alert, ...]:
+def _headroom(t: BundleConfig) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     ic, ph = t.idle_consumers, t.partition_headroom
     idle = Alert(
@@ -108,7 +108,7 @@ def _headroom(t: Thresholds) -> tuple[Alert, ...]:
     return idle, low
 
 
-def _hygiene(t: Thresholds) -> Alert:
+def _hygiene(t: BundleConfig) -> Alert:
     s, c, h = t.common.selector, t.common.cluster_label, t.rebalance_hygiene
     g = by(c, "consumergroup")
     return Alert(
@@ -140,7 +140,7 @@ def _hygiene(t: Thresholds) -> Alert:
     )
 
 
-def _status(t: Thresholds) -> tuple[Alert, ...]:
+def _status(t: BundleConfig) -> tuple[Alert, ...]:
     s, c = t.common.selector, t.common.cluster_label
     cs, fb, ps = t.consumer_stopped, t.consumer_falling_behind, t.partitions_stalled
     g = by(c, "consumergroup")
@@ -194,7 +194,7 @@ def _status(t: Thresholds) -> tuple[Alert, ...]:
     return stopped, behind, partial
 
 
-def groups(t: Thresholds) -> tuple[Group, ...]:
+def groups(t: BundleConfig) -> tuple[Group, ...]:
     return (
         Group("dead-letters", _dead_letters(t)),
         Group("consumer-hygiene", (*_headroom(t), _hygiene(t), *_status(t))),

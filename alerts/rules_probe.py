@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, sel
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 from exporter.catalog import probe as cat
 
 SOURCE = "end-to-end probe"
 
 
-def end_to_end_quantile(t: Thresholds) -> str:
+def end_to_end_quantile(t: BundleConfig) -> str:
     """The probe's end-to-end latency at the alert's quantile, per broker, over its window."""
     s, c, pl = t.common.selector, t.common.cluster_label, t.probe_latency
     buckets = sel(cat.END_TO_END_LATENCY, s, range_=pl.window, sample="_bucket")
     return f"histogram_quantile({pl.quantile}, sum {by(c, 'broker', 'le')} (rate({buckets})))"
 
 
-def _latency(t: Thresholds) -> Alert:
+def _latency(t: BundleConfig) -> Alert:
     pl = t.probe_latency
     p = f"p{num(float(pl.quantile) * 100)}"
     return Alert(
@@ -43,7 +43,7 @@ def _latency(t: Thresholds) -> Alert:
     )
 
 
-def _lost(t: Thresholds) -> Alert:
+def _lost(t: BundleConfig) -> Alert:
     s, c, ml = t.common.selector, t.common.cluster_label, t.probe_messages_lost
     lost = sel(cat.MESSAGES_LOST, s, range_=ml.window)
     return Alert(
@@ -63,7 +63,7 @@ def _lost(t: Thresholds) -> Alert:
     )
 
 
-def _failing(t: Thresholds) -> Alert:
+def _failing(t: BundleConfig) -> Alert:
     s, c, pf = t.common.selector, t.common.cluster_label, t.probe_failing
     return Alert(
         name="KafkaProbeFailing",
@@ -82,5 +82,5 @@ def _failing(t: Thresholds) -> Alert:
     )
 
 
-def groups(t: Thresholds) -> tuple[Group, ...]:
+def groups(t: BundleConfig) -> tuple[Group, ...]:
     return (Group("probe", (_latency(t), _lost(t), _failing(t))),)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
 from alerts.signals import RuleQuery, unregistered_payload_ratio
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 from exporter.catalog import admin, own
 from exporter.catalog import registry as cat
 
@@ -21,7 +21,7 @@ REGISTRY_SOURCE = 'source="schema_registry"'
 SOURCE = "Schema Registry"
 
 
-def _unreachable(t: Thresholds) -> Alert:
+def _unreachable(t: BundleConfig) -> Alert:
     s, c, ru = t.common.selector, t.common.cluster_label, t.registry_unreachable
     return Alert(
         name="KafkaSchemaRegistryUnreachable",
@@ -40,7 +40,7 @@ def _unreachable(t: Thresholds) -> Alert:
     )
 
 
-def _compatibility_none(t: Thresholds) -> Alert:
+def _compatibility_none(t: BundleConfig) -> Alert:
     s, c, cn = t.common.selector, t.common.cluster_label, t.compatibility_none
     none = sel(cat.SUBJECT_COMPATIBILITY, s, 'compatibility="NONE"')
     return Alert(
@@ -59,7 +59,7 @@ def _compatibility_none(t: Thresholds) -> Alert:
     )
 
 
-def _without_schema(t: Thresholds) -> Alert:
+def _without_schema(t: BundleConfig) -> Alert:
     s, c, ws = t.common.selector, t.common.cluster_label, t.topic_without_schema
     keys = by(c, "topic")
     offsets = sel(admin.PARTITION_CURRENT_OFFSET, s, range_=ws.window)
@@ -89,7 +89,7 @@ def _without_schema(t: Thresholds) -> Alert:
     )
 
 
-def _burst(t: Thresholds) -> Alert:
+def _burst(t: BundleConfig) -> Alert:
     s, c, rb = t.common.selector, t.common.cluster_label, t.registration_burst
     counted = sel(cat.SUBJECT_REGISTRATIONS, s, range_=rb.window)
     return Alert(
@@ -109,7 +109,7 @@ def _burst(t: Thresholds) -> Alert:
     )
 
 
-def groups(t: Thresholds) -> tuple[Group, ...]:
+def groups(t: BundleConfig) -> tuple[Group, ...]:
     return (
         Group(
             "schema-registry",

@@ -1,7 +1,8 @@
-"""Every threshold, `for`, severity, selector and label name of the alert bundle, in one place.
+"""The bundle configuration: every threshold, `for`, severity, selector and label name of the
+alert bundle, and the settings of its generated files, in one place (`BundleConfig`).
 
 Alert expressions, alert descriptions, runbooks and dashboard threshold lines are all rendered from
-a `Thresholds` object. `DEFAULT` holds the values we ship; users change them with an overrides
+a `BundleConfig` object. `DEFAULT` holds the values we ship; users change them with an overrides
 YAML file (see `alerts.overrides`) whose keys mirror the sections below (`for` for `for_`).
 
 Each field carries the reason for its default in `metadata["why"]` (read it with `why()`), so the
@@ -69,6 +70,7 @@ __all__ = [
     "SEVERITIES",
     "ActiveController",
     "BrokerCount",
+    "BundleConfig",
     "Common",
     "CompatibilityNone",
     "ConsumerFallingBehind",
@@ -103,7 +105,6 @@ __all__ = [
     "Severity",
     "SourceDown",
     "Stalled",
-    "Thresholds",
     "TopicWithoutSchema",
     "UncleanElection",
     "UnderMinIsr",
@@ -115,8 +116,12 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Thresholds:
-    """The whole bundle's configuration. Change one value with `dataclasses.replace`."""
+class BundleConfig:
+    """The whole bundle's configuration: the thresholds of each alert (a section per alert, named
+    after it), the settings every rule shares (`common`: selector, labels, links, intervals) and
+    the look of the generated files (`output`: the PrometheusRule and the example Alertmanager
+    configuration). The sections sit side by side, as the keys of the overrides file do. Change
+    one value with `dataclasses.replace`."""
 
     common: Common = field(default_factory=Common)
     consumer_lag: ConsumerLag = field(default_factory=ConsumerLag)
@@ -159,5 +164,5 @@ class Thresholds:
     output: Output = field(default_factory=Output)
 
 
-DEFAULT = Thresholds()
+DEFAULT = BundleConfig()
 """The values kafka-vitals ships."""

@@ -1,7 +1,7 @@
 """Thresholds of the broker-vitals alerts: offline log directories, unclean leader elections, and
 consumers polling too slowly for their group.
 
-Sections of `alerts.thresholds.Thresholds`; each field carries the reason for its default.
+Sections of `alerts.thresholds.BundleConfig`; each field carries the reason for its default.
 """
 
 from __future__ import annotations

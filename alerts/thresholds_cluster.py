@@ -1,6 +1,6 @@
 """Thresholds of the cluster alerts: replication, controller, broker count, latency, traffic.
 
-Sections of `alerts.thresholds.Thresholds`; each field carries the reason for its default.
+Sections of `alerts.thresholds.BundleConfig`; each field carries the reason for its default.
 """
 
 from __future__ import annotations

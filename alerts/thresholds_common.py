@@ -1,6 +1,6 @@
 """Selectors, label names and links every rule shares, and the look of the generated files.
 
-Sections of `alerts.thresholds.Thresholds`; each field carries the reason for its default.
+Sections of `alerts.thresholds.BundleConfig`; each field carries the reason for its default.
 """
 
 from __future__ import annotations

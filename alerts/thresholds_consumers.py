@@ -1,6 +1,6 @@
 """Thresholds of the consumer alerts: lag in messages and seconds, stalled groups, rebalances.
 
-Sections of `alerts.thresholds.Thresholds`; each field carries the reason for its default.
+Sections of `alerts.thresholds.BundleConfig`; each field carries the reason for its default.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Thresholds of the end-to-end probe alerts (`probe.enabled`): the latency users feel.
 
-Sections of `alerts.thresholds.Thresholds`; each field carries the reason for its default.
+Sections of `alerts.thresholds.BundleConfig`; each field carries the reason for its default.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Thresholds of the Schema Registry alerts: the contract between producers and consumers.
 
-Sections of `alerts.thresholds.Thresholds`; each field carries the reason for its default.
+Sections of `alerts.thresholds.BundleConfig`; each field carries the reason for its default.
 """
 
 from __future__ import annotations

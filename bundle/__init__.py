@@ -1,2 +1,2 @@
 """The bundle root: the alert rules (`alerts`) and the dashboards (`dashboards`), rendered
-together from one `Thresholds` by `bundle.render` (`kafka-vitals render`)."""
+together from one `BundleConfig` by `bundle.render` (`kafka-vitals render`)."""

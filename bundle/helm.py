@@ -22,7 +22,7 @@ import yaml
 
 from alerts.outputs import dump
 from alerts.rules import rules_document
-from alerts.thresholds import Thresholds
+from alerts.thresholds import BundleConfig
 from bundle.helm_templates import TEMPLATES
 from dashboards.output import build_all, configmaps
 from exporter import __version__
@@ -132,7 +132,7 @@ def layout_values(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return own, shared
 
 
-def values(t: Thresholds) -> dict[str, Any]:
+def values(t: BundleConfig) -> dict[str, Any]:
     """The chart's values.yaml as a mapping, in the order it is written."""
     layouts: dict[str, dict[str, Any]] = {}
     shared: dict[str, Any] | None = None
@@ -173,7 +173,7 @@ def values(t: Thresholds) -> dict[str, Any]:
     }
 
 
-def values_yaml(t: Thresholds) -> str:
+def values_yaml(t: BundleConfig) -> str:
     parts = [HEADER]
     for key, value in values(t).items():
         if key in COMMENTS:
@@ -206,7 +206,7 @@ def chart_yaml() -> str:
     )
 
 
-def chart_files(t: Thresholds) -> dict[str, str]:
+def chart_files(t: BundleConfig) -> dict[str, str]:
     """Every file of the chart: path relative to the chart -> text."""
     files = {
         "Chart.yaml": chart_yaml(),
@@ -218,7 +218,7 @@ def chart_files(t: Thresholds) -> dict[str, str]:
     return files
 
 
-def write_chart(out_dir: Path, t: Thresholds) -> list[Path]:
+def write_chart(out_dir: Path, t: BundleConfig) -> list[Path]:
     """Write the chart under `out_dir`; return the paths written."""
     written = []
     for rel, text in sorted(chart_files(t).items()):

@@ -24,13 +24,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alerts.files import write_alerts
-from alerts.thresholds import DEFAULT, Thresholds
+from alerts.thresholds import DEFAULT, BundleConfig
 from bundle.helm import write_chart
 from dashboards import render as render_dashboards
 
 log = logging.getLogger(__name__)
 
-Writer = Callable[[Path, Thresholds], list[Path]]
+Writer = Callable[[Path, BundleConfig], list[Path]]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -39,13 +39,15 @@ WRITERS: tuple[Writer, ...] = (write_alerts, render_dashboards, write_chart)
 
 
 def render(
-    out_dir: Path, t: Thresholds = DEFAULT, writers: Sequence[Writer] = WRITERS
+    out_dir: Path, t: BundleConfig = DEFAULT, writers: Sequence[Writer] = WRITERS
 ) -> list[Path]:
     """Run every writer into `out_dir`; the paths written, in writer order."""
     return [path for writer in writers for path in writer(out_dir, t)]
 
 
-def drift(out_dir: Path, t: Thresholds = DEFAULT, writers: Sequence[Writer] = WRITERS) -> list[str]:
+def drift(
+    out_dir: Path, t: BundleConfig = DEFAULT, writers: Sequence[Writer] = WRITERS
+) -> list[str]:
     """Relative paths whose rendering differs from (or is missing in) `out_dir`."""
     with tempfile.TemporaryDirectory(prefix="kafka-vitals-render-") as scratch:
         root = Path(scratch)

@@ -22,7 +22,7 @@ QUANTILES = ("0.50", "0.99", "0.999")  # the exporter also has 0.75, 0.95 and 0.
 
 
 def latency(sc: Scope) -> list[tuple[g.Panel, int]]:
-    pl = sc.thresholds.produce_latency
+    pl = sc.config.produce_latency
     q = 'quantile=~"' + "|".join(QUANTILES) + '"'
     by_q = sc.by("target", "quantile")
 

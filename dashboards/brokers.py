@@ -153,7 +153,7 @@ def _replication(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "Under-replicated partitions by broker",
                 "Partitions this broker leads whose ISR is smaller than their replica set "
                 "(JMX). A struggling or stopped follower shows on the other brokers. "
-                + why(sc.thresholds.under_replicated, "keep_firing_for"),
+                + why(sc.config.under_replicated, "keep_firing_for"),
                 "short",
                 [Q(f"max {per} ({sc.sel(jmx.UNDER_REPLICATED, B)})", "{{target}}")],
                 urp,

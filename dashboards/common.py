@@ -16,7 +16,7 @@ from grafanalib import core as g
 
 from alerts.promql import num, parse_selector
 from alerts.rules import build as build_rules
-from alerts.thresholds import Severity, Thresholds, seconds
+from alerts.thresholds import BundleConfig, Severity, seconds
 from alerts.thresholds_common import RATE_WINDOW_POLLS
 from exporter.catalog import Metric, own
 
@@ -34,7 +34,8 @@ SCHEMA_VERSION = 38
 class Scope:
     """The label matchers every query starts with, and the variables that set them."""
 
-    thresholds: Thresholds
+    config: BundleConfig
+    """The bundle configuration the panels draw their thresholds and links from."""
     matchers: tuple[str, ...]
     job_default: str
     job_filter: str
@@ -72,7 +73,7 @@ class Scope:
         interval (2m30s at the defaults), so the samples in it span exactly 4 polls whatever the
         scrape interval. Not Grafana's `$__rate_interval`, which counts scrape intervals, while
         kafka-vitals' data moves once per poll."""
-        common = self.thresholds.common
+        common = self.config.common
         return duration(
             RATE_WINDOW_POLLS * seconds(common.poll_interval) + seconds(common.scrape_interval)
         )
@@ -116,7 +117,7 @@ class Scope:
         """A panel link to the runbook the alert ships with."""
         if alert not in self.severities:
             raise KeyError(alert)
-        base = self.thresholds.common.runbook_url_base.rstrip("/")
+        base = self.config.common.runbook_url_base.rstrip("/")
         return {"title": f"Runbook: {alert}", "url": f"{base}/{alert}.md", "targetBlank": True}
 
     def runbooks_if_shipped(self, *alerts: str) -> list[dict[str, Any]]:
@@ -131,9 +132,9 @@ class Scope:
             )
 
 
-def scope(thresholds: Thresholds) -> Scope:
+def scope(config: BundleConfig) -> Scope:
     """Turn the alert selector into dashboard matchers: `job` comes from `$job`, the rest stays."""
-    common = thresholds.common
+    common = config.common
     matchers = ['job=~"$job"']
     job_default, job_filter = "", ""
     for label, op, value in parse_selector(common.selector):
@@ -144,10 +145,8 @@ def scope(thresholds: Thresholds) -> Scope:
             matchers.append(f'{label}{op}"{value}"')
     if common.cluster_label:
         matchers.append(f'{common.cluster_label}=~"$cluster"')
-    severities = {a.name: a.severity for a in build_rules(thresholds).alerts}
-    return Scope(
-        thresholds, tuple(matchers), job_default, job_filter, common.cluster_label, severities
-    )
+    severities = {a.name: a.severity for a in build_rules(config).alerts}
+    return Scope(config, tuple(matchers), job_default, job_filter, common.cluster_label, severities)
 
 
 def duration(total: float) -> str:

@@ -50,7 +50,7 @@ def _variables(sc: Scope) -> list[g.Template]:
 
 def _summary(sc: Scope) -> list[tuple[g.Panel, int]]:
     per_group = sc.by("consumergroup")  # once per group, whichever instance serves it
-    lag, secs = sc.thresholds.consumer_lag, sc.thresholds.lag_seconds
+    lag, secs = sc.config.consumer_lag, sc.config.lag_seconds
     lag_sum = sc.sel(admin.GROUP_LAG_SUM, G, T)
     idle = sc.sel(lessons.GROUP_IDLE_MEMBERS, G)
     return [
@@ -113,7 +113,7 @@ def _summary(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _lag(sc: Scope) -> tuple[list[tuple[g.Panel, int]], list[tuple[g.Panel, int]]]:
-    lag, secs = sc.thresholds.consumer_lag, sc.thresholds.lag_seconds
+    lag, secs = sc.config.consumer_lag, sc.config.lag_seconds
     per = consumer_lag(sc, G, T)
     gtp = sc.by("consumergroup", "topic", "partition")
     return [
@@ -222,7 +222,7 @@ def _commits(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _status(sc: Scope) -> list[tuple[g.Panel, int]]:
-    st = sc.thresholds.stalled
+    st = sc.config.stalled
     return [
         (
             timeline(

@@ -37,7 +37,7 @@ def _interval(sc: Scope) -> str:
 
 
 def _stats(sc: Scope) -> list[tuple[g.Panel, int]]:
-    ds = sc.thresholds.data_stale
+    ds = sc.config.data_stale
     stale = sc.bar("KafkaVitalsDataStale", ds.intervals)
     return [
         (
@@ -45,7 +45,7 @@ def _stats(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "Sources",
                 "Each source of the exporter in the last poll: the Admin API and every "
                 "JMX target (kafka_vitals_up). A failed source drops only its own series. "
-                + why(sc.thresholds.source_down, "for_"),
+                + why(sc.config.source_down, "for_"),
                 "none",
                 [Q(f"max {sc.by('source', 'target')} ({sc.sel(own.UP)})", "{{source}} {{target}}")],
                 colors((None, "red"), (1, "green")),
@@ -58,7 +58,7 @@ def _stats(sc: Scope) -> list[tuple[g.Panel, int]]:
             stat(
                 "Scrape",
                 "Whether Prometheus's last scrape of kafka-vitals worked (its own `up` "
-                "series). " + why(sc.thresholds.exporter_down, "for_"),
+                "series). " + why(sc.config.exporter_down, "for_"),
                 "none",
                 [Q(f"min({sc.prometheus('up')})")],
                 colors((None, "red"), (1, "green")),
@@ -118,7 +118,7 @@ def _stats(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _polls(sc: Scope) -> list[tuple[g.Panel, int]]:
-    ds = sc.thresholds.data_stale
+    ds = sc.config.data_stale
     stale = sc.bar("KafkaVitalsDataStale", ds.intervals)
     return [
         (

@@ -44,7 +44,7 @@ def membership(sc: Scope) -> tuple[Placed, Placed]:
                 "Group state",
                 "Each group's state over time (Admin API). Rebalancing states in orange: the group "
                 "consumes nothing then. KafkaConsumerGroupRebalanceStuck fires on a group seen "
-                f"rebalancing at every evaluation for {sc.thresholds.rebalance_stuck.for_}.",
+                f"rebalancing at every evaluation for {sc.config.rebalance_stuck.for_}.",
                 [
                     Q(
                         coded(sc, admin.GROUP_STATE, "state", GROUP_STATES, ["consumergroup"], G),
@@ -77,7 +77,7 @@ def membership(sc: Scope) -> tuple[Placed, Placed]:
                 "Per group and topic: members with a partition of the topic, the topic's "
                 "partitions, the planned consumers (where configured) and the headroom (partitions "
                 "/ planned or current consumers). Below 1 consumers sit idle; below "
-                f"{num(sc.thresholds.partition_headroom.min_ratio)} the group cannot grow to its "
+                f"{num(sc.config.partition_headroom.min_ratio)} the group cannot grow to its "
                 "plan with room to spare (KafkaConsumerGroupPartitionHeadroomLow, where a plan is "
                 "configured).",
                 "short",
@@ -167,7 +167,7 @@ def offsets(sc: Scope) -> Placed:
 
 
 def rebalances(sc: Scope) -> tuple[Placed, Placed]:
-    rr, rl = sc.thresholds.rebalance_rate, sc.thresholds.rebalance_latency
+    rr, rl = sc.config.rebalance_rate, sc.config.rebalance_latency
     storm = rr.per_hour * seconds(rr.window) / 3600
     tc = sc.by("target", "client_id")
     return [

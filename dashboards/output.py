@@ -1,4 +1,4 @@
-"""Dashboard JSON files and the Grafana sidecar ConfigMap, rendered from one `Thresholds` object.
+"""Dashboard JSON files and the Grafana sidecar ConfigMap, rendered from one `BundleConfig` object.
 
 grafanalib builds the dashboards; `finish` brings the few fields grafanalib 0.7.1 still writes in an
 older layout up to the schema version we declare, and `dumps` writes sorted keys, so the same
@@ -17,7 +17,7 @@ import yaml
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from alerts.thresholds import DEFAULT, Thresholds
+from alerts.thresholds import DEFAULT, BundleConfig
 from dashboards import brokers, consumer_groups, exporter_health, overview, schema_registry
 from dashboards.common import Scope, scope
 
@@ -62,9 +62,9 @@ def finish(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def build_all(thresholds: Thresholds = DEFAULT) -> dict[str, dict[str, Any]]:
+def build_all(config: BundleConfig = DEFAULT) -> dict[str, dict[str, Any]]:
     """Every dashboard as the JSON Grafana imports, by uid."""
-    sc = scope(thresholds)
+    sc = scope(config)
     out: dict[str, dict[str, Any]] = {}
     for uid, build in BUILDERS.items():
         raw = json.loads(json.dumps(build(sc).to_json_data(), cls=DashboardEncoder))
@@ -119,13 +119,13 @@ def configmaps(dashboards: Mapping[str, Mapping[str, Any]], namespace: str = "")
     return header + body
 
 
-def render(out_dir: Path, thresholds: Thresholds = DEFAULT) -> list[Path]:
+def render(out_dir: Path, config: BundleConfig = DEFAULT) -> list[Path]:
     """Write `dashboards/<uid>.json` and the ConfigMap under `out_dir`; return the paths."""
-    dashboards = build_all(thresholds)
+    dashboards = build_all(config)
     written: list[Path] = []
     for uid, data in dashboards.items():
         written.append(_write(out_dir / JSON_DIR / f"{uid}.json", dumps(data)))
-    namespace = thresholds.output.crd_namespace
+    namespace = config.output.crd_namespace
     written.append(_write(out_dir / CONFIGMAP_PATH, configmaps(dashboards, namespace)))
     log.info("dashboards rendered count=%d out=%s", len(dashboards), out_dir)
     return written

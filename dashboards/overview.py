@@ -32,15 +32,15 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
             stat(
                 "Brokers",
                 "Brokers in the cluster metadata (Admin API), and the most seen in the last "
-                f"{sc.thresholds.broker_count.window}: KafkaBrokerCountDropped fires when the "
+                f"{sc.config.broker_count.window}: KafkaBrokerCountDropped fires when the "
                 "first is below the second.",
                 "short",
                 [
                     Q(f"max({sc.sel(admin.BROKERS)})", "now"),
                     Q(
                         f"max(max_over_time({sc.sel(admin.BROKERS)}"
-                        f"[{sc.thresholds.broker_count.window}]))",
-                        f"max {sc.thresholds.broker_count.window}",
+                        f"[{sc.config.broker_count.window}]))",
+                        f"max {sc.config.broker_count.window}",
                     ),
                 ],
                 links=[sc.runbook("KafkaBrokerCountDropped")],
@@ -117,7 +117,7 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _lag(sc: Scope) -> list[tuple[g.Panel, int]]:
-    t = sc.thresholds.consumer_lag
+    t = sc.config.consumer_lag
     bar = sc.bar("KafkaConsumerGroupLagHigh", t.messages)
     per = consumer_lag(sc)
     desc = (
@@ -159,7 +159,7 @@ def _urp(sc: Scope) -> list[tuple[g.Panel, int]]:
         "topics always included) and from the brokers, like with like: a broker's JMX counts "
         "only the partitions it leads, so the partitions without a leader are added to the JMX "
         "sum. The two agree when no topic filter is set and every broker is a JMX target. "
-        f"{why(sc.thresholds.under_replicated, 'for_')}"
+        f"{why(sc.config.under_replicated, 'for_')}"
     )
     links = [
         sc.runbook("KafkaBrokerUnderReplicatedPartitions"),
@@ -192,7 +192,7 @@ def _urp(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _produce(sc: Scope) -> list[tuple[g.Panel, int]]:
-    t = sc.thresholds.produce_latency
+    t = sc.config.produce_latency
     q = f'request="Produce", quantile="{t.quantile}"'
     now = f"max {sc.by('target')} ({sc.sel(jmx.REQUEST_TOTAL_TIME, q)})"
     base = (
@@ -242,7 +242,7 @@ def _produce(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _messages_in(sc: Scope) -> list[tuple[g.Panel, int]]:
-    t = sc.thresholds.messages_in
+    t = sc.config.messages_in
     rate = f"sum({sc.rate(jmx.MESSAGES_IN, BROKER_WIDE)})"
     win = f"sum({sc.rate(jmx.MESSAGES_IN, BROKER_WIDE, window=t.window)})"
     then = f"sum({sc.rate(jmx.MESSAGES_IN, BROKER_WIDE, window=t.window, offset=t.offset)})"
@@ -280,7 +280,7 @@ def _messages_in(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _rebalances(sc: Scope) -> list[tuple[g.Panel, int]]:
-    t = sc.thresholds.rebalance_rate
+    t = sc.config.rebalance_rate
     value = t.per_hour * seconds(t.window) / 3600
     bar = sc.bar("KafkaConsumerGroupRebalanceStorm", value)
     per = f"max {sc.by('consumergroup')} ({sc.increase(admin.GROUP_REBALANCES, t.window)})"
@@ -318,7 +318,7 @@ def _rebalances(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _alerts_table(sc: Scope) -> g.Panel:
-    base = sc.thresholds.common.runbook_url_base.rstrip("/")
+    base = sc.config.common.runbook_url_base.rstrip("/")
     link = {
         "matcher": {"id": "byName", "options": "alertname"},
         "properties": [

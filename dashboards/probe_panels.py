@@ -31,7 +31,7 @@ def _quantiles(sc: Scope, metric: Metric) -> list[Q]:
 
 
 def panels(sc: Scope) -> list[tuple[g.Panel, int]]:
-    pl, ml = sc.thresholds.probe_latency, sc.thresholds.probe_messages_lost
+    pl, ml = sc.config.probe_latency, sc.config.probe_messages_lost
     bar = sc.bar("KafkaProbeEndToEndLatencyHigh", pl.seconds)
     lost = f"sum {sc.by('broker')} ({sc.increase(probe.MESSAGES_LOST, ml.window)})"
     late = f"sum {sc.by('broker')} ({sc.increase(probe.MESSAGES_LATE, ml.window)})"

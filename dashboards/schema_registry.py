@@ -47,7 +47,7 @@ def _stats(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _history(sc: Scope) -> list[tuple[g.Panel, int]]:
-    rb = sc.thresholds.registration_burst
+    rb = sc.config.registration_burst
     by_level = f"count {sc.by('compatibility')} ({sc.sel(cat.SUBJECT_COMPATIBILITY)} == 1)"
     regs = f"sum {sc.by('subject')} ({sc.increase(cat.SUBJECT_REGISTRATIONS, rb.window)}) > 0"
     bar = sc.bar("KafkaSchemaRegistryRegistrationBurst", rb.versions)
@@ -63,7 +63,7 @@ def _history(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 
 def _payloads(sc: Scope) -> list[tuple[g.Panel, int]]:
-    ws = sc.thresholds.topic_without_schema
+    ws = sc.config.topic_without_schema
     ratio = unregistered_payload_ratio(sc)
     # colour from the first message outside the contract when the threshold is 0
     bar = sc.bar("KafkaTopicWithoutValueSchema", ws.ratio, step=max(ws.ratio, 0.001))

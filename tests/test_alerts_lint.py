@@ -11,7 +11,7 @@ from alerts import lint
 from alerts.model import Alert
 from alerts.promtool_tests import scenarios
 from alerts.rules import build
-from alerts.thresholds import DEFAULT, Thresholds
+from alerts.thresholds import DEFAULT, BundleConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,7 +166,7 @@ def test_every_threshold_has_a_reason() -> None:
 
     from alerts.thresholds import why
 
-    t = Thresholds()
+    t = BundleConfig()
     for f in fields(t):
         section = getattr(t, f.name)
         assert is_dataclass(section)

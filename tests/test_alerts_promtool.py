@@ -17,7 +17,7 @@ from alerts.files import write_alerts
 from alerts.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, alertmanager_document
 from alerts.overrides import apply
 from alerts.promtool_tests import TESTS_PATH
-from alerts.thresholds import DEFAULT, Thresholds
+from alerts.thresholds import DEFAULT, BundleConfig
 from tests.harness.prom import Alertmanager, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +136,7 @@ def test_alertmanager_inhibits_per_topic_pages_behind_a_dead_broker(
     broker pages once; the per-topic URP alerts of the same cluster are inhibited; another
     cluster's URP still pages."""
     errors: list[str] = []
-    t: Thresholds = apply(
+    t: BundleConfig = apply(
         {"output": {"webhook_url": webhook_receiver.url.rstrip("/"), "group_wait": "1s",
                     "group_interval": "1s"}},
         DEFAULT,

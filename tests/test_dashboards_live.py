@@ -33,7 +33,7 @@ import yaml
 from confluent_kafka import Producer
 
 from alerts.rules import rules_document
-from alerts.thresholds import DEFAULT, Thresholds
+from alerts.thresholds import DEFAULT, BundleConfig
 from dashboards import build_all
 from dashboards.queries import expand, panel_queries, variable_queries
 from exporter.catalog import jmx, registry
@@ -91,7 +91,7 @@ ONLY_WITH_A_BROKER_DOWN = {
 """Empty in a healthy cluster by design; must have data while a broker is stopped."""
 
 
-def _fast_rules() -> Thresholds:
+def _fast_rules() -> BundleConfig:
     """The shipped rules, with replication alerts' `for` shortened so they fire within the test."""
     t = DEFAULT
     return dataclasses.replace(

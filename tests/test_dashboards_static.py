@@ -17,7 +17,7 @@ import yaml
 
 from alerts.lint import window_problems
 from alerts.rules import build as build_rules
-from alerts.thresholds import DEFAULT, ConsumerLag, Thresholds
+from alerts.thresholds import DEFAULT, BundleConfig, ConsumerLag
 from dashboards import CONFIGMAP_PATH, JSON_DIR, build_all, render
 from dashboards.common import DATASOURCE, PROMETHEUS_OWN, SCHEMA_VERSION
 from dashboards.queries import (
@@ -183,7 +183,7 @@ def _steps(d: dict[str, Any], title: str) -> list[Any]:
 
 def test_threshold_lines_are_the_alert_thresholds() -> None:
     lag = ConsumerLag(messages=1234)
-    custom = dataclasses.replace(Thresholds(), consumer_lag=lag)
+    custom = dataclasses.replace(BundleConfig(), consumer_lag=lag)
     for t, value in ((DEFAULT, DEFAULT.consumer_lag.messages), (custom, 1234)):
         d = build_all(t)
         overview, groups = d["kafka-vitals-overview"], d["kafka-vitals-consumer-groups"]

@@ -34,7 +34,7 @@ import yaml
 
 from alerts.outputs import alertmanager_document, rules_yaml
 from alerts.overrides import apply
-from alerts.thresholds import DEFAULT, Thresholds
+from alerts.thresholds import DEFAULT, BundleConfig
 from tests.harness import clients, jars, procs, tools
 from tests.harness import demo_contract as contract
 from tests.harness.cluster import KafkaCluster, KafkaNode
@@ -73,7 +73,7 @@ class Stopped(Exception):
     """SIGINT or SIGTERM arrived: stop the stack."""
 
 
-def demo_thresholds(webhook_url: str) -> Thresholds:
+def demo_thresholds(webhook_url: str) -> BundleConfig:
     errors: list[str] = []
     overrides = {
         **DEMO_OVERRIDES,
