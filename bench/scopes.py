@@ -5,7 +5,9 @@
    then each shard, one after the other (not at the same time: on a small machine the instances
    would compete for the same cores); every shard's cycle is reported against the unsharded cycle
    of the same rounds.
-2. Admin API requests: a fresh 3-node cluster with the small scenario laid out, three pollers in
+2. Admin API requests: a fresh 3-node cluster with a scenario laid out (`--requests-scenario`,
+   medium by default: 1,000 groups, where the per-group requests weigh as they do in a cluster
+   worth splitting; small shows the fixed part of each instance), three pollers in
    `broker` scope (each bootstrapped from its own node) against three in `cluster` scope. The
    requests are the brokers' own count: the delta of every
    `kafka.network:type=RequestMetrics,name=RequestsPerSec,request=*` Count over the cycles,
@@ -57,10 +59,15 @@ def config(bootstrap: str, **kw: Any) -> Config:
     )
 
 
-def timed(poller: Poller) -> float:
+def timed(poller: Poller, stages: dict[str, list[float]] | None = None) -> float:
+    """One cycle's wall time; each stage's time appended to `stages`."""
     t0 = time.monotonic()
     poller.poll_once()
-    return time.monotonic() - t0
+    seconds = time.monotonic() - t0
+    if stages is not None:
+        for outcome in poller.last_stages:
+            stages.setdefault(outcome.stage, []).append(outcome.seconds)
+    return seconds
 
 
 def shards(s: Scenario, cycles: int) -> dict[str, Any]:
@@ -79,18 +86,26 @@ def shards(s: Scenario, cycles: int) -> dict[str, Any]:
         for p in pollers:  # warm-up: connections, metadata, first sight of every offset
             timed(p)
         rounds: list[list[float]] = []
+        stages: list[dict[str, list[float]]] = [{} for _ in pollers]
         for _ in range(cycles):
-            rounds.append([timed(p) for p in pollers])
+            rounds.append([timed(p, st) for p, st in zip(pollers, stages, strict=True)])
     finally:
         for p in pollers:
             p.stop()
         broker.stop()
     unsharded = statistics.median(r[0] for r in rounds)
-    result: dict[str, Any] = {"unsharded_seconds": unsharded, "rounds": rounds, "shards": []}
+
+    def medians(st: dict[str, list[float]]) -> dict[str, float]:
+        return {k: statistics.median(v) for k, v in sorted(st.items())}
+
+    result: dict[str, Any] = {"unsharded_seconds": unsharded, "rounds": rounds, "shards": [],
+                              "unsharded_stages": medians(stages[0])}  # fmt: skip
     for i in range(SHARDS):
         median = statistics.median(r[i + 1] for r in rounds)
         ratio = statistics.median(r[i + 1] / r[0] for r in rounds)
-        result["shards"].append({"index": i, "seconds": median, "ratio": ratio})
+        result["shards"].append(
+            {"index": i, "seconds": median, "ratio": ratio, "stages": medians(stages[i + 1])}
+        )
     return result
 
 
@@ -123,11 +138,11 @@ def per_cycle(cluster: KafkaCluster, pollers: Sequence[Poller], cycles: int) -> 
     return {"per_cycle": sum(delta.values()), "by_request": delta}
 
 
-def requests(cycles: int) -> dict[str, Any]:
+def requests(cycles: int, scenario: str) -> dict[str, Any]:
     cluster = KafkaCluster(3).up()
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = {"scenario": scenario}
     try:
-        lay_out(cluster.bootstrap_servers, SCENARIOS["small"])
+        lay_out(cluster.bootstrap_servers, SCENARIOS[scenario])
         layouts = {
             "broker": [config(n.bootstrap, scope="broker") for n in cluster.nodes],
             "cluster": [config(cluster.bootstrap_servers) for _ in cluster.nodes],
@@ -155,12 +170,22 @@ def render(result: dict[str, Any]) -> str:
     for s in sh["shards"]:
         lines.append(f"shard {s['index']}/{SHARDS} cycle           {s['seconds']:.3f} s  "
                      f"ratio {s['ratio']:.2f} (target <= 0.45)")  # fmt: skip
+    lines.append("stage medians (s): " + "  ".join(sh["unsharded_stages"]))
+    for name, st in [("unsharded", sh["unsharded_stages"])] + [
+        (f"shard {s['index']}", s["stages"]) for s in sh["shards"]
+    ]:
+        lines.append(f"  {name:<10} " + "  ".join(f"{v:.3f}" for v in st.values()))
     b, c = rq["broker"]["per_cycle"], rq["cluster"]["per_cycle"]
     lines += [
+        f"requests on the {rq['scenario']} scenario, 3 nodes:",
         f"3 broker sidecars          {b:.1f} Admin API requests per cycle",
         f"3 cluster-scope instances  {c:.1f} Admin API requests per cycle ({c / SHARDS:.1f} each)",
         f"sidecars / one instance    {rq['ratio']:.2f} (target <= 1.2)",
     ]
+    by_b, by_c = rq["broker"]["by_request"], rq["cluster"]["by_request"]
+    for request in sorted(set(by_b) | set(by_c)):
+        lines.append(f"  {request:<24} sidecars {by_b.get(request, 0):8.1f}"
+                     f"   cluster-scope x3 {by_c.get(request, 0):8.1f}")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -168,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scopes", description=__doc__)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="medium")
     parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--requests-scenario", choices=sorted(SCENARIOS), default="medium")
     parser.add_argument("--json", type=Path)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -177,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = Path("/proc/loadavg")
     result: dict[str, Any] = {"scenario": args.scenario, "load_before": load.read_text().split()[0]}
     result["shards"] = shards(SCENARIOS[args.scenario], args.cycles)
-    result["requests"] = requests(args.cycles)
+    result["requests"] = requests(args.cycles, args.requests_scenario)
     result["load_after"] = load.read_text().split()[0]
     print(render(result))
     out = args.json or RESULTS / f"scopes-{args.scenario}.json"

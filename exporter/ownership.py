@@ -207,6 +207,30 @@ def needed_partitions(
     return [tp for tp in partitions if wanted(tp)]
 
 
+def log_start_partitions(
+    share: Share,
+    needed: Sequence[tuple[str, int]],
+    whole_topic: Callable[[str], bool] = lambda topic: False,
+) -> list[tuple[str, int]]:
+    """Of the `needed` partitions, those whose log-start offset a series of the share shows: its
+    own partitions (the partition series) and the partitions of its topics for which `whole_topic`
+    says the per-topic series read offsets (dead-letter topics). A partition needed only for a
+    group's lag needs its log end alone."""
+    if share.everything:
+        return list(needed)
+    topics: dict[str, bool] = {}
+
+    def wanted(tp: tuple[str, int]) -> bool:
+        if share.partition(*tp):
+            return True
+        topic = tp[0]
+        if topic not in topics:
+            topics[topic] = whole_topic(topic) and share.topic(topic)
+        return topics[topic]
+
+    return [tp for tp in needed if wanted(tp)]
+
+
 # ---- which broker am I -------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from exporter.ownership import (
     find_broker_id,
     java_hash_code,
     kafka_abs,
+    log_start_partitions,
     needed_partitions,
     offsets_partition,
     shard_of,
@@ -127,6 +128,31 @@ def test_needed_partitions() -> None:
     got = needed_partitions(cluster_wide, every, None, lambda t: t.endswith(".DLT"))
     assert got == [("t.DLT", 0), ("t.DLT", 1)]
     assert needed_partitions(share_of("cluster", 0, 1, (), ()), every, None) == every
+
+
+def test_log_start_offsets_only_where_a_series_shows_them() -> None:
+    every = [("t", 0), ("t", 1), ("t", 2), ("t.DLT", 0), ("t.DLT", 1)]
+    dlt = lambda t: t.endswith(".DLT")  # noqa: E731
+    # broker 2 leads t-1; t-2 is needed for its group's lag alone: no log start for it
+    share = share_of("broker", 2, 1, (1, 2), [("t", 0, 1), ("t", 1, 2), ("t", 2, 1)], ())
+    needed = needed_partitions(share, every, {"g": [("t", 2)]}, dlt)
+    assert log_start_partitions(share, needed, dlt) == [("t", 1)]
+    # the cluster-wide broker reads the dead-letter topic whole (its backlog needs the start)
+    first = share_of("broker", 1, 1, (1, 2), [("t", 0, 1), ("t", 1, 2), ("t", 2, 1)], ())
+    needed = needed_partitions(first, every, {"g": [("t", 1)]}, dlt)
+    assert log_start_partitions(first, needed, dlt) == [
+        ("t", 0),
+        ("t", 2),
+        ("t.DLT", 0),
+        ("t.DLT", 1),
+    ]
+    # a shard: its topics' partitions, not another shard's topic its group reads
+    shard = share_of("shard", shard_of("t", 2), 2, (), ())
+    other = next(f"u{i}" for i in range(100) if shard_of(f"u{i}", 2) != shard.me)
+    both = [("t", 0), (other, 0)]
+    assert log_start_partitions(shard, both) == [("t", 0)]
+    cluster = share_of("cluster", 0, 1, (), ())
+    assert log_start_partitions(cluster, every) == every
 
 
 def test_find_broker_id() -> None:

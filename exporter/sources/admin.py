@@ -19,10 +19,12 @@ each able to fail alone:
    With `committed_offsets.source: log` (or `auto` where the log may be read) they come from the
    `__consumer_offsets` reader instead (`exporter.sources.offsets_log`), read up to the log's end
    as of this stage, with the same group filter and the same partitions kept.
-4. `offsets`: log-end and log-start offsets with one `list_offsets` call per spec
-   (`OffsetSpec.latest()`, `OffsetSpec.earliest()`) for every exported partition, read after the
-   committed offsets so that lag can only be overstated. Offsets that could not be read (no
-   leader, no answer) are carried from the last cycle (`carry_offsets`).
+4. `offsets`: log-end offsets of every partition the series need and log-start offsets of those
+   whose series show it (`ScopePlan.log_starts`: in `broker` and `shard` scope not the partitions
+   needed only for a group's lag), one `list_offsets` call per spec (`OffsetSpec.latest()`,
+   `OffsetSpec.earliest()`), read after the committed offsets so that lag can only be overstated.
+   Offsets that could not be read (no leader, no answer) are carried from the last cycle
+   (`carry_offsets`).
 5. `message_times` (not with `poll.lag_seconds_mode: interpolated`): the messages at lagging
    groups' committed offsets, for exact lag in seconds (`exporter.sources.message_times`).
 6. `payload_samples` (only with `schema_registry.payload_sampling`): the newest messages of each
@@ -259,7 +261,8 @@ class AdminSource:
                 )
             offsets_at = time.time()
             wanted = self._plan.offsets(share, partitions, committed)
-            ends = run("offsets", lambda d: self._offsets(wanted, d))
+            starts = self._plan.log_starts(share, wanted)
+            ends = run("offsets", lambda d: self._offsets(wanted, starts, d))
             offsets, carried = ends if ends is not None else (None, frozenset[TP]())
             message_times = None
             if self._times is not None and committed is not None and offsets is not None:
@@ -340,10 +343,11 @@ class AdminSource:
         return brokers, int(md.controller_id), partitions, share, internal
 
     def _offsets(
-        self, partitions: Sequence[TP], deadline: Deadline
+        self, partitions: Sequence[TP], log_starts: Sequence[TP], deadline: Deadline
     ) -> tuple[dict[TP, Offsets], frozenset[TP]]:
-        """Log-start and log-end offsets of the partitions this instance's series need, those
-        that could not be read carried from the last cycle."""
+        """Log-end offsets of the partitions this instance's series need, and log-start offsets
+        of those of them whose series show it (`log_starts`); the ones that could not be read
+        carried from the last cycle."""
         wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
         if not wanted:
             self._last_offsets = {}
@@ -351,7 +355,12 @@ class AdminSource:
         cap = self._kafka.request_timeout_seconds
         timeout = deadline.request_timeout(cap)
         ends = self._client.list_offsets({tp: LATEST for tp in wanted}, request_timeout=timeout)
-        starts = self._client.list_offsets({tp: EARLIEST for tp in wanted}, request_timeout=timeout)
+        early = [TopicPartition(topic, partition) for topic, partition in log_starts]
+        starts = (
+            self._client.list_offsets({tp: EARLIEST for tp in early}, request_timeout=timeout)
+            if early
+            else {}
+        )
         end = collect_offsets(ends, deadline)
         start = collect_offsets(starts, deadline)
         out = {tp: Offsets(start=start.get(tp, -1), end=e) for tp, e in end.items()}

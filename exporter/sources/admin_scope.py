@@ -23,6 +23,7 @@ from exporter.ownership import (
     OwnershipError,
     Share,
     find_broker_id,
+    log_start_partitions,
     needed_partitions,
     share_of,
 )
@@ -130,6 +131,10 @@ class ScopePlan:
     ) -> list[TP]:
         every = ((p.topic, p.partition) for ps in partitions.values() for p in ps)
         return needed_partitions(share, every, committed, self._whole_topic)
+
+    def log_starts(self, share: Share, needed: Sequence[TP]) -> list[TP]:
+        """Of the partitions `offsets` gave, those whose log-start offset our series show."""
+        return log_start_partitions(share, needed, self._whole_topic)
 
 
 def with_broker_id(config: Config) -> Config:
