@@ -36,7 +36,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 render: $(STAMP)
-	$(VENV)/bin/kafka-vitals render --out .
+	PYTHONPATH=. $(VENV)/bin/kafka-vitals render --out .  # tools/ on the path: the promtool tests too
 
 bench: setup
 	$(PY) -m bench $(BENCH_ARGS)

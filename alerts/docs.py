@@ -60,7 +60,8 @@ It writes:
 | `dashboards/*.json`, `deploy/grafana/...` | the Grafana dashboards, same thresholds |
 
 Check them with `promtool check rules`, `promtool test rules` (run it from the tests directory)
-and `amtool check-config`.
+and `amtool check-config`. The promtool cases' generator (`tools/promtool/`) is test tooling: it
+is not installed with the package, so only a render from a checkout writes them.
 
 ## Alertmanager example
 

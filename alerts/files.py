@@ -1,5 +1,6 @@
 """Every file of the alert bundle from one `BundleConfig`: rules, PrometheusRule, Alertmanager
-example, alert docs and promtool tests; `bundle.render` writes them beside the dashboards."""
+example and alert docs; `bundle.render` writes them beside the dashboards (and, from a checkout,
+the promtool tests of `tools.promtool`)."""
 
 from __future__ import annotations
 
@@ -22,20 +23,13 @@ def alert_files(t: BundleConfig) -> dict[str, str]:
         crd_yaml,
         rules_yaml,
     )
-    from alerts.promtool_cases import UnsupportedSelector
-    from alerts.promtool_tests import TESTS_PATH, tests_yaml
 
-    files = {
+    return {
         RULES_PATH: rules_yaml(t),
         CRD_PATH: crd_yaml(t),
         ALERTMANAGER_PATH: alertmanager_yaml(t),
         DOCS_PATH: alerts_markdown(t),
     }
-    try:
-        files[TESTS_PATH] = tests_yaml(t)
-    except UnsupportedSelector as exc:
-        log.warning("promtool tests not written reason=%r", str(exc))
-    return files
 
 
 def write_alerts(out_dir: Path, t: BundleConfig) -> list[Path]:

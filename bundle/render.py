@@ -1,6 +1,6 @@
 """`kafka-vitals render`: write every generated file of the bundle (rules, CRD, Alertmanager
-example, promtool tests, alert docs, dashboards, the Helm chart) from the thresholds and a user's
-overrides file.
+example, alert docs, dashboards, the Helm chart; from a checkout, the promtool tests) from the
+thresholds and a user's overrides file.
 
 This module sits at the bundle's root, above both `alerts` and `dashboards`, so neither imports
 the other's way back. The exporter's command finds it by name (`exporter.cli`), so the exporter
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import importlib
 import logging
 import sys
 import tempfile
@@ -35,7 +36,31 @@ Writer = Callable[[Path, BundleConfig], list[Path]]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-WRITERS: tuple[Writer, ...] = (write_alerts, render_dashboards, write_chart)
+PROMTOOL_TESTS = "tools.promtool.suite"
+"""The module whose `write_tests` writes the promtool tests: found by name, as it comes with the
+source only (test tooling, not in the wheel nor the image)."""
+
+
+def _test_writers() -> tuple[Writer, ...]:
+    """The promtool tests' writer when the checkout's `tools` is on the path, else none."""
+    try:
+        module = importlib.import_module(PROMTOOL_TESTS)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not PROMTOOL_TESTS.startswith(exc.name):
+            raise
+        return ()
+    writer: Writer = module.write_tests
+    return (writer,)
+
+
+TEST_WRITERS = _test_writers()
+NO_TESTS = (
+    "promtool tests not written: their generator (tools/promtool) comes with the source, not with "
+    "the installed package; run from a checkout with it on the path (make render)"
+)
+
+
+WRITERS: tuple[Writer, ...] = (write_alerts, render_dashboards, write_chart, *TEST_WRITERS)
 
 
 def render(
@@ -103,4 +128,6 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     print(f"rendered {len(written)} files into {out}")
+    if not TEST_WRITERS:
+        print(f"kafka-vitals render: {NO_TESTS}", file=sys.stderr)
     return EXIT_OK

@@ -9,9 +9,9 @@ import pytest
 
 from alerts import lint
 from alerts.model import Alert
-from alerts.promtool_tests import scenarios
 from alerts.rules import build
 from alerts.thresholds import DEFAULT, BundleConfig
+from tools.promtool.suite import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,9 +16,10 @@ import yaml
 from alerts.files import write_alerts
 from alerts.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, alertmanager_document
 from alerts.overrides import apply
-from alerts.promtool_tests import TESTS_PATH
 from alerts.thresholds import DEFAULT, BundleConfig
 from tests.harness.prom import Alertmanager, WebhookReceiver
+from tools.promtool import suite
+from tools.promtool.suite import TESTS_PATH, write_tests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,6 +57,12 @@ def test_promtool_check_rules_on_the_prometheusrule_spec(tmp_path: Path) -> None
     run(tool("promtool", "prometheus"), "check", "rules", str(spec))
 
 
+def test_committed_promtool_tests_match_a_fresh_render() -> None:
+    """Drift: the promtool tests come from `tools.promtool` (not the installed package)."""
+    committed = (ROOT / TESTS_PATH).read_text(encoding="utf-8")
+    assert committed == suite.tests_yaml(DEFAULT), f"{TESTS_PATH} is stale: run `make render`"
+
+
 @pytest.mark.timeout(900)
 def test_promtool_test_rules_for_every_alert() -> None:
     """Every alert: firing, not firing at the threshold, pending within for, resolving, NaN."""
@@ -91,6 +98,7 @@ def test_promtool_tests_hold_for_overridden_thresholds(tmp_path: Path) -> None:
     t = apply(OVERRIDES, DEFAULT, errors)
     assert errors == []
     write_alerts(tmp_path, t)
+    assert write_tests(tmp_path, t) == [tmp_path / TESTS_PATH]
     rules = (tmp_path / RULES_PATH).read_text()
     assert 'job="kv", env="prod"' in rules
     assert "by (cluster" not in rules and "on (cluster" not in rules

@@ -11,11 +11,11 @@ import yaml
 from alerts.files import alert_files
 from alerts.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, dump
 from alerts.overrides import load
-from alerts.promtool_cases import expand, humanize, humanize_duration
 from alerts.rules import build
 from alerts.thresholds import DEFAULT, seconds
 from exporter.config.yamlfile import ConfigError
 from tests.cli_run import run
+from tools.promtool.cases import expand, humanize, humanize_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 

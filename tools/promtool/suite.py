@@ -1,5 +1,9 @@
 """The `promtool test rules` file of the bundle, generated from the same thresholds as the rules.
 
+Run from a checkout only: `kafka-vitals render` finds `write_tests` by name
+(`bundle.render.PROMTOOL_TESTS`) and writes the file beside the rules; the installed package (the
+wheel, the image) holds no test generator and writes the bundle without it.
+
 promtool compares every label and annotation of a firing alert, so the expectations are completed
 here: severity and extra labels from the thresholds, annotations expanded from the rule's templates.
 Timings derive from the thresholds, so the file stays valid for any overrides.
@@ -7,23 +11,27 @@ Timings derive from the thresholds, so the file stays valid for any overrides.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
-from alerts import (
-    promtool_broker,
-    promtool_cluster,
-    promtool_consumers,
-    promtool_exporter,
-    promtool_lessons,
-    promtool_probe,
-    promtool_registry,
-    promtool_throughput,
-)
 from alerts.model import Alert
 from alerts.outputs import HEADER, RULES_PATH, dump
-from alerts.promtool_cases import Expect, Scenario, Series, context, expand
 from alerts.rules import Bundle, build
 from alerts.thresholds import BundleConfig
+from tools.promtool import (
+    broker,
+    cluster,
+    consumers,
+    exporter,
+    lessons,
+    probe,
+    registry,
+    throughput,
+)
+from tools.promtool.cases import Expect, Scenario, Series, UnsupportedSelector, context, expand
+
+log = logging.getLogger(__name__)
 
 TESTS_PATH = "tests/promtool/kafka-vitals-rules.test.yaml"
 
@@ -65,14 +73,14 @@ def _series_text(s: Series) -> str:
 def scenarios(t: BundleConfig) -> list[Scenario]:
     ctx = context(t)
     return [
-        *promtool_consumers.scenarios(ctx),
-        *promtool_cluster.scenarios(ctx),
-        *promtool_broker.scenarios(ctx),
-        *promtool_throughput.scenarios(ctx),
-        *promtool_exporter.scenarios(ctx),
-        *promtool_lessons.scenarios(ctx),
-        *promtool_registry.scenarios(ctx),
-        *promtool_probe.scenarios(ctx),
+        *consumers.scenarios(ctx),
+        *cluster.scenarios(ctx),
+        *broker.scenarios(ctx),
+        *throughput.scenarios(ctx),
+        *exporter.scenarios(ctx),
+        *lessons.scenarios(ctx),
+        *registry.scenarios(ctx),
+        *probe.scenarios(ctx),
     ]
 
 
@@ -87,3 +95,17 @@ def tests_document(t: BundleConfig, rule_file: str = "../../" + RULES_PATH) -> d
 
 def tests_yaml(t: BundleConfig) -> str:
     return HEADER + dump(tests_document(t))
+
+
+def write_tests(out_dir: Path, t: BundleConfig) -> list[Path]:
+    """The bundle writer (`bundle.render.Writer`) of the promtool tests: `TESTS_PATH` under
+    `out_dir`, or nothing (with a warning) for a selector the cases cannot follow."""
+    try:
+        text = tests_yaml(t)
+    except UnsupportedSelector as exc:
+        log.warning("promtool tests not written reason=%r", str(exc))
+        return []
+    path = out_dir / TESTS_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return [path]

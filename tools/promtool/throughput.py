@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
 from exporter.catalog import admin, jmx
+from tools.promtool.cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
 
 
 def _latency(ctx: Ctx) -> list[Scenario]:

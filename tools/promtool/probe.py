@@ -8,8 +8,8 @@ whose messages are lost fires for that broker only; an exporter restart (the los
 
 from __future__ import annotations
 
-from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values
 from exporter.catalog import probe as cat
+from tools.promtool.cases import Check, Ctx, Expect, Scenario, Series, Values
 
 INSTANCE = {"instance": "kafka-vitals:10308"}
 REPLICA = {"instance": "kafka-vitals-b:10308"}

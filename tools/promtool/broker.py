@@ -8,9 +8,9 @@ of the window.
 
 from __future__ import annotations
 
-from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Values
-from alerts.promtool_consumers import threshold_gauge
 from exporter.catalog import jmx_broker, jmx_client
+from tools.promtool.cases import Check, Ctx, Expect, Scenario, Values
+from tools.promtool.consumers import threshold_gauge
 
 REPLICA = {"instance": "kafka-vitals-b:10308"}
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
-from alerts.promtool_consumers import threshold_gauge
 from exporter.catalog import Metric, admin
 from exporter.catalog import lessons as cat
+from tools.promtool.cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
+from tools.promtool.consumers import threshold_gauge
 
 REPLICA = {"instance": "kafka-vitals-b:10308"}
 """A second exporter replica scraped under the same job: nothing may double."""

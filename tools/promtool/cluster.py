@@ -7,9 +7,9 @@ a Yammer quantile is never averaged, a recreated topic's offsets are a counter r
 
 from __future__ import annotations
 
-from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
-from alerts.promtool_consumers import threshold_gauge
 from exporter.catalog import Metric, admin, jmx, own
+from tools.promtool.cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
+from tools.promtool.consumers import threshold_gauge
 
 REPLICA = {"instance": "kafka-vitals-b:10308"}
 """A second exporter replica scraped under the same job: counts must not double."""

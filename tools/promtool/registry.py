@@ -10,7 +10,9 @@ and empty samples (NaN) never do; a recreated counter (exporter restart) is no b
 
 from __future__ import annotations
 
-from alerts.promtool_cases import (
+from exporter.catalog import admin, own
+from exporter.catalog import registry as cat
+from tools.promtool.cases import (
     Check,
     Ctx,
     Expect,
@@ -19,8 +21,6 @@ from alerts.promtool_cases import (
     Values,
     standard_checks,
 )
-from exporter.catalog import admin, own
-from exporter.catalog import registry as cat
 
 INSTANCE = {"instance": "kafka-vitals:10308"}
 REPLICA = {"instance": "kafka-vitals-b:10308"}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from alerts.promtool_cases import (
+from exporter.catalog import Metric, admin, jmx
+from exporter.domain.groups import REBALANCING_STATES
+from tools.promtool.cases import (
     Check,
     Ctx,
     Expect,
@@ -18,8 +20,6 @@ from alerts.promtool_cases import (
     Values,
     standard_checks,
 )
-from exporter.catalog import Metric, admin, jmx
-from exporter.domain.groups import REBALANCING_STATES
 
 
 def threshold_gauge(

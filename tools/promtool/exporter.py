@@ -7,9 +7,9 @@ which is per exporter instance and names the missing family.
 from __future__ import annotations
 
 from alerts.promql import parse_selector
-from alerts.promtool_cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
 from alerts.rules_exporter import PROMETHEUS_UP
 from exporter.catalog import BY_NAME, own
+from tools.promtool.cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
 
 INSTANCE = {"instance": "kafka-vitals:10308"}
 

@@ -1,7 +1,7 @@
 """The vocabulary of promtool test scenarios: series on a one-minute grid, checks, expectations.
 
-Scenario modules (`promtool_consumers`, `promtool_cluster`) build `Scenario`s from a `Ctx`;
-`promtool_tests` turns them into promtool's YAML. `expand` renders the description templates the
+Scenario modules (`consumers`, `cluster`, ...) build `Scenario`s from a `Ctx`;
+`suite` turns them into promtool's YAML. `expand` renders the description templates the
 way Prometheus does, because promtool compares annotations exactly.
 """
 
