@@ -2,9 +2,11 @@
 
 Starts Apicurio Registry (the test harness's, in memory on loopback), registers `--subjects`
 Avro subjects (every tenth with a second version, every twentieth with compatibility NONE), then
-times the registry source and the registry collectors: one cold poll (every subject read), then
-`--cycles` warm polls, with a few registrations and one compatibility change between polls so the
-new-id probe and the refresh do real work. Prints a table and writes JSON
+times the registry source and the registry collectors with the default settings (budget
+`refresh_budget_seconds` 0.5 s, deadline `timeout_seconds` 10 s): the cold polls of a fresh
+source, until no listed subject is unread, then `--cycles` warm polls, with a few registrations
+and one compatibility change between polls so the new-id probe and the refresh do real work.
+Prints every poll (its time, requests, subjects read, subjects still unread) and writes JSON
 (`bench/results/registry.json` by default).
 """
 
@@ -33,6 +35,7 @@ from tests.harness.procs import HarnessError
 from tests.harness.registry import SchemaRegistry, fetch
 
 RESULTS = Path(__file__).resolve().parent / "results"
+COLD_POLLS_MAX = 2000
 
 
 def schema(i: int, extra: bool = False) -> dict[str, object]:
@@ -51,6 +54,9 @@ class Poll:
     requests: int
     refreshed: int
     subjects: int
+    """Subjects listed."""
+    unread: int
+    """Subjects listed whose details were not read yet."""
 
 
 def populate(registry: SchemaRegistry, n: int, workers: int = 4) -> float:
@@ -78,23 +84,23 @@ def poll(source: SchemaRegistrySource, collectors: list[object], kind: str) -> P
         c.collect(data, SnapshotBuilder())  # type: ignore[attr-defined]
     t2 = time.monotonic()
     return Poll(kind, t2 - t0, t1 - t0, t2 - t1, reading.requests, reading.refreshed,
-                len(reading.subjects))  # fmt: skip
+                len(reading.listed), reading.unread)  # fmt: skip
 
 
 def cold_polls(source: SchemaRegistrySource, collectors: list[object], n: int) -> list[Poll]:
-    """Polls until every subject is read: a poll that runs out of its deadline keeps what it read
-    for the next one, as in the exporter (at most 10 polls)."""
+    """Polls until every listed subject is read, as the exporter's first cycles after a start do
+    (at most COLD_POLLS_MAX polls; a failed poll is recorded and the next one goes on)."""
     polls: list[Poll] = []
-    while len(polls) < 10:
+    while len(polls) < COLD_POLLS_MAX:
         t0 = time.monotonic()
         try:
             polls.append(poll(source, collectors, "cold"))
         except RegistryError as exc:
             print(f"cold poll {len(polls) + 1}: {exc}", file=sys.stderr)
             took = time.monotonic() - t0
-            polls.append(Poll("failed", took, took, 0.0, 0, 0, 0))
+            polls.append(Poll("failed", took, took, 0.0, 0, 0, 0, -1))
             continue
-        if polls[-1].subjects == n:
+        if polls[-1].subjects == n and polls[-1].unread == 0:
             break
     return polls
 
@@ -114,15 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         populate_seconds = populate(registry, args.subjects)
-        cfg = SchemaRegistryConfig(url=registry.url, timeout_seconds=60)
+        load_start = os.getloadavg()[0]
+        cfg = SchemaRegistryConfig(url=registry.url)
         config = Config(schema_registry=cfg)
         source = SchemaRegistrySource(cfg)
         collectors: list[object] = [RegistryHealthCollector(config),
                                     RegistrySubjectsCollector(config)]  # fmt: skip
         polls = cold_polls(source, collectors, args.subjects)
-        if polls[-1].subjects != args.subjects:
-            print(f"error: read {polls[-1].subjects} subjects of {args.subjects} in "
-                  f"{len(polls)} polls", file=sys.stderr)  # fmt: skip
+        if polls[-1].subjects != args.subjects or polls[-1].unread != 0:
+            print(f"error: {polls[-1].unread} of {polls[-1].subjects} listed subjects unread "
+                  f"({args.subjects} registered) after {len(polls)} polls",
+                  file=sys.stderr)  # fmt: skip
             return 1
         for c in range(args.cycles):
             registry.register(f"bench-{c:05d}-value", schema(c, extra=c % 10 != 0))
@@ -133,25 +141,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         registry.stop()
     warm = [p.seconds for p in polls if p.kind == "warm"]
+    cold = [p.seconds for p in polls if p.kind != "warm"]
     result = {
         "subjects": args.subjects,
         "commit": git_commit(),
         "registry_start_seconds": round(registry.start_seconds, 2),
         "populate_seconds": round(populate_seconds, 1),
         "polls": [asdict(p) for p in polls],
+        "cold_polls": len(cold),
+        "cold_failed": sum(p.kind == "failed" for p in polls),
+        "cold_median_seconds": statistics.median(cold),
+        "cold_max_seconds": max(cold),
+        "cold_total_seconds": sum(cold),
         "warm_median_seconds": statistics.median(warm) if warm else None,
         "warm_max_seconds": max(warm) if warm else None,
+        "load1_start": round(load_start, 1),
         "load1": round(os.getloadavg()[0], 1),
     }
     print(f"registry start {registry.start_seconds:.1f} s, {args.subjects} subjects registered "
           f"in {populate_seconds:.1f} s")  # fmt: skip
     print(f"{'poll':<6}{'total s':>9}{'source s':>10}{'collect s':>11}{'requests':>10}"
-          f"{'refreshed':>11}{'subjects':>10}")  # fmt: skip
+          f"{'refreshed':>11}{'subjects':>10}{'unread':>8}")  # fmt: skip
     for p in polls:
         print(f"{p.kind:<6}{p.seconds:>9.3f}{p.source_seconds:>10.3f}{p.collect_seconds:>11.3f}"
-              f"{p.requests:>10}{p.refreshed:>11}{p.subjects:>10}")  # fmt: skip
+              f"{p.requests:>10}{p.refreshed:>11}{p.subjects:>10}{p.unread:>8}")  # fmt: skip
+    print(f"cold polls: {len(cold)} until none unread ({result['cold_failed']} failed), "
+          f"median {statistics.median(cold):.3f} s, max {max(cold):.3f} s, "
+          f"{sum(cold):.1f} s in all")  # fmt: skip
     if warm:
         print(f"warm polls: median {statistics.median(warm):.3f} s, max {max(warm):.3f} s")
+    print(f"load average (1 min): {result['load1_start']} before the polls, {result['load1']} "
+          "at the end")  # fmt: skip
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     return 0

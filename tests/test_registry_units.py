@@ -56,11 +56,11 @@ def test_tool_topics_are_excluded_by_default(topic: str, excluded: bool) -> None
 
 
 def test_registrations_counted_from_the_latest_version_number() -> None:
-    assert registrations(None, 5, first_poll=True) == 0
-    assert registrations(None, 3, first_poll=False) == 3
-    assert registrations(3, 5, first_poll=False) == 2
-    assert registrations(5, 5, first_poll=False) == 0
-    assert registrations(5, 4, first_poll=False) == 0  # latest deleted: not a registration
+    assert registrations(None, 5, listed_at_start=True) == 0
+    assert registrations(None, 3, listed_at_start=False) == 3
+    assert registrations(3, 5, listed_at_start=False) == 2
+    assert registrations(5, 5, listed_at_start=False) == 0
+    assert registrations(5, 4, listed_at_start=False) == 0  # latest deleted: not a registration
 
 
 @pytest.mark.parametrize(

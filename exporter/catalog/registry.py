@@ -38,7 +38,18 @@ REGISTRY_ERRORS = Metric(
 REGISTRY_SUBJECTS = Metric(
     "kafka_schema_registry_subjects",
     "gauge",
-    "Subjects in the registry (soft-deleted ones are not counted).",
+    "Subjects in the registry as the last poll listed them, read or not yet (soft-deleted ones "
+    "are not counted).",
+    (),
+    "registry",
+)
+REGISTRY_SUBJECTS_UNREAD = Metric(
+    "kafka_schema_registry_subjects_unread",
+    "gauge",
+    "Subjects listed whose details (compatibility, versions, latest version) were not read yet. "
+    "After a start the subjects are read over as many polls as schema_registry."
+    "refresh_budget_seconds allows (the cold read); a subject's series appear, all at once, when "
+    "it is read. 0 once every subject was read.",
     (),
     "registry",
 )
@@ -83,8 +94,9 @@ SUBJECT_LATEST_ID = Metric(
 SUBJECT_REGISTRATIONS = Metric(
     "kafka_schema_registry_subject_registrations_total",
     "counter",
-    "New versions of the subject seen since the exporter started (versions present at the first "
-    "poll count 0; a subject created later counts all of its versions). increase() over a window "
+    "New versions of the subject seen since the exporter started (the versions a subject of the "
+    "first listing has when its details are first read count 0, so the cold read after a start "
+    "is no burst; a subject created later counts all of its versions). increase() over a window "
     "shows registrations outside a deployment.",
     ("subject",),
     "registry",
@@ -144,6 +156,7 @@ ALL: tuple[Metric, ...] = (
     REGISTRY_POLL_REQUESTS,
     REGISTRY_ERRORS,
     REGISTRY_SUBJECTS,
+    REGISTRY_SUBJECTS_UNREAD,
     REGISTRY_GLOBAL_COMPATIBILITY,
     SUBJECT_COMPATIBILITY,
     SUBJECT_VERSIONS,

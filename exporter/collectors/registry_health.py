@@ -42,5 +42,6 @@ class RegistryHealthCollector:
             return
         out.add(cat.REGISTRY_LATENCY, (), reading.latency_seconds)
         out.add(cat.REGISTRY_POLL_REQUESTS, (), reading.requests)
-        out.add(cat.REGISTRY_SUBJECTS, (), len(reading.subjects))
+        out.add(cat.REGISTRY_SUBJECTS, (), len(reading.listed))
+        out.add(cat.REGISTRY_SUBJECTS_UNREAD, (), reading.unread)
         out.add(cat.REGISTRY_GLOBAL_COMPATIBILITY, (reading.global_compatibility,), 1)

@@ -1,10 +1,13 @@
 """Collector `registry_subjects`: each subject's compatibility, versions, latest version and type,
 and the new versions registered since the exporter started.
 
-Reads the `RegistryReading` of the `schema_registry` source runner. Keeps, per subject, how many
-versions it had when first seen and the registrations counted since: versions present at the
-first poll count 0; a subject that appears later counts all of its versions. A subject that is
-deleted loses its series (and its counter, which starts again if it comes back).
+Reads the `RegistryReading` of the `schema_registry` source runner. Keeps, per subject, its latest
+version number when last read and the registrations counted since. Versions present when the
+subject was first read count 0 if the subject was in the first listing (its history before is
+unknown; after a start its details may be read polls later, and that cold read is not a burst of
+registrations); a subject that appears in a later listing counts all of its versions. A subject
+that is deleted loses its series (and its counter, which starts again if it comes back). A
+subject listed but not read yet has no series at all.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ if TYPE_CHECKING:
     from exporter.config import Config
 
 
-def registrations(before: int | None, now: int, first_poll: bool) -> int:
-    """New versions seen in one poll: the growth of the version count since the last poll; for a
-    subject not seen before, 0 at the first poll (history unknown), else all of its versions."""
+def registrations(before: int | None, now: int, listed_at_start: bool) -> int:
+    """New versions seen in one poll: the growth of the latest version number since the subject
+    was last read; for a subject read for the first time, 0 when it was in the first listing
+    (history unknown), else all of its versions."""
     if before is None:
-        return 0 if first_poll else now
+        return 0 if listed_at_start else now
     return max(0, now - before)
 
 
@@ -36,7 +40,8 @@ class RegistrySubjectsCollector:
         self._latest: dict[str, int] = {}
         """Subject -> latest version number at the last poll."""
         self._counted: dict[str, int] = {}
-        self._first = True
+        self._at_start: set[str] | None = None
+        """Subjects of the first listing not read yet (None before the first reading)."""
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
         reading = data.schema_registry
@@ -47,6 +52,10 @@ class RegistrySubjectsCollector:
                               cat.SUBJECT_LATEST_VERSION, cat.SUBJECT_LATEST_ID,
                               cat.SUBJECT_REGISTRATIONS)
         )  # fmt: skip
+        if self._at_start is None:
+            self._at_start = set(reading.listed)
+        else:
+            self._at_start &= reading.listed
         for gone in self._latest.keys() - reading.subjects.keys():
             del self._latest[gone]
             self._counted.pop(gone, None)
@@ -54,7 +63,10 @@ class RegistrySubjectsCollector:
             s = reading.subjects[name]
             # the latest version number only grows with registrations (deleting old versions
             # lowers the count, not the number), so it counts new versions across deletions
-            new = registrations(self._latest.get(name), s.latest_version, self._first)
+            before = self._latest.get(name)
+            new = registrations(before, s.latest_version, name in self._at_start)
+            if before is None:
+                self._at_start.discard(name)
             self._latest[name] = max(s.latest_version, self._latest.get(name, 0))
             self._counted[name] = self._counted.get(name, 0) + new
             compat.add((name, s.compatibility, s.compatibility_source), 1)
@@ -62,6 +74,5 @@ class RegistrySubjectsCollector:
             latest.add((name, s.schema_type), s.latest_version)
             ids.add((name,), s.latest_id)
             counted.add((name,), self._counted[name])
-        self._first = False
         for rows in (compat, versions, latest, ids, counted):
             rows.write(out)

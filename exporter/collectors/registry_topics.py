@@ -1,8 +1,10 @@
 """Collector `registry_topics`: topics with and without a registered value subject.
 
 Needs both the cluster metadata (topics) and the Schema Registry reading of the same cycle; with
-either missing it writes nothing (never a false "unregistered"). Internal topics, and topics that
-match `schema_registry.exclude_topic_patterns` (tool topics by default), are not checked.
+either missing it writes nothing (never a false "unregistered"). The subject names come from the
+registry's listing, complete at every poll, not from the subjects whose details were read (which
+after a start are read over several polls). Internal topics, and topics that match
+`schema_registry.exclude_topic_patterns` (tool topics by default), are not checked.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class RegistryTopicsCollector:
         view = data.cluster
         if reading is None or view is None or view.topics is None:
             return
-        subjects = reading.subjects.keys()
+        subjects = reading.listed
         prefixes = contract.topic_prefixes(subjects) if self._strategy == "topic_record" else ()
         rows = Rows(cat.TOPIC_VALUE_SUBJECT)
         for name in sorted(view.topics):

@@ -288,15 +288,17 @@ class SchemaRegistryConfig:
     page_size: int = 1000
     """Subjects asked for per `/subjects` request (Apicurio answers at most 1000)."""
     refresh_per_cycle: int = 200
-    """Subjects whose compatibility and versions are read again each cycle, oldest first, on top
-    of new subjects and subjects named by newly registered schema ids. With N subjects a change
-    of compatibility is seen within N / this cycles."""
+    """Subjects read longest ago whose compatibility and versions are read again each cycle, after
+    the new and changed subjects and those not read yet, while `refresh_budget_seconds` lasts.
+    With N subjects and R read again per cycle, a change of compatibility alone is seen within
+    N / R cycles."""
     refresh_budget_seconds: float = 0.5
-    """Time a registry poll may take (from its first request) before the oldest of
-    `refresh_per_cycle` are left for the next cycle (new subjects and those with new versions
-    are always read): a
-    slow registry reads fewer old subjects again instead of lengthening the cycle. With N
-    subjects and R read per cycle, a change of compatibility alone is seen within N / R cycles."""
+    """Time a registry poll may take from its first request: after the listing (global level,
+    subject pages, new-id probe), subjects are read (new and changed first, then those never read,
+    then the oldest) only until it is spent; the rest wait for the next cycle. A slow registry, or
+    the first read of a large one after a start, is spread over cycles instead of lengthening
+    one. Each poll starts at least `concurrency` subject reads, so a poll can pass the budget by
+    about one subject read (3 requests) or by the listing itself."""
     subject_strategy: SubjectStrategy = "topic"
     """How value subjects are named: `topic` (`<topic>-value`, Confluent's TopicNameStrategy),
     `topic_record` (`<topic>-<record name>`), `record` (`<record name>`: the topic's records come

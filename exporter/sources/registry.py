@@ -1,32 +1,43 @@
 """The Schema Registry source: subjects, versions and compatibility through the Confluent API.
 
 Runs as a source runner of the poller (stage `schema_registry`), beside the Admin API stages.
-One poll, every request within one deadline (`schema_registry.timeout_seconds`):
+One poll, every request within one deadline (`schema_registry.timeout_seconds`), and the poll
+bounded by `refresh_budget_seconds` from its first request:
 
-1. `GET /config`: the global compatibility level. Its duration is the health latency.
-2. `GET /subjects?offset=&limit=` page by page (Apicurio answers at most 1000 per request).
-3. New schema ids: `GET /schemas/ids/<n>/versions` from the highest id seen so far upwards, until
-   three ids in a row do not exist. Each answer names the subjects and versions using that id:
-   those subjects are read again now. Ids only grow, so this finds every registration of new
-   content in a few requests.
-4. Per subject, for new subjects, subjects named in step 3 and then the `refresh_per_cycle`
-   subjects read longest ago: `GET /subjects/<s>/versions`, `GET /config/<s>?defaultToGlobal=false`,
-   and when the versions changed `GET /subjects/<s>/versions/latest` (schema type and id). These
-   go through `concurrency` kept-alive connections at once. The oldest are read only while
-   `refresh_budget_seconds` (from the start of the poll) lasts: those not started by then wait
-   for the next poll, so a slow registry shortens the refresh instead of lengthening the poll.
+1. The listing, every poll: `GET /config` (the global compatibility level; its duration is the
+   health latency), `GET /subjects?offset=&limit=` page by page (Apicurio answers at most 1000
+   per request), and the probe for new schema ids: `GET /schemas/ids/<n>/versions` from the
+   highest id seen so far upwards, until three ids in a row do not exist. Each answer names the
+   subjects and versions using that id: those subjects are read again. Ids only grow, so this
+   finds every registration of new content in a few requests. At the first poll the probe starts
+   from the highest id in use found by doubling then halving (about 2 log2(ids) requests; ids
+   can have gaps, which the probe's three misses in a row step over). Past its first three
+   requests the probe goes on only while the budget lasts; the rest follow in the next polls.
+2. The details, per subject, only while the budget lasts: `GET /subjects/<s>/versions`,
+   `GET /config/<s>?defaultToGlobal=false`, and when the versions changed
+   `GET /subjects/<s>/versions/latest` (schema type and id), through `concurrency` kept-alive
+   connections at once. First the subjects that are new since the last listing or named by a new
+   id, then those listed but never read (after a start: the cold read, spread over as many polls
+   as it takes), then the `refresh_per_cycle` read longest ago. A subject not started when the
+   budget is spent waits for the next poll (at least `concurrency` are started each poll, so the
+   reads always progress); one already running ends. A poll that ran out of budget is a
+   successful poll.
 
-The other subjects keep what an earlier poll read. Any failure fails the poll (one `RegistryError`,
-one line); what was read before stays cached for the next poll, but nothing of a failed poll is
-published.
+The reading holds every listed subject name (`listed`: the topics without a value subject are
+judged from it, right from the first poll) and the details of those read so far (`subjects`: a
+subject is there with everything or not at all). Any failure fails the poll (one
+`RegistryError`, one line); what was read before and during it stays cached for the next poll,
+but nothing of a failed poll is published.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -51,6 +62,8 @@ ID_MISSES = 3
 """Schema ids that must be missing in a row before the probe for new ids stops."""
 ID_PROBES_MAX = 1000
 """New ids probed per poll at most; the rest follow in the next polls."""
+ID_LIMIT = 2**31
+"""Schema ids are 32-bit signed integers: the search for the highest stops below."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +93,12 @@ class SchemaRegistrySource:
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency,
                                         thread_name_prefix="registry")  # fmt: skip
         self._cache: dict[str, _Cached] = {}
-        self._max_id = 0
+        self._listed: set[str] = set()
+        """The subjects of the last listing."""
+        self._dirty: set[str] = set()
+        """Listed subjects to read first: new since the listing before, or named by a new id."""
+        self._max_id = -1
+        """The highest schema id probed (-1: not searched yet)."""
 
     def poll(
         self, cluster: ClusterView | None = None, timeout: float | None = None
@@ -97,59 +115,90 @@ class SchemaRegistrySource:
         limit = self._config.timeout_seconds
         deadline = time.monotonic() + (min(limit, timeout) if timeout else limit)
         started, t0 = time.time(), time.monotonic()
+        budget_end = t0 + self._config.refresh_budget_seconds  # the whole poll's budget
         requests0 = self._http.requests
         global_level = _compat(self._http.get("/config", deadline), "/config")
         latency = time.monotonic() - t0
-        names = self._subjects(deadline)
-        touched = self._new_ids(deadline)
-        listed = set(names)
-        for gone in self._cache.keys() - listed:
+        listed = dict.fromkeys(self._subjects(deadline))
+        if not listed:
+            self._max_id = -1  # empty (or restarted empty): its ids may start again from 1
+        elif self._max_id < 0:
+            self._max_id = self._ceiling(deadline)
+        touched = self._new_ids(deadline, budget_end) if listed else set()
+        for gone in self._cache.keys() - listed.keys():
             del self._cache[gone]
-        stale = sorted((c.read_at, n) for n, c in self._cache.items() if n not in touched)
-        must = [n for n in names if n not in self._cache]
-        must = list(dict.fromkeys(must + sorted(touched & listed)))
-        first = set(must)
-        oldest = [n for _, n in stale[: self._config.refresh_per_cycle] if n not in first]
-        refresh = must + oldest
-        now = time.monotonic()
-        budget_end = t0 + self._config.refresh_budget_seconds  # the whole poll's budget
-        futures = [self._pool.submit(self._subject, n, global_level, deadline, now)
-                   for n in refresh]  # fmt: skip
-        for fut in futures[: len(must)]:
-            fut.exception()  # wait: new and changed subjects are read whatever the budget
-        # the workers start the next request as soon as one ends, so the oldest not started
-        # when the budget is spent are cancelled all at once (the running ones end)
-        wait(futures[len(must) :], timeout=max(0.0, budget_end - time.monotonic()))
-        for fut in futures[len(must) :]:
-            fut.cancel()
-        done = 0
-        for name, fut in zip(refresh, futures, strict=True):
-            if fut.cancelled():
-                continue  # left for the next poll
-            got = fut.result()
-            done += 1
-            if got is None:
-                listed.discard(name)
+        if self._listed:  # not the first listing: a subject not listed before is new
+            self._dirty.update(n for n in listed if n not in self._listed)
+        self._dirty = {n for n in self._dirty | touched if n in listed}
+        self._listed = set(listed)
+        order = [n for n in listed if n in self._dirty]
+        order += [n for n in listed if n not in self._cache and n not in self._dirty]
+        stale = sorted((c.read_at, n) for n, c in self._cache.items() if n not in self._dirty)
+        order += [n for _, n in stale[: self._config.refresh_per_cycle]]
+        got, failure = self._details(order, global_level, deadline, budget_end)
+        for name, cached in got.items():
+            self._dirty.discard(name)
+            if cached is None:  # deleted since the listing
+                listed.pop(name, None)
                 self._cache.pop(name, None)
             else:
-                self._cache[name] = got
+                self._cache[name] = cached
+        if failure is not None:
+            raise failure
         subjects = {n: self._relabel(self._cache[n].info, global_level)
-                    for n in names if n in listed and n in self._cache}  # fmt: skip
-        if subjects:
-            self._max_id = max(self._max_id, max(s.latest_id for s in subjects.values()))
+                    for n in listed if n in self._cache}  # fmt: skip
         reading = RegistryReading(
             taken_at=started,
             latency_seconds=latency,
             seconds=time.monotonic() - t0,
             global_compatibility=global_level,
             subjects=subjects,
+            listed=frozenset(listed),
             requests=self._http.requests - requests0,
-            refreshed=done,
-            max_schema_id=self._max_id,
+            refreshed=len(got),
+            max_schema_id=max(0, self._max_id),
         )
-        log.debug("registry polled subjects=%d refreshed=%d requests=%d seconds=%.3f",
-                  len(subjects), len(refresh), reading.requests, reading.seconds)  # fmt: skip
+        log.debug("registry polled subjects=%d unread=%d refreshed=%d requests=%d seconds=%.3f",
+                  len(listed), reading.unread, len(got), reading.requests,
+                  reading.seconds)  # fmt: skip
         return reading
+
+    def _details(
+        self, order: list[str], global_level: str, deadline: float, budget_end: float
+    ) -> tuple[dict[str, _Cached | None], RegistryError | None]:
+        """Reads the subjects of `order`, in order, through `concurrency` workers; a worker starts
+        the next one only while the budget lasts (the first `concurrency` start whatever it is).
+        Returns what was read (None: the subject no longer exists) and the first failure."""
+        todo = deque(order)
+        lock = threading.Lock()
+        got: dict[str, _Cached | None] = {}
+        failures: list[RegistryError] = []
+        begun = 0
+        floor = self._config.concurrency
+        now = time.monotonic()
+
+        def work() -> None:
+            nonlocal begun
+            while True:
+                with lock:
+                    if not todo or failures or (begun >= floor
+                                                and time.monotonic() >= budget_end):  # fmt: skip
+                        return
+                    name = todo.popleft()
+                    begun += 1
+                try:
+                    cached = self._subject(name, global_level, deadline, now)
+                except RegistryError as exc:
+                    with lock:
+                        failures.append(exc)
+                    return
+                with lock:
+                    got[name] = cached
+
+        workers = [self._pool.submit(work) for _ in range(min(floor, len(order)))]
+        for worker in workers:
+            worker.result()
+        return got, (failures[0] if failures else None)
 
     @staticmethod
     def _relabel(info: SubjectInfo, global_level: str) -> SubjectInfo:
@@ -173,23 +222,41 @@ class SchemaRegistrySource:
                 return list(dict.fromkeys(names))
             offset += size
 
-    def _new_ids(self, deadline: float) -> set[str]:
-        """Subjects that use schema ids above the highest seen so far."""
-        if not self._cache:
-            return set()  # first poll: every subject is read anyway
+    def _exists(self, schema_id: int, deadline: float) -> list[str] | None:
+        """The subjects using `schema_id`, or None when no schema has it."""
+        answer = self._http.get(f"/schemas/ids/{schema_id}/versions", deadline)
+        return None if answer is NOT_FOUND else list(_subjects_of(answer, schema_id))
+
+    def _ceiling(self, deadline: float) -> int:
+        """The highest schema id in use (0: none), from ids doubled until one is missing, then
+        halved back: about 2 log2(ids) requests. A gap in the ids can make it answer lower; the
+        probe for new ids then walks up from there one id at a time (within the budget)."""
+        low, step = 0, 1
+        while low + step < ID_LIMIT and self._exists(low + step, deadline) is not None:
+            low, step = low + step, step * 2
+        high = min(low + step, ID_LIMIT)
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (mid, high) if self._exists(mid, deadline) is not None else (low, mid)
+        return low
+
+    def _new_ids(self, deadline: float, budget_end: float) -> set[str]:
+        """Subjects that use schema ids above the highest seen so far: ids probed until
+        ID_MISSES in a row are missing, at most ID_PROBES_MAX, and past the first ID_MISSES
+        only while the budget lasts (the rest follow in the next polls)."""
         touched: set[str] = set()
         misses, n = 0, self._max_id
-        for _ in range(ID_PROBES_MAX):
-            if misses >= ID_MISSES:
+        for probed in range(ID_PROBES_MAX):
+            if misses >= ID_MISSES or (probed >= ID_MISSES and time.monotonic() >= budget_end):
                 break
             n += 1
-            answer = self._http.get(f"/schemas/ids/{n}/versions", deadline)
-            if answer is NOT_FOUND:
+            users = self._exists(n, deadline)
+            if users is None:
                 misses += 1
                 continue
             misses = 0
             self._max_id = n
-            touched.update(_subjects_of(answer, n))
+            touched.update(users)
         return touched
 
     def _subject(self, name: str, global_level: str, deadline: float,

@@ -31,7 +31,7 @@ class SubjectInfo:
 
 @dataclass(frozen=True, slots=True)
 class RegistryReading:
-    """One complete poll of the registry."""
+    """One successful poll of the registry: every subject listed, the details of those read."""
 
     taken_at: float
     """Unix time at which the poll started."""
@@ -41,12 +41,20 @@ class RegistryReading:
     """Duration of the whole poll."""
     global_compatibility: str
     subjects: Mapping[str, SubjectInfo] = field(default_factory=dict)
+    """The listed subjects whose details were read (this poll or before), each complete."""
+    listed: frozenset[str] = frozenset()
+    """Every subject the registry listed (those found deleted while reading left out)."""
     requests: int = 0
     """HTTP requests this poll made."""
     refreshed: int = 0
-    """Subjects read again this poll (the others come from earlier polls, unchanged since)."""
+    """Subjects read this poll (the others come from earlier polls, unchanged since)."""
     max_schema_id: int = 0
     """Highest schema id known to exist: ids up to it were seen, the next one did not exist."""
+
+    @property
+    def unread(self) -> int:
+        """Subjects listed whose details were not read yet (the cold read after a start)."""
+        return len(self.listed) - len(self.subjects)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,137 @@
+"""The cold read of a large registry, against a real registry and a real Kafka: after a start the
+subjects' details are read over several polls, each within `refresh_budget_seconds`, while the
+signals that need only the listing are right from the first poll and nothing half-read, no
+false compatibility NONE and no false registration shows meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
+
+import pytest
+
+from exporter.catalog import own
+from exporter.catalog import registry as cat
+from exporter.poller import Poller
+from tests.harness import clients
+from tests.harness.cluster import KafkaCluster
+from tests.harness.registry import SchemaRegistry
+from tests.test_registry_kafka import by_labels, order_schema, vitals_config
+
+pytestmark = pytest.mark.kafka
+
+SUBJECTS = 200
+"""Subjects registered for the cold read (every tenth with two versions, every 40th NONE), read
+through 8 connections."""
+BUDGET = 0.05
+SLACK = 2.0
+"""What a poll may take past the budget: the listing (global level, one page, about 2 log2(ids)
+id probes at the first poll) and the one subject read each connection starts whatever the
+budget (3 requests). Generous for a loaded machine; reading all subjects at once would be more
+than 600 requests."""
+MAX_POLLS = 150
+
+
+@pytest.fixture
+def many_subjects(
+    schema_registry: SchemaRegistry, unique_name: Callable[[str], str]
+) -> Iterator[tuple[list[str], list[str]]]:
+    """SUBJECTS subjects registered through concurrent requests, and a list for the test's other
+    subjects; all soft-deleted afterwards, so the registry shared by the session lists them no
+    more."""
+    prefix = unique_name("cold")
+    names = [f"{prefix}-{i:03d}" for i in range(SUBJECTS)]
+    made: list[str] = []
+    others: list[str] = []
+
+    def one(name: str) -> None:
+        schema_registry.register(name, order_schema())
+        made.append(name)
+        i = int(name.rsplit("-", 1)[1])
+        if i % 10 == 0:
+            schema_registry.register(name, order_schema({"name": "note", "type": "string",
+                                                         "default": ""}))  # fmt: skip
+        if i % 40 == 0:
+            schema_registry.set_compatibility("NONE", name)
+
+    def delete(name: str) -> None:
+        schema_registry.request("DELETE", f"/subjects/{quote(name, safe='')}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, names))
+    try:
+        yield names, others
+    finally:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(delete, made + others))
+
+
+def test_cold_read_spreads_over_polls_within_the_budget(
+    kafka_single: KafkaCluster,
+    schema_registry: SchemaRegistry,
+    many_subjects: tuple[list[str], list[str]],
+    unique_name: Callable[[str], str],
+) -> None:
+    names, others = many_subjects
+    bootstrap = kafka_single.bootstrap_servers
+    late_topic, bare_topic = unique_name("zz"), unique_name("zz")
+    for topic in (late_topic, bare_topic):
+        clients.create_topic(bootstrap, topic, partitions=1)
+    late = f"{late_topic}-value"
+    schema_registry.register(late, order_schema())  # registered last: read last
+    others.append(late)
+    mine = {*names, late}
+    none = {n for n in names if int(n.rsplit("-", 1)[1]) % 40 == 0}
+    config = vitals_config(bootstrap, schema_registry.url, [late_topic, bare_topic],
+                           refresh_budget_seconds=BUDGET, concurrency=8)  # fmt: skip
+    poller = Poller(config)
+    fresh = unique_name("fresh")
+    polls: list[tuple[float, int, int]] = []
+    seen_none: set[str] = set()
+    try:
+        while len(polls) < MAX_POLLS:
+            snap = poller.poll_once()
+            [stage] = [s for s in poller.last_stages if s.stage == "schema_registry"]
+            # a poll that ran out of budget is a successful poll
+            assert stage.ok and snap.value(own.UP, "schema_registry", "") == 1, stage.error
+            assert snap.value(cat.REGISTRY_ERRORS, "timeout") is None
+            unread = snap.value(cat.REGISTRY_SUBJECTS_UNREAD)
+            assert unread is not None
+            versions = by_labels(snap, cat.SUBJECT_VERSIONS)
+            read = {k[0] for k in versions}
+            assert snap.value(cat.REGISTRY_SUBJECTS) == len(read) + unread
+            # a subject has all its series or none
+            for metric in (cat.SUBJECT_COMPATIBILITY, cat.SUBJECT_LATEST_VERSION,
+                           cat.SUBJECT_LATEST_ID, cat.SUBJECT_REGISTRATIONS):  # fmt: skip
+                assert {k[0] for k in by_labels(snap, metric)} == read, metric.name
+            # the topics without a value subject come from the listing: right from poll 1
+            assert by_labels(snap, cat.TOPIC_VALUE_SUBJECT) == {
+                (late_topic, late): 1,
+                (bare_topic, f"{bare_topic}-value"): 0,
+            }
+            # NONE only where it is set, and a subject seen with NONE keeps its series
+            compat = by_labels(snap, cat.SUBJECT_COMPATIBILITY)
+            nones = {k[0] for k in compat if k[1] == "NONE"} & mine
+            assert seen_none <= nones <= none, (seen_none, nones)
+            seen_none = nones
+            # the cold read is not a burst of registrations
+            regs = by_labels(snap, cat.SUBJECT_REGISTRATIONS)
+            assert {n for (n,), v in regs.items() if v and n in mine} == set()
+            if polls:
+                assert unread < polls[-1][1], polls
+            polls.append((stage.seconds, unread, len(read & mine)))
+            if len(polls) == 1:
+                assert unread > 0 and late not in read, polls  # begun, not done
+                schema_registry.register(fresh, order_schema())
+                others.append(fresh)
+            elif len(polls) == 2:  # a new subject is read first, its versions counted
+                assert regs.get((fresh,)) == 1, sorted(read - mine)
+            if unread == 0:
+                break
+    finally:
+        poller.stop()
+    print("cold polls (seconds, unread, mine read):", polls)
+    assert polls[-1][1] == 0 and polls[-1][2] == len(mine), polls[-1]
+    assert seen_none == none
+    assert max(seconds for seconds, _, _ in polls) <= BUDGET + SLACK, polls
