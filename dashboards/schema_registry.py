@@ -1,10 +1,11 @@
 """The Schema Registry contract: is the registry answering, which subjects have no compatibility
 check, which topics carry messages without a value schema, and when schemas were registered.
 
-One row of stats (registry up and latency, subjects, subjects with NONE, topics without a value
-subject), then subjects by compatibility level and registrations over time, the unregistered
-payload ratio per topic and the sampled messages outside the contract (payload sampling), and two
-tables (topics without a value subject, subjects with NONE) linked to their alerts' runbooks.
+One row of stats (registry up and latency, subjects listed and not read yet, subjects with NONE,
+topics without a value subject), then subjects by compatibility level and registrations over
+time, the unregistered payload ratio per topic and the sampled messages outside the contract
+(payload sampling), and two tables (topics without a value subject, subjects with NONE) linked to
+their alerts' runbooks.
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ def _stats(sc: Scope) -> list[tuple[g.Panel, int]]:
               links=[sc.runbook("KafkaSchemaRegistryUnreachable")]), 4),
         (stat("Health read latency", "Duration of GET /config in the last poll.", "s",
               [Q(f"max({sc.sel(cat.REGISTRY_LATENCY)})")]), 4),
-        (stat("Subjects", "Subjects in the registry.", "short",
-              [Q(f"max({sc.sel(cat.REGISTRY_SUBJECTS)})")], decimals=0), 4),
+        (stat("Subjects", "Subjects in the registry, and those whose details were not read yet "
+              "(after a start, the cold read spread over polls: their series appear as they are "
+              "read; 0 once all are read).", "short",
+              [Q(f"max({sc.sel(cat.REGISTRY_SUBJECTS)})", "listed"),
+               Q(f"max({sc.sel(cat.REGISTRY_SUBJECTS_UNREAD)})", "not read yet")],
+              decimals=0), 4),
         (stat("Subjects with NONE", "Subjects whose new versions are not checked at all.",
               "short", [Q(none)], colors((None, "green"), (1, "orange")), decimals=0,
               links=[sc.runbook("KafkaSchemaRegistrySubjectCompatibilityNone")]), 6),
