@@ -3,9 +3,8 @@ runbooks, group sizes, `for` lengths, and PromQL that only uses catalog families
 only inside rate()/increase(), and every window over kafka-vitals' series at least 4 poll
 intervals (`common.poll_interval`), with no irate() on them (their data moves once per poll).
 
-PromQL is scanned, not parsed: strings, label matchers, range durations and `by (...)` label lists
-are blanked out, and what remains that looks like a name and is not followed by `(` is a metric.
-That is enough for the expressions this bundle writes, and the tests plant bad rules to prove it.
+PromQL is scanned, not parsed, by the bundle's one scanner (`alerts.promql`: `scrub`,
+`metric_names`, `enclosing_function`), the same that checks the dashboards' queries.
 """
 
 from __future__ import annotations
@@ -15,19 +14,24 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 
 from alerts.model import Alert
+from alerts.promql import (
+    RATE_FUNCTIONS,
+    enclosing_function,
+    is_counter_sample,
+    metric_names,
+    scrub,
+)
 from alerts.rules import Bundle
 from alerts.rules_exporter import PROMETHEUS_UP
 from alerts.thresholds import SEVERITIES, BundleConfig, is_duration, seconds, why
 from alerts.thresholds_common import RATE_WINDOW_POLLS
 from exporter.catalog import admin, lookup
 
-RATE_FUNCTIONS = frozenset({"rate", "increase", "irate"})
-"""Functions that take a counter (or a gauge of RATE_ON_GAUGE)."""
 RATE_ON_GAUGE = {
     admin.PARTITION_CURRENT_OFFSET.name: "the log-end offset only rises and restarts at 0 when the "
     "topic is recreated, which is a counter reset; rate() is the right function for it",
 }
-"""Gauges that rules may pass to rate(), each with the reason."""
+"""Gauges that rules may pass to rate() (besides counters), each with the reason."""
 
 NOT_IN_CATALOG = {PROMETHEUS_UP: "Prometheus' own per-target scrape health"}
 MAX_GROUP_SIZE = 12
@@ -35,64 +39,6 @@ SHORT_FOR_MARKER = "under 1m:"
 """A `for` under one minute is allowed only if its reason in the thresholds starts with this."""
 
 _NAME = re.compile(r"^Kafka[A-Z][A-Za-z0-9]+$")
-_IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_KEYWORDS = frozenset(
-    {"by", "on", "without", "ignoring", "group_left", "group_right", "and", "or", "unless"}
-    | {"offset", "bool"}
-)
-
-
-def _blank(text: str, pattern: str) -> str:
-    """Replace each match's inner part with spaces, keeping every position."""
-
-    def keep_ends(m: re.Match[str]) -> str:
-        s = m.group(0)
-        return s[0] + " " * (len(s) - 2) + s[-1]
-
-    return re.sub(pattern, keep_ends, text)
-
-
-def scrub(expr: str) -> str:
-    """`expr` with strings, matchers, ranges and grouping label lists blanked out."""
-    text = _blank(expr, r'"(?:[^"\\]|\\.)*"')
-    text = _blank(text, r"\{[^{}]*\}")
-    text = _blank(text, r"\[[^\[\]]*\]")
-    return re.sub(
-        r"\b(by|on|without|ignoring|group_left|group_right)(\s*)\(([^()]*)\)",
-        lambda m: m.group(1) + m.group(2) + "(" + " " * len(m.group(3)) + ")",
-        text,
-    )
-
-
-def metrics(expr: str) -> list[tuple[str, int]]:
-    """Every metric name in `expr` with its position."""
-    text = scrub(expr)
-    out = []
-    for m in _IDENT.finditer(text):
-        name = m.group(0)
-        rest = text[m.end() :].lstrip()
-        if name in _KEYWORDS or rest.startswith("(") or re.match(r"(by|without)\s*\(", rest):
-            continue  # a keyword, a function, or an aggregation with its grouping clause
-        if m.start() > 0 and (text[m.start() - 1].isdigit() or text[m.start() - 1] == "."):
-            continue  # the unit of a duration or the exponent of a number
-        out.append((name, m.start()))
-    return out
-
-
-def enclosing_function(expr: str, pos: int) -> str | None:
-    """The function whose argument list directly holds position `pos`, if any."""
-    text = scrub(expr)
-    depth = 0
-    for i in range(pos - 1, -1, -1):
-        ch = text[i]
-        if ch == ")":
-            depth += 1
-        elif ch == "(":
-            if depth == 0:
-                m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[:i])
-                return m.group(1) if m else None
-            depth -= 1
-    return None
 
 
 WINDOWED = frozenset({"rate", "increase", "delta", "deriv", "irate", "idelta"})
@@ -121,7 +67,7 @@ def window_problems(
                 end = i
                 break
         inner = expr[m.end() : end]
-        names = {name for name, _ in metrics(inner)}
+        names = {name for name, _ in metric_names(inner)}
         if names and names <= exempt:
             continue
         if func in LAST_TWO_SAMPLES:
@@ -143,14 +89,13 @@ def window_problems(
 
 def expression_problems(a: Alert, poll_interval: str = "30s") -> list[str]:
     problems = []
-    for name, pos in metrics(a.expr):
+    for name, pos in metric_names(a.expr):
         metric = lookup(name)
         if metric is None and name not in NOT_IN_CATALOG:
             problems.append(f"{a.name}: {name} is not in the metric catalog")
             continue
         func = enclosing_function(a.expr, pos)
-        # a histogram's samples are counters too
-        is_counter = metric is not None and metric.type in ("counter", "histogram")
+        is_counter = metric is not None and is_counter_sample(name, metric)
         if is_counter and func not in RATE_FUNCTIONS:
             problems.append(f"{a.name}: counter {name} used outside rate()/increase()")
         if func in RATE_FUNCTIONS and not is_counter and name not in RATE_ON_GAUGE:

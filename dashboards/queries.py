@@ -1,8 +1,8 @@
-"""Reading generated dashboards back: their panels and queries, variables expanded, and the metric
-names a PromQL expression uses (and whether a counter appears outside rate/increase).
+"""Reading generated dashboards back: their panels and queries, and the variables expanded.
 
 Used by the lint and live tests and by the plot script, so all three look at exactly the queries
-Grafana will run.
+Grafana will run. The queries' metric names and counters are found by the bundle's one PromQL
+scanner (`alerts.promql`: `metric_names`, `bare_counters`), as the rules' are.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from exporter.catalog import Metric, lookup
 
 _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
@@ -83,66 +81,3 @@ def expand(expr: str, values: Mapping[str, str]) -> str:
         return values[name]
 
     return VARIABLE.sub(sub, expr)
-
-
-def _mask(expr: str) -> str:
-    """The expression with strings, label matchers, ranges, grouping lists and offsets blanked
-    out (same length, so positions still point into the original)."""
-
-    def blank(m: re.Match[str]) -> str:
-        return " " * len(m.group(0))
-
-    text = _STRING.sub(blank, expr)
-    text = re.sub(r"\{[^{}]*\}", blank, text)
-    text = re.sub(r"\[[^\[\]]*\]", blank, text)
-    text = _GROUPING.sub(lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), text)
-    text = _OFFSET.sub(blank, text)
-    return _NUMBER.sub(blank, text)
-
-
-def metric_names(expr: str) -> list[tuple[str, int]]:
-    """(name, position) of every identifier in `expr` that is a series name, not a function,
-    keyword or label."""
-    masked = _mask(expr)
-    out = []
-    for m in _IDENT.finditer(masked):
-        rest = masked[m.end() :].lstrip()
-        if m.group(0) in KEYWORDS or rest.startswith("("):
-            continue
-        out.append((m.group(0), m.start()))
-    return out
-
-
-def _enclosing_function(masked: str, pos: int) -> str:
-    """The name of the innermost function call whose parentheses contain `pos`, or ''."""
-    depth = 0
-    for i in range(pos - 1, -1, -1):
-        ch = masked[i]
-        if ch == ")":
-            depth += 1
-        elif ch == "(":
-            if depth == 0:
-                m = re.search(r"([A-Za-z_]\w*)\s*$", masked[:i])
-                return m.group(1) if m else ""
-            depth -= 1
-    return ""
-
-
-def is_counter_sample(name: str, metric: Metric) -> bool:
-    """Counters, a summary's `_sum` / `_count` and a histogram's samples only make sense inside
-    rate()/increase()."""
-    return metric.type == "counter" or (
-        metric.type in ("summary", "histogram") and name.endswith(("_sum", "_count", "_bucket"))
-    )
-
-
-def bare_counters(expr: str) -> list[str]:
-    """Counter samples used anywhere but directly inside rate(), irate() or increase()."""
-    masked = _mask(expr)
-    bad = []
-    for name, pos in metric_names(expr):
-        metric = lookup(name)
-        in_rate = _enclosing_function(masked, pos) in RATE_FUNCTIONS
-        if metric and is_counter_sample(name, metric) and not in_rate:
-            bad.append(name)
-    return bad

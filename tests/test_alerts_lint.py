@@ -9,6 +9,7 @@ import pytest
 
 from alerts import lint
 from alerts.model import Alert
+from alerts.promql import metric_names
 from alerts.rules import build
 from alerts.thresholds import DEFAULT, BundleConfig
 from tools.promtool.suite import scenarios
@@ -129,7 +130,7 @@ def test_lint_ignores_label_names_strings_and_durations() -> None:
         'label_replace(max by (cluster, instance) (kafka_vitals_up{source="admin"}) == 1, '
         '"family", "kafka_made_up", "", "") unless on (cluster, instance) kafka_brokers[5m:1m]'
     )
-    assert [m for m, _ in lint.metrics(expr)] == ["kafka_vitals_up", "kafka_brokers"]
+    assert [m for m, _ in metric_names(expr)] == ["kafka_vitals_up", "kafka_brokers"]
 
 
 def test_lint_catches_bad_names_severities_texts_and_short_for(tmp_path: Path) -> None:

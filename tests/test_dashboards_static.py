@@ -16,18 +16,12 @@ import pytest
 import yaml
 
 from alerts.lint import window_problems
+from alerts.promql import bare_counters, metric_names
 from alerts.rules import build as build_rules
 from alerts.thresholds import DEFAULT, BundleConfig, ConsumerLag
 from dashboards import CONFIGMAP_PATH, JSON_DIR, build_all, render
 from dashboards.common import DATASOURCE, PROMETHEUS_OWN, SCHEMA_VERSION
-from dashboards.queries import (
-    bare_counters,
-    expand,
-    metric_names,
-    panel_queries,
-    panels,
-    variable_queries,
-)
+from dashboards.queries import expand, panel_queries, panels, variable_queries
 from exporter.catalog import lookup
 
 ROOT = Path(__file__).resolve().parent.parent
