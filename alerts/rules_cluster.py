@@ -8,21 +8,22 @@ Yammer quantiles are taken with `max`, never averaged. The broker-wide MessagesI
 
 from __future__ import annotations
 
+from alerts import signals
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
+from alerts.signals import RuleQuery
 from alerts.thresholds import BundleConfig
 from exporter.catalog import Metric, admin, jmx, own
 
 
 def _per_topic(t: BundleConfig, metric: Metric) -> str:
     """Partitions flagged 1 in a per-partition 0/1 family, counted per topic."""
-    s, c = t.common.selector, t.common.cluster_label
-    return f"sum {by(c, 'topic')} (max {by(c, 'topic', 'partition')} ({sel(metric, s)})) > 0"
+    q = RuleQuery.of(t)
+    return f"sum {q.by('topic')} ({signals.flagged_partitions(q, metric)}) > 0"
 
 
 def _per_broker(t: BundleConfig, metric: Metric) -> str:
-    s, c = t.common.selector, t.common.cluster_label
-    return f"max {by(c, 'target')} ({sel(metric, s)}) > 0"
+    return f"{signals.per_broker(RuleQuery.of(t), metric)} > 0"
 
 
 def _controllers(t: BundleConfig) -> str:
@@ -176,15 +177,11 @@ def _replication(t: BundleConfig) -> tuple[Alert, ...]:
 
 
 def _throughput(t: BundleConfig) -> tuple[Alert, ...]:
-    s, c = t.common.selector, t.common.cluster_label
+    c = t.common.cluster_label
     pl, mi = t.produce_latency, t.messages_in
-    quantile = f'request="Produce", quantile="{pl.quantile}"'
-    now = f"max {by(c, 'target')} ({sel(jmx.REQUEST_TOTAL_TIME, s, quantile)})"
-    base = (
-        f"max {by(c, 'target')} (avg_over_time("
-        f"{sel(jmx.REQUEST_TOTAL_TIME, s, quantile, range_=pl.baseline_window)}"
-        f" offset {pl.baseline_offset}))"
-    )
+    q = RuleQuery.of(t)
+    now = signals.produce_latency(q, pl.quantile)
+    base = signals.produce_latency_baseline(q, pl.quantile, pl.baseline_window, pl.baseline_offset)
     spike = Alert(
         name="KafkaProduceLatencySpike",
         expr=f"{now}\n  > {num(pl.factor)} * {base}\nand\n{now}\n  > {num(pl.floor_ms)}",
@@ -211,12 +208,16 @@ def _throughput(t: BundleConfig) -> tuple[Alert, ...]:
         once per such series (max over instances) before the sum, so that an instance handing a
         series over to another one does not count it twice."""
 
-        def rate(**offset: str) -> str:
-            inner = f"rate({sel(metric, s, *matchers, range_=mi.window, **offset)})"
-            return f"max {by(c, *labels, *once_by)} ({inner})" if once_by else inner
+        def rate(offset: str = "") -> str:
+            if metric is jmx.MESSAGES_IN:
+                return signals.messages_in(q, *matchers, labels=labels, window=mi.window,
+                                           offset=offset)  # fmt: skip
+            inner = q.rate(metric, *matchers, window=mi.window, offset=offset)
+            inner = f"max {by(c, *labels, *once_by)} ({inner})" if once_by else inner
+            return f"sum {by(c, *labels)} ({inner})"
 
-        r_now = f"sum {by(c, *labels)} ({rate()})"
-        r_then = f"sum {by(c, *labels)} ({rate(offset=mi.offset)})"
+        r_now = rate()
+        r_then = rate(offset=mi.offset)
         return (
             f"{r_now}\n  < {num(mi.drop_ratio)} * {r_then}\nand\n{r_then}\n  >= {num(mi.min_rate)}"
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, on, sel
-from alerts.signals import RuleQuery, consumer_lag
+from alerts.signals import RuleQuery, consumer_lag, group_rebalances
 from alerts.thresholds import BundleConfig, seconds
 from exporter.catalog import admin, jmx
 from exporter.domain.groups import REBALANCING_STATES
@@ -122,8 +122,7 @@ def _rebalances(t: BundleConfig) -> tuple[Alert, ...]:
     storm = Alert(
         name="KafkaConsumerGroupRebalanceStorm",
         expr=(
-            f"max {by(c, 'consumergroup')} "
-            f"(increase({sel(admin.GROUP_REBALANCES, s, range_=rr.window)}))\n"
+            f"{group_rebalances(RuleQuery.of(t), rr.window)}\n"
             f"  > {num(rr.per_hour * seconds(rr.window) / 3600)}"
         ),
         for_=rr.for_,

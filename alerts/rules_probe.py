@@ -8,8 +8,10 @@ a second opinion); the lost counter appears only inside increase().
 
 from __future__ import annotations
 
+from alerts import signals
 from alerts.model import Alert, Group
 from alerts.promql import by, label, num, sel
+from alerts.signals import RuleQuery
 from alerts.thresholds import BundleConfig
 from exporter.catalog import probe as cat
 
@@ -18,9 +20,9 @@ SOURCE = "end-to-end probe"
 
 def end_to_end_quantile(t: BundleConfig) -> str:
     """The probe's end-to-end latency at the alert's quantile, per broker, over its window."""
-    s, c, pl = t.common.selector, t.common.cluster_label, t.probe_latency
-    buckets = sel(cat.END_TO_END_LATENCY, s, range_=pl.window, sample="_bucket")
-    return f"histogram_quantile({pl.quantile}, sum {by(c, 'broker', 'le')} (rate({buckets})))"
+    pl = t.probe_latency
+    q = RuleQuery.of(t)
+    return signals.latency_quantile(q, cat.END_TO_END_LATENCY, pl.quantile, pl.window)
 
 
 def _latency(t: BundleConfig) -> Alert:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts import signals
 from alerts.promql import num
 from alerts.thresholds import why
 from dashboards.broker_vitals import BROKER_WIDE, B, T
@@ -94,7 +95,7 @@ def throughput(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "Messages in by broker",
                 'Messages appended per second on each broker (broker-wide series, topic="").',
                 "mps",
-                [Q(broker(jmx.MESSAGES_IN), "{{target}}")],
+                [Q(signals.messages_in(sc, B, BROKER_WIDE, labels=("target",)), "{{target}}")],
                 links=[sc.runbook("KafkaClusterMessagesInDropped")],
             ),
             6,
@@ -105,7 +106,7 @@ def throughput(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "Messages appended per second to each topic, "
                 'summed over the brokers leading its partitions (topic!="").',
                 "mps",
-                [Q(topic(jmx.MESSAGES_IN), "{{topic}}")],
+                [Q(signals.messages_in(sc, PER_TOPIC, T, labels=("topic",)), "{{topic}}")],
                 links=[sc.runbook("KafkaTopicMessagesInDropped")],
             ),
             6,

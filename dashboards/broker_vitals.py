@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts import signals
 from dashboards.common import Scope
 from dashboards.panels import Q, timeseries
 from exporter.catalog import Metric, jmx, jmx_broker, jvm
@@ -135,7 +136,7 @@ def _brokers_only(sc: Scope, expr: str) -> str:
     """`expr` kept for the targets that are brokers (they have the broker-only
     UnderReplicatedPartitions): the JVM families are written for Java clients too."""
     on = ", ".join(x for x in (sc.cluster_label, "target") if x)
-    return f"{expr} and on ({on}) max {sc.by('target')} ({sc.sel(jmx.UNDER_REPLICATED, B)})"
+    return f"{expr} and on ({on}) {signals.per_broker(sc, jmx.UNDER_REPLICATED, B)}"
 
 
 def jvm_row(sc: Scope) -> Placed:

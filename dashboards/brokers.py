@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts import signals
 from alerts.thresholds import why
 from dashboards import broker_traffic, broker_vitals, probe_panels
 from dashboards.broker_vitals import B, T
@@ -36,7 +37,7 @@ def _variables(sc: Scope) -> list[g.Template]:
 
 def _flagged(sc: Scope, metric: Metric) -> str:
     """Partitions flagged 1 by a per-partition 0/1 family, de-duplicated over exporter replicas."""
-    return f"sum(max {sc.by('topic', 'partition')} ({sc.sel(metric, T)})) or vector(0)"
+    return f"sum({signals.flagged_partitions(sc, metric, T)}) or vector(0)"
 
 
 def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
@@ -58,7 +59,7 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "short",
                 [
                     Q(
-                        f"sum(max {per} ({sc.sel(jmx.UNDER_REPLICATED, B)})) + {leaderless}",
+                        f"sum({signals.per_broker(sc, jmx.UNDER_REPLICATED, B)}) + {leaderless}",
                         "JMX + leaderless",
                     ),
                     Q(_flagged(sc, admin.PARTITION_UNDER_REPLICATED), "metadata"),
@@ -77,7 +78,7 @@ def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "short",
                 [
                     Q(
-                        f"sum(max {per} ({sc.sel(jmx.UNDER_MIN_ISR, B)})) + {leaderless}",
+                        f"sum({signals.per_broker(sc, jmx.UNDER_MIN_ISR, B)}) + {leaderless}",
                         "JMX + leaderless",
                     ),
                     Q(_flagged(sc, admin.PARTITION_UNDER_MIN_ISR), "metadata"),
@@ -155,7 +156,7 @@ def _replication(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "(JMX). A struggling or stopped follower shows on the other brokers. "
                 + why(sc.config.under_replicated, "keep_firing_for"),
                 "short",
-                [Q(f"max {per} ({sc.sel(jmx.UNDER_REPLICATED, B)})", "{{target}}")],
+                [Q(f"{signals.per_broker(sc, jmx.UNDER_REPLICATED, B)}", "{{target}}")],
                 urp,
                 links=[sc.runbook(urp.alert)],
             ),
@@ -167,7 +168,7 @@ def _replication(sc: Scope) -> list[tuple[g.Panel, int]]:
                 "Partitions this broker leads with fewer in-sync replicas than "
                 "min.insync.replicas (JMX).",
                 "short",
-                [Q(f"max {per} ({sc.sel(jmx.UNDER_MIN_ISR, B)})", "{{target}}")],
+                [Q(f"{signals.per_broker(sc, jmx.UNDER_MIN_ISR, B)}", "{{target}}")],
                 mi,
                 links=[sc.runbook(mi.alert)],
             ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts import signals
 from alerts.promql import num
 from alerts.thresholds import seconds, why
 from dashboards.common import Scope, coded
@@ -176,13 +177,7 @@ def rebalances(sc: Scope) -> tuple[Placed, Placed]:
                 f"Rebalances in {rr.window} by group",
                 "Rebalances seen by the exporter's polls (a lower bound). " + why(rr, "per_hour"),
                 "short",
-                [
-                    Q(
-                        f"max {sc.by('consumergroup')} "
-                        f"({sc.increase(admin.GROUP_REBALANCES, rr.window, G)})",
-                        "{{consumergroup}}",
-                    )
-                ],
+                [Q(signals.group_rebalances(sc, rr.window, G), "{{consumergroup}}")],
                 sc.bar("KafkaConsumerGroupRebalanceStorm", storm),
                 links=[sc.runbook("KafkaConsumerGroupRebalanceStorm")],
             ),

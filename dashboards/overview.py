@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts import signals
 from alerts.promql import num
 from alerts.signals import consumer_lag
 from alerts.thresholds import seconds, why
@@ -24,8 +25,8 @@ BROKER_WIDE = 'topic=""'
 
 
 def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
-    offline_admin = f"sum(max {sc.by('topic', 'partition')} ({sc.sel(admin.PARTITION_OFFLINE)}))"
-    min_isr = f"sum(max {sc.by('topic', 'partition')} ({sc.sel(admin.PARTITION_UNDER_MIN_ISR)}))"
+    offline_admin = f"sum({signals.flagged_partitions(sc, admin.PARTITION_OFFLINE)})"
+    min_isr = f"sum({signals.flagged_partitions(sc, admin.PARTITION_UNDER_MIN_ISR)})"
     ac = sc.bar("KafkaNoActiveController", 1, op="<")
     return [
         (
@@ -148,11 +149,9 @@ def _lag(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 def _urp(sc: Scope) -> list[tuple[g.Panel, int]]:
     bar = sc.bar("KafkaBrokerUnderReplicatedPartitions", 0, step=1)
-    jmx_per = f"max {sc.by('target')} ({sc.sel(jmx.UNDER_REPLICATED)})"
-    meta = f"sum(max {sc.by('topic', 'partition')} ({sc.sel(admin.PARTITION_UNDER_REPLICATED)}))"
-    leaderless = (
-        f"(sum(max {sc.by('topic', 'partition')} ({sc.sel(admin.PARTITION_OFFLINE)})) or vector(0))"
-    )
+    jmx_per = signals.per_broker(sc, jmx.UNDER_REPLICATED)
+    meta = f"sum({signals.flagged_partitions(sc, admin.PARTITION_UNDER_REPLICATED)})"
+    leaderless = f"(sum({signals.flagged_partitions(sc, admin.PARTITION_OFFLINE)}) or vector(0))"
     desc = (
         "Partitions whose ISR is smaller than their replica set: a broker is struggling and the "
         "next failure can lose acknowledged data. From the cluster metadata (Admin API, internal "
@@ -193,12 +192,8 @@ def _urp(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 def _produce(sc: Scope) -> list[tuple[g.Panel, int]]:
     t = sc.config.produce_latency
-    q = f'request="Produce", quantile="{t.quantile}"'
-    now = f"max {sc.by('target')} ({sc.sel(jmx.REQUEST_TOTAL_TIME, q)})"
-    base = (
-        f"max {sc.by('target')} (avg_over_time({sc.sel(jmx.REQUEST_TOTAL_TIME, q)}"
-        f"[{t.baseline_window}] offset {t.baseline_offset}))"
-    )
+    now = signals.produce_latency(sc, t.quantile)
+    base = signals.produce_latency_baseline(sc, t.quantile, t.baseline_window, t.baseline_offset)
     bar = sc.bar("KafkaProduceLatencySpike", t.floor_ms)
     ratio = sc.bar("KafkaProduceLatencySpike", t.factor)
     p = f"p{num(float(t.quantile) * 100)}"
@@ -243,9 +238,9 @@ def _produce(sc: Scope) -> list[tuple[g.Panel, int]]:
 
 def _messages_in(sc: Scope) -> list[tuple[g.Panel, int]]:
     t = sc.config.messages_in
-    rate = f"sum({sc.rate(jmx.MESSAGES_IN, BROKER_WIDE)})"
-    win = f"sum({sc.rate(jmx.MESSAGES_IN, BROKER_WIDE, window=t.window)})"
-    then = f"sum({sc.rate(jmx.MESSAGES_IN, BROKER_WIDE, window=t.window, offset=t.offset)})"
+    rate = signals.messages_in(sc, BROKER_WIDE)
+    win = signals.messages_in(sc, BROKER_WIDE, window=t.window)
+    then = signals.messages_in(sc, BROKER_WIDE, window=t.window, offset=t.offset)
     bar = sc.bar("KafkaClusterMessagesInDropped", t.drop_ratio, op="<")
     desc = (
         "Messages appended per second, cluster-wide (JMX MessagesIn, broker-wide series "
@@ -283,7 +278,7 @@ def _rebalances(sc: Scope) -> list[tuple[g.Panel, int]]:
     t = sc.config.rebalance_rate
     value = t.per_hour * seconds(t.window) / 3600
     bar = sc.bar("KafkaConsumerGroupRebalanceStorm", value)
-    per = f"max {sc.by('consumergroup')} ({sc.increase(admin.GROUP_REBALANCES, t.window)})"
+    per = signals.group_rebalances(sc, t.window)
     desc = (
         f"Rebalances per consumer group in the last {t.window}, as the exporter's polls see them "
         f"(a lower bound). KafkaConsumerGroupRebalanceStorm fires above {num(value)} for "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from grafanalib import core as g
 
+from alerts import signals
 from alerts.promql import num
 from alerts.thresholds import why
 from dashboards.common import Scope
@@ -20,10 +21,9 @@ QUANTILES = ("0.5", "0.99")
 
 
 def _quantiles(sc: Scope, metric: Metric) -> list[Q]:
-    buckets = sc.rate(metric, sample="_bucket")
     return [
         Q(
-            f"histogram_quantile({q}, sum {sc.by('broker', 'le')} ({buckets}))",
+            signals.latency_quantile(sc, metric, q),
             f"p{num(float(q) * 100)} broker {{{{broker}}}}",
         )
         for q in QUANTILES

@@ -4,14 +4,20 @@ query, built by `alerts.signals` for the rules' selector and for the dashboards'
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import pytest
+
+from alerts import signals
 from alerts.rules import build
 from alerts.signals import RuleQuery, consumer_lag
 from alerts.thresholds import DEFAULT
+from dashboards.broker_vitals import B
 from dashboards.common import scope
 from dashboards.group_activity import G, T
 from dashboards.output import build_all
+from exporter.catalog import admin, jmx, probe
 
 
 def _exprs(dashboard: dict[str, Any]) -> list[str]:
@@ -46,3 +52,75 @@ def test_consumer_lag_is_one_signal_in_the_alerts_and_the_panels() -> None:
     assert json.dumps(consumer_lag(sc, G, T))[1:-1] in groups
     # the same family, grouping and aggregation on both sides: only the scoping matchers differ
     assert signal.split("{")[0] == consumer_lag(sc).split("{")[0]
+
+
+def _shape(expr: str) -> str:
+    """The expression without its scoping: label matchers, windows and offsets emptied."""
+    expr = re.sub(r" offset \w+", "", expr)
+    return re.sub(r"\[[^\]]*\]", "[]", re.sub(r"\{[^{}]*\}", "{}", expr))
+
+
+def _cases() -> list[tuple[str, str, str, list[tuple[str, str]]]]:
+    """(alert, its signal for the rules, its signal for the panels, [(dashboard, the panel's
+    expression)]): each panel draws the signal its alert fires on."""
+    rq = RuleQuery.of(DEFAULT)
+    sc = scope(DEFAULT)
+    t = DEFAULT
+    pq, mi, rr, pl = t.produce_latency, t.messages_in, t.rebalance_rate, t.probe_latency
+    brokers, overview = "kafka-vitals-brokers", "kafka-vitals-overview"
+    groups = "kafka-vitals-consumer-groups"
+    urp, min_isr = jmx.UNDER_REPLICATED, jmx.UNDER_MIN_ISR
+    flagged = admin.PARTITION_UNDER_REPLICATED
+    e2e = probe.END_TO_END_LATENCY
+    return [
+        ("KafkaBrokerUnderReplicatedPartitions", signals.per_broker(rq, urp),
+         signals.per_broker(sc, urp),
+         [(overview, signals.per_broker(sc, urp)), (brokers, signals.per_broker(sc, urp, B))]),
+        ("KafkaBrokerUnderMinIsrPartitions", signals.per_broker(rq, min_isr),
+         signals.per_broker(sc, min_isr), [(brokers, signals.per_broker(sc, min_isr, B))]),
+        ("KafkaTopicUnderReplicatedPartitions", signals.flagged_partitions(rq, flagged),
+         signals.flagged_partitions(sc, flagged),
+         [(overview, signals.flagged_partitions(sc, flagged)),
+          (brokers, signals.flagged_partitions(sc, flagged, T))]),
+        ("KafkaProduceLatencySpike", signals.produce_latency(rq, pq.quantile),
+         signals.produce_latency(sc, pq.quantile),
+         [(overview, signals.produce_latency(sc, pq.quantile))]),
+        ("KafkaProduceLatencySpike",
+         signals.produce_latency_baseline(rq, pq.quantile, pq.baseline_window, pq.baseline_offset),
+         signals.produce_latency_baseline(sc, pq.quantile, pq.baseline_window, pq.baseline_offset),
+         [(overview, signals.produce_latency_baseline(sc, pq.quantile, pq.baseline_window,
+                                                      pq.baseline_offset))]),
+        ("KafkaClusterMessagesInDropped",
+         signals.messages_in(rq, 'topic=""', window=mi.window, offset=mi.offset),
+         signals.messages_in(sc, 'topic=""', window=mi.window, offset=mi.offset),
+         [(overview, signals.messages_in(sc, 'topic=""', window=mi.window, offset=mi.offset)),
+          (overview, signals.messages_in(sc, 'topic=""'))]),
+        ("KafkaTopicMessagesInDropped",
+         signals.messages_in(rq, 'topic!=""', labels=("topic",), window=mi.window),
+         signals.messages_in(sc, 'topic!=""', labels=("topic",), window=mi.window),
+         [(brokers, signals.messages_in(sc, 'topic!=""', T, labels=("topic",)))]),
+        ("KafkaConsumerGroupRebalanceStorm", signals.group_rebalances(rq, rr.window),
+         signals.group_rebalances(sc, rr.window),
+         [(overview, signals.group_rebalances(sc, rr.window)),
+          (groups, signals.group_rebalances(sc, rr.window, G))]),
+        ("KafkaProbeEndToEndLatencyHigh",
+         signals.latency_quantile(rq, e2e, pl.quantile, pl.window),
+         signals.latency_quantile(sc, e2e, pl.quantile, pl.window),
+         [(brokers, signals.latency_quantile(sc, e2e, pl.quantile))]),
+    ]  # fmt: skip
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(("alert", "rule", "panel", "drawn"), CASES, ids=[c[0] for c in CASES])
+def test_each_alert_and_its_panels_draw_one_signal(
+    alert: str, rule: str, panel: str, drawn: list[tuple[str, str]]
+) -> None:
+    assert rule in build(DEFAULT).alert(alert).expr
+    # the same family, grouping and aggregation on both sides: only the scoping differs
+    assert _shape(rule) == _shape(panel)
+    dashboards = build_all(DEFAULT)
+    for uid, expr in drawn:
+        assert _shape(expr) == _shape(rule)
+        assert json.dumps(expr)[1:-1] in json.dumps(_exprs(dashboards[uid])), (uid, expr)
