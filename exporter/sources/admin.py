@@ -26,7 +26,9 @@ each able to fail alone:
    Offsets that could not be read (no leader, no answer) are carried from the last cycle
    (`carry_offsets`).
 5. `message_times` (not with `poll.lag_seconds_mode: interpolated`): the messages at lagging
-   groups' committed offsets, for exact lag in seconds (`exporter.sources.message_times`).
+   groups' committed offsets, for exact lag in seconds (`exporter.sources.message_times`). The
+   reads of the offsets that lagged already at the last cycle's log ends start in a worker thread
+   before the `offsets` stage and run beside it; this stage waits for them and reads the rest.
 6. `payload_samples` (only with `schema_registry.payload_sampling`): the newest messages of each
    partition checked for the registry wire format and known schema ids
    (`exporter.sources.payload_samples`).
@@ -260,6 +262,9 @@ class AdminSource:
                     "committed", lambda d: stages.committed(client, asked, partitions, d)
                 )
             offsets_at = time.time()
+            early = None  # the reads known to be needed already run beside the offsets stage
+            if self._times is not None and committed is not None:
+                early = self._times.start_early(committed, self._poll.stage_timeout_seconds)
             wanted = self._plan.offsets(share, partitions, committed)
             starts = self._plan.log_starts(share, wanted)
             ends = run("offsets", lambda d: self._offsets(wanted, starts, d))
@@ -267,8 +272,8 @@ class AdminSource:
             message_times = None
             if self._times is not None and committed is not None and offsets is not None:
                 reader, at = self._times, offsets_at
-                message_times = run("message_times", lambda d: reader.fetch(committed, offsets, at,
-                                                                    d.remaining()))  # fmt: skip
+                message_times = run("message_times", lambda d: reader.fetch(
+                    committed, offsets, at, d.remaining(), early))  # fmt: skip
             payloads = None
             if self._payloads is not None and offsets is not None:
                 sampler = self._payloads

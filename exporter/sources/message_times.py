@@ -1,7 +1,11 @@
 """Exact lag in seconds: the timestamps of the messages at the lagging groups' committed offsets.
 
-The `message_times` stage of the admin source, after the log-end offsets. With
-`poll.lag_seconds_mode`:
+The `message_times` stage of the admin source, after the log-end offsets. Most of its reads start
+earlier, in a worker thread, as soon as the committed offsets are in (`start_early`), and run
+beside the log-end offsets stage: a committed offset below the log end of the last cycle lags
+now too (a log end only moves forward, and where it went back the stage drops the answer). The
+stage itself waits for them and reads only the partitions that started to lag since the last
+cycle. With `poll.lag_seconds_mode`:
 
 - `interpolated`: nothing is read; lag in seconds comes from the log-end history alone.
 - `exact`: every partition on which a group lags is read at the group's committed offset.
@@ -12,8 +16,9 @@ The `message_times` stage of the admin source, after the log-end offsets. With
 
 What is read and how often:
 - at most one read per partition per cycle (the lowest offset not known yet; other groups' offsets
-  on the same partition follow in the next cycles), all of them in one `PartitionReader.read`
-  (batched per broker, with the stage's deadline);
+  on the same partition follow in the next cycles), in at most two `PartitionReader.read` calls,
+  the early one and the stage's own (each batched per broker, with a stage deadline; one reader,
+  so never two at once);
 - an answer is reused while the committed offset does not move: a message's timestamp never
   changes, so a stopped group costs one read;
 - nothing lagging, nothing read.
@@ -31,18 +36,50 @@ The answers (`exporter.sources.partition_reader` has the reasons):
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any
 
 from exporter.config import LagSecondsMode
 from exporter.sources.admin_model import MessageTimes, Offsets, TopicPartition
-from exporter.sources.partition_reader import PartitionReader
+from exporter.sources.partition_reader import PartitionReader, Read
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, int, int]
 """(topic, partition, offset)"""
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyReads:
+    """The reads one cycle started before its log-end offsets were known."""
+
+    first: Mapping[TopicPartition, int]
+    """The offset read of each partition."""
+    answers: Future[dict[TopicPartition, Read]]
+
+
+def first_unknown(
+    wanted: Collection[Key],
+    known: Collection[Key],
+    skip: Collection[TopicPartition],
+    denied: Mapping[str, float],
+    now: float,
+) -> dict[TopicPartition, int]:
+    """The offset to read of each partition: the lowest wanted one whose answer is not known, on
+    partitions not in `skip` (read already this cycle) and topics not `denied` until after `now`."""
+    first: dict[TopicPartition, int] = {}
+    for key in sorted(wanted):
+        topic, partition, offset = key
+        tp = (topic, partition)
+        if key in known or tp in first or tp in skip or denied.get(topic, 0.0) > now:
+            continue
+        first[tp] = offset
+    return first
 
 
 class MessageTimesSource:
@@ -53,6 +90,9 @@ class MessageTimesSource:
     ) -> None:
         self.mode = mode
         self._reader = PartitionReader(client_properties)
+        self._reading = threading.Lock()
+        """Held while the reader reads: one consumer, one read at a time."""
+        self._pool: ThreadPoolExecutor | None = None
         self._first_end: dict[TopicPartition, int] = {}
         self._last_end: dict[TopicPartition, int] = {}
         self._known: dict[Key, float] = {}
@@ -61,7 +101,42 @@ class MessageTimesSource:
         self.reads: dict[str, int] = {}
 
     def close(self) -> None:
-        self._reader.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._reading.acquire(timeout=5.0):  # an early read still running has its deadline
+            try:
+                self._reader.close()
+            finally:
+                self._reading.release()
+
+    def start_early(
+        self, committed: Mapping[str, Mapping[TopicPartition, int]], timeout_seconds: float
+    ) -> EarlyReads | None:
+        """Start reading, in a worker thread, the partitions that lag for certain before this
+        cycle's log ends are read (see the module docstring); None when there is nothing to read
+        or the reader is still busy (an earlier read not done by its deadline)."""
+        first = first_unknown(self._early(committed), self._known, (), self._denied,
+                              time.monotonic())  # fmt: skip
+        if not first:
+            return None
+        if not self._reading.acquire(blocking=False):
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="message-times")
+        try:
+            answers = self._pool.submit(self._read_locked, first, timeout_seconds)
+        except RuntimeError:  # closed meanwhile
+            self._reading.release()
+            return None
+        return EarlyReads(first, answers)
+
+    def _read_locked(
+        self, first: Mapping[TopicPartition, int], timeout_seconds: float
+    ) -> dict[TopicPartition, Read]:
+        try:
+            return self._reader.read(first, timeout_seconds)
+        finally:
+            self._reading.release()
 
     def fetch(
         self,
@@ -69,36 +144,61 @@ class MessageTimesSource:
         offsets: Mapping[TopicPartition, Offsets],
         taken_at: float,
         timeout_seconds: float,
+        early: EarlyReads | None = None,
     ) -> MessageTimes:
-        """This cycle's message times for the lagging partitions (see the module docstring)."""
+        """This cycle's message times for the lagging partitions (see the module docstring):
+        the answers of `early` (this cycle's `start_early`), and a read of the rest."""
+        deadline = time.monotonic() + max(0.0, timeout_seconds)
         self._observe(offsets)
         wanted = self._wanted(committed, offsets)
-        known = self._known
-        kept = {k: v for k, v in known.items() if k in wanted}
-        now = time.monotonic()
-        first: dict[TopicPartition, int] = {}
-        for key in sorted(wanted):
-            topic, partition, offset = key
-            tp = (topic, partition)
-            if key in kept or tp in first or self._denied.get(topic, 0.0) > now:
-                continue
-            first[tp] = offset
+        kept = {k: v for k, v in self._known.items() if k in wanted}
         times = dict(kept)
-        if first:
-            answers = self._reader.read(first, timeout_seconds)
-            for tp, read in answers.items():
-                self.reads[read.outcome] = self.reads.get(read.outcome, 0) + 1
-                key = (*tp, first[tp])
-                if read.outcome == "found":  # a message's timestamp never changes: kept
-                    times[key] = kept[key] = read.timestamp
-                elif read.outcome == "end":  # nothing to consume now; asked again next cycle
+        read: dict[TopicPartition, tuple[int, Read]] = {}
+        if early is not None:
+            try:
+                answers = early.answers.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                answers = {}
+            for tp, offset in early.first.items():
+                read[tp] = (offset, answers.get(tp, Read("timeout")))
+        late = first_unknown(wanted, kept, read, self._denied, time.monotonic())
+        if late:
+            if self._reading.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                try:
+                    answers = self._reader.read(late, max(0.0, deadline - time.monotonic()))
+                finally:
+                    self._reading.release()
+            else:
+                answers = {}
+            for tp, offset in late.items():
+                read[tp] = (offset, answers.get(tp, Read("timeout")))
+        now = time.monotonic()
+        for tp, (offset, answer) in read.items():
+            self.reads[answer.outcome] = self.reads.get(answer.outcome, 0) + 1
+            key = (*tp, offset)
+            if key in wanted:  # an early read of a partition whose log end went back: dropped
+                if answer.outcome == "found":  # a message's timestamp never changes: kept
+                    times[key] = kept[key] = answer.timestamp
+                elif answer.outcome == "end":  # nothing to consume now; asked again next cycle
                     times[key] = taken_at
-                if read.outcome == "denied":
-                    self._denied[tp[0]] = now + self._retry_denied
-                    log.info("no Read on topic, lag seconds interpolated topic=%r reason=%r",
-                             tp[0], read.reason)  # fmt: skip
+            if answer.outcome == "denied":
+                self._denied[tp[0]] = now + self._retry_denied
+                log.info("no Read on topic, lag seconds interpolated topic=%r reason=%r",
+                         tp[0], answer.reason)  # fmt: skip
         self._known = kept
         return MessageTimes(self.mode, times, dict(self.reads))
+
+    def _early(self, committed: Mapping[str, Mapping[TopicPartition, int]]) -> set[Key]:
+        """The committed offsets that lag for certain before this cycle's log ends are known:
+        below the last cycle's log end (`exact`), below the first log end seen (`auto`)."""
+        bound = self._last_end if self.mode == "exact" else self._first_end
+        out: set[Key] = set()
+        for by_tp in committed.values():
+            for tp, offset in by_tp.items():
+                end = bound.get(tp)
+                if end is not None and offset < end:
+                    out.add((*tp, offset))
+        return out
 
     def _observe(self, offsets: Mapping[TopicPartition, Offsets]) -> None:
         first, last = self._first_end, self._last_end
