@@ -214,9 +214,9 @@ def test_filters_internal_topics_and_series_cap(
     offsets_partitions = snap.value(cat.TOPIC_PARTITIONS, "__consumer_offsets")
     assert offsets_partitions == 10  # the harness's offsets.topic.num.partitions
     # other tests on this cluster may have made __transaction_state
-    internal = sum(v for (t,), v in by_labels(snap, cat.TOPIC_PARTITIONS).items() if t != keep)
+    internals = sum(v for (t,), v in by_labels(snap, cat.TOPIC_PARTITIONS).items() if t != keep)
     assert len(snap.samples(cat.PARTITION_LEADER)) == 3
-    assert snap.value(own.SERIES_DROPPED, cat.PARTITION_LEADER.name) == 2 + internal - 3
+    assert snap.value(own.SERIES_DROPPED, cat.PARTITION_LEADER.name) == 2 + internals - 3
     assert snap.value(own.SERIES, cat.PARTITION_LEADER.name) == 3
     clients.delete_topic(bootstrap, keep)
     clients.delete_topic(bootstrap, drop)
@@ -261,6 +261,11 @@ def test_new_consumer_protocol_group(
     clients.delete_topic(bootstrap, topic)
 
 
+def described(source: AdminSource) -> tuple[str, ...]:
+    """The groups the source's last fetch described (read afresh: a fetch changes it)."""
+    return source.described
+
+
 def test_empty_groups_are_described_again_only_when_due_or_changed(
     kafka_single: KafkaCluster, unique_name: Callable[[str], str]
 ) -> None:
@@ -302,9 +307,9 @@ def test_empty_groups_are_described_again_only_when_due_or_changed(
             return view if g.state == "Stable" and len(g.members) == 1 else None
 
         wait_for(joined, 60, f"{busy} Stable with its member", interval=0.5)
-        assert source.described == (busy,)  # a group with members is described every cycle
+        assert described(source) == (busy,)  # a group with members is described every cycle
         fetch()
-        assert source.described == (busy,)
+        assert described(source) == (busy,)
     finally:
         consumer.stop()
 

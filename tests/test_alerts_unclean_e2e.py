@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from confluent_kafka.admin import NewTopic
+from confluent_kafka.cimpl import NewTopic
 
 from exporter.catalog import jmx_broker
 from tests.alert_stack import firing, render_bundle, scraping_prometheus, start_alertmanager

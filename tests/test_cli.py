@@ -131,7 +131,7 @@ def test_serve_with_kafka_unreachable_answers_with_up_0(tmp_path: Path) -> None:
         assert b"exporter" in page and b"hunter2" not in page
         proc.signal(signal.SIGTERM)
         proc.wait(30)
-        assert proc.popen.returncode == 0, proc.log_tail()
+        assert proc.popen is not None and proc.popen.returncode == 0, proc.log_tail()
     finally:
         proc.kill()
     log = (tmp_path / "serve.log").read_text()

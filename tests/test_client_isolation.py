@@ -164,7 +164,8 @@ class EchoRunner:
     ) -> Mapping[str, object]:
         if timeout == 0.5:
             raise SourceFailed("too short", {"echo": "health"})
-        return {"echo": (os.getpid(), len(cluster.brokers) if cluster else -1, timeout)}
+        brokers = len(cluster.brokers) if cluster is not None and cluster.brokers else -1
+        return {"echo": (os.getpid(), brokers, timeout)}
 
     def close(self) -> None:
         pass
@@ -177,14 +178,18 @@ def test_any_runner_runs_in_a_child_and_comes_back_after_a_crash(
     config = Config(poll=PollConfig(stage_timeout_seconds=3))
     runner = SupervisedRunner("echo", functools.partial(EchoRunner), config, kind="probe")
     try:
-        view = poller.poll_once() and poller._last_cluster
-        pid, brokers, timeout = runner.poll(view, 3.0)["echo"]  # type: ignore[misc]
+        poller.poll_once()
+        view = poller._last_cluster
+        answer = runner.poll(view, 3.0)["echo"]
+        assert isinstance(answer, tuple)
+        pid, brokers, timeout = answer
         assert pid == runner.client.pid != os.getpid() and brokers == 1 and timeout == 3.0
         os.kill(pid, signal.SIGSEGV)
         with pytest.raises(Exception, match="killed by SIGSEGV"):
             runner.poll(view, 3.0)
         assert runner.restarts == 1
-        assert runner.poll(view, 3.0)["echo"][0] == runner.client.pid != pid  # type: ignore[index]
+        again = runner.poll(view, 3.0)["echo"]
+        assert isinstance(again, tuple) and again[0] == runner.client.pid != pid
         with pytest.raises(SourceFailed, match="too short") as failed:
             runner.poll(view, 0.5)
         assert failed.value.readings == {"echo": "health"}

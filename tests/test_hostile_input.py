@@ -17,9 +17,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from prometheus_client.openmetrics.parser import (
-    text_string_to_metric_families as parse_openmetrics,
-)
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter.catalog import admin, jmx
@@ -32,6 +29,7 @@ from tests.exposition_check import check_metrics
 from tests.harness import clients
 from tests.harness.cluster import KafkaCluster
 from tests.harness.procs import HarnessError
+from tests.openmetrics import parse_openmetrics
 
 AWKWARD = (
     'double"quote', "single'quote", "back\\slash", "trailing\\", "new\nline", "carriage\rreturn",
@@ -240,7 +238,7 @@ def test_fifty_concurrent_scrapers_get_complete_answers(
         assert plain.pop() == snapshot_part(first.text.encode())
         for om_body in om_bodies:
             assert om_body.endswith(b"# EOF\n")
-            assert list(parse_openmetrics(om_body.decode()))  # type: ignore[no-untyped-call]
+            assert list(parse_openmetrics(om_body.decode()))
         assert exporter.fds() <= fds_before + 4  # every connection closed again
     finally:
         exporter.stop()

@@ -15,9 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.openmetrics.parser import (
-    text_string_to_metric_families as parse_openmetrics,
-)
 
 from exporter.config.keys import summary
 from exporter.configure import load_config
@@ -31,6 +28,7 @@ from exporter.http import (
 from exporter.http_server import STALL_SECONDS
 from exporter.render import CONTENT_TYPE_OPENMETRICS, CONTENT_TYPE_TEXT, Exposition, Renderer
 from exporter.sources.process import FAMILIES
+from tests.openmetrics import parse_openmetrics
 from tests.snapshots import golden_snapshot
 
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"

@@ -191,8 +191,10 @@ def test_admin_source_in_log_mode_matches_admin_mode(
             assert a is not None and b is not None
             if a.committed == b.committed:
                 break
+        assert a is not None and b is not None
         assert b.committed == a.committed and b.committed_source == "log"
-        assert b.commit_times is not None and set(b.commit_times) == set(b.committed)
+        assert b.commit_times is not None and b.committed is not None
+        assert set(b.commit_times) == set(b.committed)
         assert b.offsets_log is not None and b.offsets_log.ready
     finally:
         by_admin.close()

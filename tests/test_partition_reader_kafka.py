@@ -82,8 +82,12 @@ def test_defined_answers_where_no_message_is_at_the_offset(
             tx.produce(topic, b"tx", partition=partition, timestamp=base + i)
         assert tx.flush(30) == 0
         (tx.commit_transaction if commit else tx.abort_transaction)(30)
+
         # the marker may be written after the call returns: wait for it to take offset 2
-        wait_for(lambda p=partition: high_watermark(bootstrap, topic, p) == 3, 30, "the marker")
+        def marker_written(p: int = partition) -> bool:
+            return high_watermark(bootstrap, topic, p) == 3
+
+        wait_for(marker_written, 30, "the marker")
         produce_at(bootstrap, topic, partition, [base + 500])
     # partition 2: five messages, the first three deleted as retention would
     produce_at(bootstrap, topic, 2, [base + i for i in range(5)])

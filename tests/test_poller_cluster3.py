@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import pytest
 
+from exporter.catalog import Metric, jmx, own
 from exporter.catalog import admin as cat
-from exporter.catalog import jmx, own
 from exporter.config import Config, FiltersConfig, JmxConfig, JmxTarget, KafkaConfig, PollConfig
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
@@ -42,7 +42,10 @@ def matches_metadata(snap: Snapshot, parts: list[clients.PartitionInfo]) -> None
 
 def urp_counts(snap: Snapshot) -> tuple[float, float, float]:
     """(metadata under-replicated, brokers' JMX under-replicated, metadata offline) partitions."""
-    total = lambda metric: sum(s.value for s in snap.samples(metric))  # noqa: E731
+
+    def total(metric: Metric) -> float:
+        return sum(s.value for s in snap.samples(metric))
+
     return (total(cat.PARTITION_UNDER_REPLICATED), total(jmx.UNDER_REPLICATED),
             total(cat.PARTITION_OFFLINE))  # fmt: skip
 

@@ -87,7 +87,7 @@ def test_cold_read_spreads_over_polls_within_the_budget(
                            refresh_budget_seconds=BUDGET, concurrency=8)  # fmt: skip
     poller = Poller(config)
     fresh = unique_name("fresh")
-    polls: list[tuple[float, int, int]] = []
+    polls: list[tuple[float, float, int]] = []
     seen_none: set[str] = set()
     try:
         while len(polls) < MAX_POLLS:

@@ -11,9 +11,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from prometheus_client.openmetrics.parser import (
-    text_string_to_metric_families as parse_openmetrics,
-)
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter import catalog
@@ -27,6 +24,7 @@ from exporter.render import (
 )
 from exporter.snapshot import Sample, Snapshot, SnapshotBuilder
 from tests.exposition_check import check_metrics
+from tests.openmetrics import parse_openmetrics
 from tests.snapshots import HOSTILE_GROUPS, golden_snapshot
 
 GOLDEN = Path(__file__).parent / "data" / "golden_exposition.prom"
@@ -287,7 +285,7 @@ def test_unchanged_families_are_reused_and_changed_ones_written_again() -> None:
         return b.build(0.0)
 
     renderer = Renderer()
-    steps = [
+    steps: list[tuple[list[float], list[float]]] = [
         ([1, 2, 3], [10, 20, 30]),
         ([1, 2, 3], [10, 20, 30]),  # nothing changed
         ([1, 2, 4], [10, 20, 30]),  # one value of one family

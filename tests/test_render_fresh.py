@@ -9,9 +9,6 @@ import itertools
 import zlib
 from collections.abc import Iterator
 
-from prometheus_client.openmetrics.parser import (
-    text_string_to_metric_families as parse_openmetrics,
-)
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from exporter.catalog import Metric, jvm, process
@@ -19,6 +16,7 @@ from exporter.render import Fresh, Renderer
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.process import FAMILIES, OwnProcess
 from tests.exposition_check import check_metrics
+from tests.openmetrics import parse_openmetrics
 from tests.snapshots import golden_snapshot
 
 

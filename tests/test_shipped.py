@@ -7,9 +7,8 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
+from fnmatch import fnmatchcase
 from pathlib import Path
-
-from setuptools import find_namespace_packages
 
 from tests import cli_run
 
@@ -19,10 +18,19 @@ TOOLING_IMPORTS = ("tools", "matplotlib", "tests", "pytest", "hypothesis")
 
 
 def _wheel_packages() -> list[str]:
-    """The packages `pyproject.toml` puts in the wheel, found as setuptools finds them."""
+    """The packages `pyproject.toml` puts in the wheel, matched as setuptools' `packages.find`
+    matches them: every directory of the checkout whose dotted name fits an `include` pattern."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    find = config["tool"]["setuptools"]["packages"]["find"]
-    return sorted(find_namespace_packages(str(ROOT), include=find["include"]))
+    include: list[str] = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    found = []
+    for top in sorted(ROOT.iterdir()):
+        if not top.is_dir() or top.name.startswith("."):
+            continue
+        for path in [top, *sorted(d for d in top.rglob("*") if d.is_dir())]:
+            name = ".".join(path.relative_to(ROOT).parts)
+            if "__pycache__" not in name and any(fnmatchcase(name, p) for p in include):
+                found.append(name)
+    return found
 
 
 def _image_dirs() -> list[str]:
