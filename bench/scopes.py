@@ -28,8 +28,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka.admin import AdminClient
+
 from bench import broker as broker_mod
-from bench.scenarios import SCENARIOS, Scenario, lay_out
+from bench.scenarios import SCENARIOS, Scenario, create_topics, lay_out
 from exporter.config import Config, KafkaConfig, PollConfig, ShardConfig
 from exporter.poller import Poller
 from tests.harness.cluster import KafkaCluster
@@ -142,7 +144,10 @@ def requests(cycles: int, scenario: str) -> dict[str, Any]:
     cluster = KafkaCluster(3).up()
     result: dict[str, Any] = {"scenario": scenario}
     try:
-        lay_out(cluster.bootstrap_servers, SCENARIOS[scenario])
+        s = SCENARIOS[scenario]
+        for node in cluster.nodes:  # each broker's metadata has every partition before producing
+            create_topics(AdminClient({"bootstrap.servers": node.bootstrap}), s)
+        lay_out(cluster.bootstrap_servers, s)
         layouts = {
             "broker": [config(n.bootstrap, scope="broker") for n in cluster.nodes],
             "cluster": [config(cluster.bootstrap_servers) for _ in cluster.nodes],
@@ -203,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load = Path("/proc/loadavg")
     result: dict[str, Any] = {"scenario": args.scenario, "load_before": load.read_text().split()[0]}
     result["shards"] = shards(SCENARIOS[args.scenario], args.cycles)
+    print(json.dumps(result["shards"], indent=1), flush=True)  # kept if the second part fails
     result["requests"] = requests(args.cycles, args.requests_scenario)
     result["load_after"] = load.read_text().split()[0]
     print(render(result))
