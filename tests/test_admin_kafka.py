@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -323,3 +324,30 @@ def test_empty_groups_are_described_again_only_when_due_or_changed(
     assert busy in source.described  # the change to Empty is described once
     fetch()
     assert source.described == ()
+
+
+def test_racks_are_asked_again_only_when_the_brokers_change_or_they_expire(
+    kafka_single: KafkaCluster, unique_name: Callable[[str], str]
+) -> None:
+    source = AdminSource(vitals_config(kafka_single.bootstrap_servers, [], []))
+    asked: list[float] = []
+    real = source._client.describe_cluster
+
+    def counted(**kwargs: Any) -> Any:
+        asked.append(1)
+        return real(**kwargs)
+
+    source._client.describe_cluster = counted  # type: ignore[method-assign]
+    try:
+        views = [source.fetch().view for _ in range(3)]
+        assert len(asked) == 1, "the racks were asked again with the same brokers"
+        racks = [[b.rack for b in v.brokers or ()] for v in views if v is not None]
+        assert len(racks) == 3 and racks[0] == racks[1] == racks[2]
+        source._racks_until = 0.0  # as if RACKS_TTL_SECONDS had passed
+        source.fetch()
+        assert len(asked) == 2
+        source._racks_of = frozenset()  # as if a broker had joined, left or moved
+        source.fetch()
+        assert len(asked) == 3
+    finally:
+        source.close()

@@ -5,7 +5,8 @@ One `fetch()` runs the stages of a poll cycle, in this order, each timed, each w
 each able to fail alone:
 
 1. `metadata`: `list_topics` (brokers, topics, partitions, leader, replicas, ISR) and
-   `describe_cluster` (broker racks). Internal topics the filters leave out are kept apart, for
+   `describe_cluster` (broker racks; asked again only when the set of brokers changes or
+   `RACKS_TTL_SECONDS` have passed). Internal topics the filters leave out are kept apart, for
    their replication health only (`ClusterView.replication_only`). If it fails the cluster is
    unreachable: the other stages are skipped and `fetch()` reports the source down.
 2. `groups`: `list_consumer_groups` once (de-duplicated, filtered), then
@@ -54,7 +55,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from sys import intern
 from typing import Any, TypeVar
@@ -104,6 +105,8 @@ STAGES = ADMIN_STAGES
 _Parts = dict[str, tuple[PartitionMeta, ...]]
 """Partitions by topic name."""
 R = TypeVar("R")
+RACKS_TTL_SECONDS = 600.0
+"""How long the brokers' racks are reused while the set of brokers stays the same."""
 LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
 
@@ -145,6 +148,9 @@ class AdminSource:
         self._props["logger"] = RdkafkaLog(logging.getLogger("exporter.librdkafka"))
         self._client = self._new_client()
         self._replace_client = False
+        self._last_racks: Mapping[int, str] = {}
+        self._racks_of: frozenset[tuple[int, str, int]] = frozenset()
+        self._racks_until = 0.0
         self.clients_created = 1
         self._times = (
             None
@@ -315,14 +321,7 @@ class AdminSource:
         served all the same)."""
         cap = self._kafka.request_timeout_seconds
         md = self._client.list_topics(timeout=deadline.request_timeout(cap))
-        racks: dict[int, str] = {}
-        try:
-            described = self._client.describe_cluster(
-                request_timeout=deadline.request_timeout(cap)
-            ).result(timeout=deadline.remaining())
-            racks = {int(n.id): n.rack or "" for n in described.nodes or ()}
-        except Exception as exc:  # racks are a nicety; the metadata above is what counts
-            log.debug("describe_cluster failed error=%r", describe_error(exc))
+        racks = self._racks(md, deadline)
         brokers = tuple(
             sorted(
                 (broker_from(b, racks.get(int(b.id), "")) for b in md.brokers.values()),
@@ -346,6 +345,26 @@ class AdminSource:
         # the internal topics' partitions are owned like any other (their health series)
         share = self._plan.share(brokers, {**internal, **partitions}, offsets_leaders(md))
         return brokers, int(md.controller_id), partitions, share, internal
+
+    def _racks(self, md: Any, deadline: Deadline) -> Mapping[int, str]:
+        """The brokers' racks (`describe_cluster`, one more Metadata request), asked again only
+        when the set of brokers (id, host, port) changes or RACKS_TTL_SECONDS have passed: a rack
+        is static broker configuration, changed only with a restart."""
+        seen = frozenset((int(b.id), str(b.host), int(b.port)) for b in md.brokers.values())
+        now = time.monotonic()
+        if seen == self._racks_of and now < self._racks_until:
+            return self._last_racks
+        cap = self._kafka.request_timeout_seconds
+        try:
+            described = self._client.describe_cluster(
+                request_timeout=deadline.request_timeout(cap)
+            ).result(timeout=deadline.remaining())
+        except Exception as exc:  # racks are a nicety; the metadata is what counts
+            log.debug("describe_cluster failed error=%r", describe_error(exc))
+            return {}
+        self._last_racks = {int(n.id): n.rack or "" for n in described.nodes or ()}
+        self._racks_of, self._racks_until = seen, now + RACKS_TTL_SECONDS
+        return self._last_racks
 
     def _offsets(
         self, partitions: Sequence[TP], log_starts: Sequence[TP], deadline: Deadline
