@@ -136,7 +136,7 @@ def test_runners_collectors_and_deadlines(
         assert second.value(own.POLL_DURATION, "slowsource") == 0.0
 
         deadline = time.monotonic() + 10
-        while poller._busy["slowsource"].running() and time.monotonic() < deadline:
+        while poller._runners.busy["slowsource"].running() and time.monotonic() < deadline:
             time.sleep(0.1)
         third = poller.poll_once()
         assert slow.calls == 2

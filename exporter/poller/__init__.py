@@ -33,18 +33,8 @@ One cycle:
 A failed stage drops its own series; nothing from an earlier cycle is carried over, so a series
 that could not be read this cycle is absent, never frozen.
 
-Source runners: an object with `name: str` (its stage name), `kind` (what it reads: `jmx`,
-`schema_registry` or `probe`), `poll(cluster, timeout)` returning a mapping of readings by target
-name, and `close()`. `cluster` is the `ClusterView` of the previous cycle (or None), for runners
-that discover targets from the metadata; `timeout` is the runner's deadline in seconds, which it
-must respect. A runner that fails may raise `SourceFailed` with readings that describe the failure
-(the stage counts as failed, the readings are kept). The poller files each runner's readings in
-the `CycleData` field of its kind (`file_readings`); a reading of another type than the kind
-promises is dropped with a warning. `default_runners(config)` lists the runners the configuration
-asks for; add new sources there. A runner that drives a librdkafka client goes into a child
-process of its own with `SupervisedRunner(name, functools.partial(TheRunner, config), config,
-kind=...)`: same interface, plain dataclasses in and out (a `SourceFailed` raised in the child is
-raised again in the parent).
+The source runners (what one is, which ones run, how their readings are filed into the cycle's
+`CycleData` by the kind each declares) are in `exporter.poller.runners`.
 """
 
 from __future__ import annotations
@@ -55,11 +45,8 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from exporter import collectors as _collectors  # noqa: F401  (registers every collector)
 from exporter.collectors.base import (
@@ -73,16 +60,22 @@ from exporter.collectors.base import (
 from exporter.config import Config
 from exporter.domain import dead_letters as dl
 from exporter.memory import release_free_memory
+from exporter.poller.runners import (
+    Pending,
+    Runners,
+    SourceRunner,
+    default_runners,
+    file_readings,
+)
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin import STAGES, AdminSource
 from exporter.sources.admin_model import ClusterView
-from exporter.sources.jmx_model import TargetResult
-from exporter.sources.probe_model import ProbeFailure, ProbeReading
-from exporter.sources.registry_model import RegistryFailure, RegistryReading
-from exporter.sources.stages import RunnerKind, SourceFailed, StageOutcome, describe_error
+from exporter.sources.stages import StageOutcome, describe_error
 from exporter.sources.supervised import SupervisedAdmin
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DeadLetterTest", "Poller", "SourceRunner", "default_runners", "file_readings"]
 
 RUNNER_GRACE_SECONDS = 10.0
 """How long after its deadline a runner may still hand in its readings."""
@@ -93,21 +86,7 @@ RUNNERS_LATEST_FACTOR = 1.5
 """The runners start at the latest BASE + FACTOR x (seconds from the start of the last cycle to
 its offsets stage) after the cycle started, when this cycle's stages before the offsets stage
 take that much longer (requests timing out)."""
-_Readings = Future[tuple[Mapping[str, object], StageOutcome]]
-_Handed = list[tuple["SourceRunner", Mapping[str, object]]]
-"""What each runner handed in this cycle."""
 _BEFORE_RUNNERS = frozenset(STAGES[: STAGES.index(RUNNERS_START_STAGE)])
-
-
-class SourceRunner(Protocol):
-    name: str
-    kind: RunnerKind
-
-    def poll(
-        self, cluster: ClusterView | None = None, timeout: float | None = None
-    ) -> Mapping[str, object]: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,26 +108,6 @@ class DeadLetterTest:
 @functools.cache
 def _dead_letter_patterns(dead_letter: tuple[str, ...], retry: tuple[str, ...]) -> list[dl.Pattern]:
     return dl.compile_patterns(dead_letter, retry)
-
-
-def default_runners(config: Config) -> list[SourceRunner]:
-    """The sources polled side by side with the Admin API stages, as the configuration asks."""
-    runners: list[SourceRunner] = []
-    if config.jmx.targets or config.jmx.discover_brokers_port:
-        from exporter.sources.jmx import JmxSource
-
-        runners.append(JmxSource(config.jmx))
-    if config.schema_registry.url:
-        from exporter.sources.registry import SchemaRegistrySource
-
-        runners.append(SchemaRegistrySource(config.schema_registry))
-    if config.probe.enabled:
-        from exporter.sources.probe import ProbeSource
-        from exporter.sources.supervised import SupervisedRunner
-
-        runners.append(SupervisedRunner("probe", functools.partial(ProbeSource, config), config,
-                                        kind="probe"))  # fmt: skip
-    return runners
 
 
 @contextlib.contextmanager
@@ -196,18 +155,12 @@ class Poller:
             if admin is not None
             else SupervisedAdmin(config, whole_topic=DeadLetterTest.of(config))
         )
-        self._runners = list(runners) if runners is not None else default_runners(config)
+        self._runners = Runners(runners if runners is not None else default_runners(config))
         collectors = enabled_collectors(config)
         self._admin_collectors = [c for c in collectors if phase(c.reads) == "admin"]
         self._runner_collectors = [c for c in collectors if phase(c.reads) == "runners"]
         self._health_collectors = [c for c in collectors if phase(c.reads) == "health"]
         self._collectors = self._admin_collectors + self._runner_collectors
-        self._pool = (
-            ThreadPoolExecutor(max_workers=len(self._runners), thread_name_prefix="source")
-            if self._runners
-            else None
-        )
-        self._busy: dict[str, _Readings] = {}
         self._runners_after = 0.0
         """Seconds from the start of the last cycle without failed stages to its offsets stage."""
         self._snapshot: Snapshot | None = None
@@ -256,14 +209,7 @@ class Poller:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("poller still busy at stop timeout=%.1f", timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        for runner in self._runners:
-            try:
-                runner.close()
-            except Exception as exc:
-                log.warning("closing source failed source=%s error=%r", runner.name,
-                            describe_error(exc))  # fmt: skip
+        self._runners.close()
         self._admin.close()
 
     def poll_once(self) -> Snapshot:
@@ -298,7 +244,8 @@ class Poller:
     def _cycle(self) -> Snapshot:
         started = time.time()
         t0 = time.monotonic()
-        pending: list[tuple[SourceRunner, _Readings | None]] | None = None
+        timeout = self._config.poll.stage_timeout_seconds
+        pending: Pending | None = None
         runners_at = t0
         lock = threading.Lock()
 
@@ -306,7 +253,10 @@ class Poller:
             nonlocal pending, runners_at
             with lock:
                 if pending is None:
-                    runners_at, pending = time.monotonic(), self._start_runners()
+                    runners_at, pending = (
+                        time.monotonic(),
+                        self._runners.start(self._last_cluster, timeout),
+                    )
 
         reached: list[float] = []
 
@@ -320,7 +270,7 @@ class Poller:
         latest = threading.Timer(RUNNERS_LATEST_BASE + RUNNERS_LATEST_FACTOR * self._runners_after,
                                  start_runners)  # fmt: skip
         latest.daemon = True
-        if self._runners:
+        if self._runners.runners:
             latest.start()
         try:
             admin = self._admin.fetch(on_stage)
@@ -337,7 +287,8 @@ class Poller:
         runs: dict[str, CollectorRun] = {}
         for collector in self._admin_collectors:
             runs[collector.name] = self._collect(collector, data, cap, merged, stages)
-        readings, runner_stages = self._finish_runners(pending, runners_at)
+        deadline = runners_at + timeout + RUNNER_GRACE_SECONDS
+        readings, runner_stages = self._runners.finish(pending, runners_at, deadline)
         stages += runner_stages
         data = file_readings(data, readings)
         for collector in self._runner_collectors:
@@ -381,11 +332,7 @@ class Poller:
     def _restarts(self) -> dict[str, int]:
         """Client process replacements of the supervised sources, by stage name."""
         out = {"admin": self._admin.restarts} if hasattr(self._admin, "restarts") else {}
-        for runner in self._runners:
-            restarts = getattr(runner, "restarts", None)
-            if isinstance(restarts, int):
-                out[runner.name] = restarts
-        return out
+        return {**out, **self._runners.restarts()}
 
     @staticmethod
     def _collect(
@@ -411,78 +358,3 @@ class Poller:
         seconds = time.monotonic() - c0
         merged.merge(out)
         return CollectorRun(ok=True, seconds=seconds)
-
-    def _start_runners(self) -> list[tuple[SourceRunner, _Readings | None]]:
-        started: list[tuple[SourceRunner, _Readings | None]] = []
-        for runner in self._runners:
-            busy = self._busy.get(runner.name)
-            if busy is not None and not busy.done():
-                started.append((runner, None))
-                continue
-            assert self._pool is not None
-            fut = self._pool.submit(self._run_runner, runner, self._last_cluster)
-            self._busy[runner.name] = fut
-            started.append((runner, fut))
-        return started
-
-    def _run_runner(
-        self, runner: SourceRunner, cluster: ClusterView | None
-    ) -> tuple[Mapping[str, object], StageOutcome]:
-        t0 = time.monotonic()
-        try:
-            readings = runner.poll(cluster, self._config.poll.stage_timeout_seconds)
-        except SourceFailed as exc:
-            log.warning("source failed source=%s error=%r", runner.name, str(exc))
-            return exc.readings, StageOutcome(runner.name, time.monotonic() - t0, str(exc))
-        except Exception as exc:
-            log.warning("source failed source=%s error=%r", runner.name, describe_error(exc))
-            return {}, StageOutcome(runner.name, time.monotonic() - t0, describe_error(exc))
-        return readings, StageOutcome(runner.name, time.monotonic() - t0)
-
-    def _finish_runners(
-        self,
-        pending: list[tuple[SourceRunner, _Readings | None]],
-        t0: float,
-    ) -> tuple[_Handed, list[StageOutcome]]:
-        """The readings of the runners started at `t0`, each awaited until its deadline."""
-        deadline = t0 + self._config.poll.stage_timeout_seconds + RUNNER_GRACE_SECONDS
-        readings: _Handed = []
-        stages: list[StageOutcome] = []
-        for runner, fut in pending:
-            if fut is None:
-                stages.append(StageOutcome(runner.name, 0.0, "still busy with an earlier cycle"))
-                continue
-            try:
-                got, outcome = fut.result(timeout=max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                stages.append(StageOutcome(runner.name, time.monotonic() - t0, "timed out"))
-                continue
-            readings.append((runner, got))
-            stages.append(outcome)
-        return readings, stages
-
-
-def file_readings(data: CycleData, handed: _Handed) -> CycleData:
-    """The runners' readings filed in the `CycleData` field of each runner's kind: JMX results by
-    target name; the registry's reading or failure; the probe's reading (a probe failure leaves
-    it None). A reading of another type is dropped with a warning: that runner is wrong."""
-    jmx: dict[str, TargetResult] = {}
-    registry: RegistryReading | None = None
-    registry_failure: RegistryFailure | None = None
-    probe: ProbeReading | None = None
-    for runner, got in handed:
-        kind: RunnerKind = runner.kind
-        for key, value in got.items():
-            if kind == "jmx" and isinstance(value, TargetResult):
-                jmx[key] = value
-            elif kind == "schema_registry" and isinstance(value, RegistryReading):
-                registry = value
-            elif kind == "schema_registry" and isinstance(value, RegistryFailure):
-                registry_failure = value
-            elif kind == "probe" and isinstance(value, ProbeReading):
-                probe = value
-            elif not (kind == "probe" and isinstance(value, ProbeFailure)):
-                log.warning("unexpected reading dropped source=%s kind=%s key=%s type=%s",
-                            runner.name, kind, key, type(value).__name__)  # fmt: skip
-    return replace(data, jmx=jmx, schema_registry=registry,
-                   schema_registry_failure=registry_failure, probe=probe)  # fmt: skip
