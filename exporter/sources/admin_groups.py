@@ -26,6 +26,7 @@ from exporter.sources.group_cache import DescribeCache, listed_from
 from exporter.sources.offsets_log import LogBehind, OffsetsLogSource
 from exporter.sources.stages import (
     Deadline,
+    Gathered,
     StageFailed,
     batches,
     describe_error,
@@ -86,11 +87,7 @@ class GroupStages:
         if not listing.errors:
             self._describe_cache.keep_only(set(ids))
         groups = {gid: g for gid in ids if (g := described.get(gid) or reused.get(gid))}
-        if gathered.errors:
-            gid, why = next(iter(gathered.errors.items()))
-            problems.append(f"describe failed for {len(gathered.errors)} groups ({gid!r}: {why})")
-        if gathered.unfinished:
-            problems.append(f"describe of {gathered.unfinished} groups not answered in time")
+        problems += _problems(gathered, "describe failed for ", "describe of ")
         if problems:
             raise StageFailed("; ".join(problems), (ids, groups), gathered.timed_out)
         return ids, groups
@@ -128,12 +125,7 @@ class GroupStages:
             convert=offsets_of,
         )
         out: Committed = gathered.results
-        problems = []
-        if gathered.errors:
-            gid, why = next(iter(gathered.errors.items()))
-            problems.append(f"failed for {len(gathered.errors)} groups ({gid!r}: {why})")
-        if gathered.unfinished:
-            problems.append(f"{gathered.unfinished} groups not answered in time")
+        problems = _problems(gathered, "failed for ", "")
         if problems:
             raise StageFailed("committed offsets " + "; ".join(problems), out, gathered.timed_out)
         return out
@@ -176,3 +168,15 @@ class GroupStages:
             return kept(offsets_log.committed(deadline))
         except LogBehind as exc:
             raise StageFailed(str(exc), kept(exc.view)) from None
+
+
+def _problems(gathered: Gathered[str], failed: str, unanswered: str) -> list[str]:
+    """What went wrong with the groups' requests: the first failure and how many failed, and how
+    many were not answered by the deadline; each line led by its prefix."""
+    out = []
+    if gathered.errors:
+        gid, why = next(iter(gathered.errors.items()))
+        out.append(f"{failed}{len(gathered.errors)} groups ({gid!r}: {why})")
+    if gathered.unfinished:
+        out.append(f"{unanswered}{gathered.unfinished} groups not answered in time")
+    return out
