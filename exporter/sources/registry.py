@@ -4,10 +4,12 @@ Runs as a source runner of the poller (stage `schema_registry`), beside the Admi
 One poll, every request within one deadline (`schema_registry.timeout_seconds`), and the poll
 bounded by `refresh_budget_seconds` from its first request:
 
-1. The listing, every poll: `GET /config` (the global compatibility level; its duration is the
-   health latency), `GET /subjects?offset=&limit=` page by page (Apicurio answers at most 1000
-   per request), and the probe for new schema ids: `GET /schemas/ids/<n>/versions` from the
-   highest id seen so far upwards, until three ids in a row do not exist. Each answer names the
+1. The listing, every poll, its requests sent at once through the connections: `GET /config`
+   (the global compatibility level; its duration is the health latency), the subject pages
+   `GET /subjects?offset=&limit=` (Apicurio answers at most 1000 per request: as many pages as
+   the last listing needed and one more, then more while the last is full), and the probe for
+   new schema ids: `GET /schemas/ids/<n>/versions` from the highest id seen so far upwards, three
+   at a time, until three ids in a row do not exist. Each answer names the
    subjects and versions using that id: those subjects are read again. Ids only grow, so this
    finds every registration of new content in a few requests. At the first poll the probe starts
    from the highest id in use found by doubling then halving (about 2 log2(ids) requests; ids
@@ -37,7 +39,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -96,7 +98,8 @@ class SchemaRegistrySource:
         self._listed: set[str] = set()
         """The subjects of the last listing."""
         self._dirty: set[str] = set()
-        """Listed subjects to read first: new since the listing before, or named by a new id."""
+        """Listed subjects to read first: new since the listing before (not read yet), or read
+        before and named by a new id (changed)."""
         self._max_id = -1
         """The highest schema id probed (-1: not searched yet)."""
 
@@ -117,21 +120,32 @@ class SchemaRegistrySource:
         started, t0 = time.time(), time.monotonic()
         budget_end = t0 + self._config.refresh_budget_seconds  # the whole poll's budget
         requests0 = self._http.requests
-        global_level = _compat(self._http.get("/config", deadline), "/config")
-        latency = time.monotonic() - t0
-        listed = dict.fromkeys(self._subjects(deadline))
+        # the listing's requests go out at once through the connections: the global level, the
+        # pages the last listing needed (and one more), the first new-id probes
+        health = self._pool.submit(self._timed, "/config", deadline)
+        pages = self._ask_pages(0, len(self._listed) // self._config.page_size + 1, deadline)
+        probes = self._ask_ids(self._max_id, deadline) if self._max_id >= 0 else []
+        answer, latency = health.result()
+        global_level = _compat(answer, "/config")
+        listed = dict.fromkeys(self._subjects(pages, deadline))
         if not listed:
             self._max_id = -1  # empty (or restarted empty): its ids may start again from 1
-        elif self._max_id < 0:
-            self._max_id = self._ceiling(deadline)
-        touched = self._new_ids(deadline, budget_end) if listed else set()
+            touched: set[str] = set()
+        else:
+            if self._max_id < 0:
+                self._max_id = self._ceiling(deadline)
+                probes = self._ask_ids(self._max_id, deadline)
+            touched = self._new_ids(probes, deadline, budget_end)
         for gone in self._cache.keys() - listed.keys():
             del self._cache[gone]
         if self._listed:  # not the first listing: a subject not listed before is new
             self._dirty.update(n for n in listed if n not in self._listed)
-        self._dirty = {n for n in self._dirty | touched if n in listed}
+        # a new id names the subjects using it: those read before changed; the others are
+        # read anyway (and an id shared by many never-read subjects must not go first)
+        self._dirty = {n for n in self._dirty | (touched & self._cache.keys()) if n in listed}
         self._listed = set(listed)
-        order = [n for n in listed if n in self._dirty]
+        order = [n for n in listed if n in self._dirty and n not in self._cache]  # new
+        order += [n for n in listed if n in self._dirty and n in self._cache]  # changed
         order += [n for n in listed if n not in self._cache and n not in self._dirty]
         stale = sorted((c.read_at, n) for n, c in self._cache.items() if n not in self._dirty)
         order += [n for _, n in stale[: self._config.refresh_per_cycle]]
@@ -207,20 +221,37 @@ class SchemaRegistrySource:
             return replace(info, compatibility=global_level)
         return info
 
-    def _subjects(self, deadline: float) -> list[str]:
+    def _timed(self, path: str, deadline: float) -> tuple[Any, float]:
+        t0 = time.monotonic()
+        answer = self._http.get(path, deadline)
+        return answer, time.monotonic() - t0
+
+    def _page(self, offset: int, deadline: float) -> list[str]:
         size = self._config.page_size
+        page = self._http.get(f"/subjects?offset={offset}&limit={size}", deadline)
+        if page is NOT_FOUND or not isinstance(page, list):
+            raise RegistryError("GET /subjects: not a list of subjects", "bad_answer")
+        if not all(isinstance(n, str) for n in page):
+            raise RegistryError("GET /subjects: a subject name is not a string", "bad_answer")
+        return page
+
+    def _ask_pages(self, first: int, count: int, deadline: float) -> list[Future[list[str]]]:
+        size = self._config.page_size
+        return [self._pool.submit(self._page, (first + i) * size, deadline) for i in range(count)]
+
+    def _subjects(self, pages: list[Future[list[str]]], deadline: float) -> list[str]:
+        """Every subject name, from the pages asked and, while the last is full, the next ones
+        (`concurrency` at a time)."""
         names: list[str] = []
-        offset = 0
+        asked = 0
         while True:
-            page = self._http.get(f"/subjects?offset={offset}&limit={size}", deadline)
-            if page is NOT_FOUND or not isinstance(page, list):
-                raise RegistryError("GET /subjects: not a list of subjects", "bad_answer")
-            if not all(isinstance(n, str) for n in page):
-                raise RegistryError("GET /subjects: a subject name is not a string", "bad_answer")
-            names += page
-            if len(page) < size:
-                return list(dict.fromkeys(names))
-            offset += size
+            for fut in pages:
+                page = fut.result()
+                names += page
+                if len(page) < self._config.page_size:
+                    return list(dict.fromkeys(names))
+            asked += len(pages)
+            pages = self._ask_pages(asked, self._config.concurrency, deadline)
 
     def _exists(self, schema_id: int, deadline: float) -> list[str] | None:
         """The subjects using `schema_id`, or None when no schema has it."""
@@ -240,24 +271,34 @@ class SchemaRegistrySource:
             low, high = (mid, high) if self._exists(mid, deadline) is not None else (low, mid)
         return low
 
-    def _new_ids(self, deadline: float, budget_end: float) -> set[str]:
-        """Subjects that use schema ids above the highest seen so far: ids probed until
-        ID_MISSES in a row are missing, at most ID_PROBES_MAX, and past the first ID_MISSES
-        only while the budget lasts (the rest follow in the next polls)."""
+    def _ask_ids(self, after: int, deadline: float) -> list[tuple[int, Future[list[str] | None]]]:
+        return [(n, self._pool.submit(self._exists, n, deadline))
+                for n in range(after + 1, after + 1 + ID_MISSES)]  # fmt: skip
+
+    def _new_ids(
+        self, probes: list[tuple[int, Future[list[str] | None]]], deadline: float,
+        budget_end: float,
+    ) -> set[str]:  # fmt: skip
+        """Subjects that use schema ids above the highest seen so far: ids probed ID_MISSES at
+        a time (the first of them asked already) until ID_MISSES in a row are missing, at most
+        ID_PROBES_MAX, and past the first ID_MISSES only while the budget lasts (the rest follow
+        in the next polls)."""
         touched: set[str] = set()
-        misses, n = 0, self._max_id
-        for probed in range(ID_PROBES_MAX):
-            if misses >= ID_MISSES or (probed >= ID_MISSES and time.monotonic() >= budget_end):
-                break
-            n += 1
-            users = self._exists(n, deadline)
-            if users is None:
-                misses += 1
-                continue
-            misses = 0
-            self._max_id = n
-            touched.update(users)
-        return touched
+        misses, probed = 0, 0
+        while True:
+            for n, fut in probes:
+                users = fut.result()
+                if users is None:
+                    misses += 1
+                else:
+                    misses = 0
+                    self._max_id = max(self._max_id, n)
+                    touched.update(users)
+            probed += len(probes)
+            if (misses >= ID_MISSES or probed >= ID_PROBES_MAX
+                    or time.monotonic() >= budget_end):  # fmt: skip
+                return touched
+            probes = self._ask_ids(probes[-1][0], deadline)
 
     def _subject(self, name: str, global_level: str, deadline: float,
                  now: float) -> _Cached | None:  # fmt: skip
