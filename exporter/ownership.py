@@ -153,6 +153,12 @@ class Share:
         if self.scope == "cluster" or metric.source in ("own", "jmx_broker", "jmx_client", "probe"):
             return None
         labels = metric.labels
+        me, count = self.me, self.count
+        if self.scope == "shard":  # by a name alone (cached): called for every series
+            if "consumergroup" in labels or "topic" in labels:
+                at = labels.index("consumergroup" if "consumergroup" in labels else "topic")
+                return lambda values: shard_of(values[at], count) == me
+            return lambda values: me == 0
         if "consumergroup" in labels:
             at = labels.index("consumergroup")
             return lambda values: self.group(values[at])
