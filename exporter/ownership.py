@@ -209,17 +209,8 @@ def needed_partitions(
     if share.everything:
         return list(partitions)
     extra = {tp for tps in (committed or {}).values() for tp in tps}
-    topics: dict[str, bool] = {}
-
-    def wanted(tp: tuple[str, int]) -> bool:
-        if tp in extra or share.partition(*tp):
-            return True
-        topic = tp[0]
-        if topic not in topics:
-            topics[topic] = whole_topic(topic) and share.topic(topic)
-        return topics[topic]
-
-    return [tp for tp in partitions if wanted(tp)]
+    shown = _shown_partitions(share, whole_topic)
+    return [tp for tp in partitions if tp in extra or shown(tp)]
 
 
 def log_start_partitions(
@@ -233,9 +224,18 @@ def log_start_partitions(
     group's lag needs its log end alone."""
     if share.everything:
         return list(needed)
+    shown = _shown_partitions(share, whole_topic)
+    return [tp for tp in needed if shown(tp)]
+
+
+def _shown_partitions(
+    share: Share, whole_topic: Callable[[str], bool]
+) -> Callable[[tuple[str, int]], bool]:
+    """Whether a series of the share shows the partition's offsets: its own partitions, and every
+    partition of its topics that `whole_topic` reads whole (asked once per topic)."""
     topics: dict[str, bool] = {}
 
-    def wanted(tp: tuple[str, int]) -> bool:
+    def shown(tp: tuple[str, int]) -> bool:
         if share.partition(*tp):
             return True
         topic = tp[0]
@@ -243,7 +243,7 @@ def log_start_partitions(
             topics[topic] = whole_topic(topic) and share.topic(topic)
         return topics[topic]
 
-    return [tp for tp in needed if wanted(tp)]
+    return shown
 
 
 # ---- which broker am I -------------------------------------------------------------------------
