@@ -54,8 +54,6 @@ RUN --mount=type=secret,id=pip-ca \
 
 COPY README.md ./
 COPY exporter/ exporter/
-COPY alerts/ alerts/
-COPY dashboards/ dashboards/
 COPY bundle/ bundle/
 RUN /opt/kafka-vitals/bin/pip install --no-compile --no-deps --no-build-isolation . \
  && /opt/kafka-vitals/bin/pip uninstall -y pip setuptools \

@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
-from alerts.outputs import dump
-from alerts.rules import rules_document
-from alerts.thresholds import BundleConfig
+from bundle.config import BundleConfig
+from bundle.dashboards.output import build_all, configmaps
 from bundle.helm_templates import TEMPLATES
-from dashboards.output import build_all, configmaps
+from bundle.outputs import dump
+from bundle.rules import rules_document
 from exporter import __version__
 
 log = logging.getLogger(__name__)

@@ -2,9 +2,9 @@
 example, alert docs, dashboards, the Helm chart; from a checkout, the promtool tests) from the
 thresholds and a user's overrides file.
 
-This module sits at the bundle's root, above both `alerts` and `dashboards`, so neither imports
-the other's way back. The exporter's command finds it by name (`exporter.cli`), so the exporter
-package never imports the bundle.
+This module sits at the bundle's root, above the rule set (`bundle.rules`) and the dashboards
+(`bundle.dashboards`), so neither imports the other's way back. The exporter's command finds it
+by name (`exporter.cli`), so the exporter package never imports the bundle.
 
     kafka-vitals render [--overrides FILE] [--out DIR] [--check]
 
@@ -24,10 +24,10 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from alerts.files import write_alerts
-from alerts.thresholds import DEFAULT, BundleConfig
+from bundle.config import DEFAULT, BundleConfig
+from bundle.dashboards.output import render as render_dashboards
+from bundle.files import write_alerts
 from bundle.helm import write_chart
-from dashboards import render as render_dashboards
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alerts.overrides import load
+    from bundle.overrides import load
     from exporter.config.yamlfile import ConfigError
 
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from alerts.outputs import ALERTMANAGER_PATH, RULES_PATH
+from bundle.outputs import ALERTMANAGER_PATH, RULES_PATH
 from tests.cli_run import run
 from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from confluent_kafka import Consumer
 
-from alerts.outputs import RULES_PATH
+from bundle.outputs import RULES_PATH
 from tests.alert_stack import render_bundle, start_alertmanager
 from tests.cli_run import get, spawn_serve
 from tests.harness import clients, procs

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from alerts import lint
-from alerts.model import Alert
-from alerts.promql import metric_names
-from alerts.rules import build
-from alerts.thresholds import DEFAULT, BundleConfig
+from bundle import lint
+from bundle.config import DEFAULT, BundleConfig
+from bundle.core.model import Alert
+from bundle.core.promql import metric_names
+from bundle.rules import build
 from tools.promtool.suite import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,7 @@ def test_lint_catches_duplicates_and_sections_without_reason() -> None:
 def test_every_threshold_has_a_reason() -> None:
     from dataclasses import fields, is_dataclass
 
-    from alerts.thresholds import why
+    from bundle.config import why
 
     t = BundleConfig()
     for f in fields(t):

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts.files import write_alerts
-from alerts.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, alertmanager_document
-from alerts.overrides import apply
-from alerts.thresholds import DEFAULT, BundleConfig
+from bundle.config import DEFAULT, BundleConfig
+from bundle.files import write_alerts
+from bundle.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, alertmanager_document
+from bundle.overrides import apply
 from tests.harness.prom import Alertmanager, WebhookReceiver
 from tools.promtool import suite
 from tools.promtool.suite import TESTS_PATH, write_tests

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.files import alert_files
-from alerts.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, dump
-from alerts.overrides import load
-from alerts.rules import build
-from alerts.thresholds import DEFAULT, seconds
+from bundle.config import DEFAULT, seconds
+from bundle.files import alert_files
+from bundle.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, dump
+from bundle.overrides import load
+from bundle.rules import build
 from exporter.config.yamlfile import ConfigError
 from tests.cli_run import run
 from tools.promtool.cases import expand, humanize, humanize_duration

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("exporter", "alerts", "dashboards", "bundle", "tools")
+PACKAGES = ("exporter", "bundle", "tools")
+THEMES = ("broker", "cluster", "consumers", "exporter", "lessons", "probe", "registry")
+"""The bundle's signal themes: `bundle.<theme>`, its thresholds a unit of their own below the
+bundle configuration that gathers them."""
 
 LAYERS: dict[str, int] = {
     # 0: the ground floor: imports nothing of kafka-vitals
@@ -35,16 +39,27 @@ LAYERS: dict[str, int] = {
     "exporter.configure": 4,
     "exporter.docs_gen": 4,
     "exporter.check_report": 4,
-    # 5: the running exporter; the alert bundle
+    # 5: the running exporter; the bundle's core (PromQL, knobs, the alert model, the rule query)
     "exporter.app": 5,
-    "alerts": 5,
-    # 6: the dashboards (they draw the alerts' thresholds and rules); the command
-    "dashboards": 6,
+    "bundle.core": 5,
+    # 6: each theme's thresholds (on the core only); the command
+    **{f"bundle.{theme}.thresholds": 6 for theme in THEMES},
     "exporter.cli": 6,  # finds the bundle's render by name, never imports it
-    # 7: the bundle root: renders alerts and dashboards together
-    "bundle": 7,
-    # 8: tools run from a checkout, not installed
-    "tools": 8,
+    # 7: the bundle configuration: every theme's thresholds and the shared settings
+    "bundle.config": 7,
+    # 8-9: the dashboards' building blocks the themes' panels draw with
+    "bundle.dashboards.common": 8,
+    "bundle.dashboards.panels": 9,
+    # 10: the themes: signals written once, the rules and the panels that use them
+    **{f"bundle.{theme}": 10 for theme in THEMES},
+    # 11: every theme's rules gathered into the rule set
+    "bundle.rules": 11,
+    # 12: the dashboards assembled from the themes' panels
+    "bundle.dashboards": 12,
+    # 13: the bundle root: rule files, docs, lint, overrides, the chart, the render of it all
+    "bundle": 13,
+    # 14: tools run from a checkout, not installed
+    "tools": 14,
 }
 
 
@@ -79,6 +94,7 @@ def _imports(path: Path) -> set[str]:
     return {n for n in names if n.split(".")[0] in PACKAGES}
 
 
+@cache
 def _unit_edges() -> dict[tuple[str, str], list[str]]:
     """(importing unit, imported unit) -> the modules that make the edge."""
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -136,3 +152,17 @@ def test_the_exporter_package_never_imports_the_bundle() -> None:
 def test_the_config_package_imports_nothing_above_it() -> None:
     for (src, dst), mods in _unit_edges().items():
         assert src != "exporter.config", f"exporter.config imports {dst} in {mods}"
+
+
+def _theme(unit: str) -> str | None:
+    parts = unit.split(".")
+    return parts[1] if parts[0] == "bundle" and len(parts) > 1 and parts[1] in THEMES else None
+
+
+def test_no_theme_imports_another_theme() -> None:
+    wrong = [
+        f"{src} imports {dst} in {', '.join(mods)}"
+        for (src, dst), mods in sorted(_unit_edges().items())
+        if _theme(src) and _theme(dst) and _theme(src) != _theme(dst)
+    ]
+    assert not wrong, "\n".join(wrong)

@@ -32,10 +32,10 @@ import pytest
 import yaml
 from confluent_kafka import Producer
 
-from alerts.rules import rules_document
-from alerts.thresholds import DEFAULT, BundleConfig
-from dashboards import build_all
-from dashboards.queries import expand, panel_queries, variable_queries
+from bundle.config import DEFAULT, BundleConfig
+from bundle.dashboards.output import build_all
+from bundle.dashboards.queries import expand, panel_queries, variable_queries
+from bundle.rules import rules_document
 from exporter.catalog import jmx, registry
 from tests.harness import clients, tools
 from tests.harness.cluster import KafkaCluster

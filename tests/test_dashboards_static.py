@@ -1,7 +1,7 @@
 """Dashboards without a live stack: generated files match the code (drift), every panel and query
 passes the lint (titles, descriptions, units, catalog names, counters inside rate/increase,
 datasource variable, current panel types), every query parses (promtool), and thresholds flow
-from `alerts.thresholds` into the panels."""
+from `bundle.config` into the panels."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts.lint import window_problems
-from alerts.promql import bare_counters, metric_names
-from alerts.rules import build as build_rules
-from alerts.thresholds import DEFAULT, BundleConfig, ConsumerLag
-from dashboards import CONFIGMAP_PATH, JSON_DIR, build_all, render
-from dashboards.common import DATASOURCE, PROMETHEUS_OWN, SCHEMA_VERSION
-from dashboards.queries import expand, panel_queries, panels, variable_queries
+from bundle.config import DEFAULT, BundleConfig, ConsumerLag
+from bundle.core.promql import bare_counters, metric_names
+from bundle.dashboards.common import DATASOURCE, PROMETHEUS_OWN, SCHEMA_VERSION
+from bundle.dashboards.output import CONFIGMAP_PATH, JSON_DIR, build_all, render
+from bundle.dashboards.queries import expand, panel_queries, panels, variable_queries
+from bundle.lint import window_problems
+from bundle.rules import build as build_rules
 from exporter.catalog import lookup
 
 ROOT = Path(__file__).resolve().parent.parent

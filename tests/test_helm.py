@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts.outputs import CRD_PATH
-from alerts.thresholds import DEFAULT
+from bundle.config import DEFAULT
+from bundle.dashboards.output import CONFIGMAP_PATH
 from bundle.helm import CHART_PATH, LAYOUTS, chart_files
-from dashboards import CONFIGMAP_PATH
+from bundle.outputs import CRD_PATH
 from exporter.configure import load_config
 from tests.container import kustomize
 from tests.harness.helm import helm_binary

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts.outputs import CRD_PATH
-from alerts.thresholds import DEFAULT
-from dashboards import CONFIGMAP_PATH
+from bundle.config import DEFAULT
+from bundle.dashboards.output import CONFIGMAP_PATH
+from bundle.outputs import CRD_PATH
 from exporter import __version__
 from exporter.config import WebConfig
 from exporter.configure import load_config

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer
 
-from alerts import outputs, thresholds
+from bundle import config as thresholds
+from bundle import outputs
 from exporter.catalog import admin
 from exporter.catalog import lessons as cat
 from exporter.config import Config, FiltersConfig, KafkaConfig, LessonsConfig, PollConfig

@@ -28,9 +28,9 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
-from alerts.thresholds import DEFAULT
-from dashboards import build_all
-from dashboards.queries import expand, panel_queries
+from bundle.config import DEFAULT
+from bundle.dashboards.output import build_all
+from bundle.dashboards.queries import expand, panel_queries
 from tests.cli_run import clean_env, console_script, get
 from tests.harness import clients, procs
 from tests.harness.cluster import KafkaCluster

@@ -22,8 +22,9 @@ import pytest
 import yaml
 from confluent_kafka import Producer
 
-from alerts.outputs import RULES_PATH
-from alerts.signals import RuleQuery, unregistered_payload_ratio
+from bundle.core.query import RuleQuery
+from bundle.outputs import RULES_PATH
+from bundle.registry.signals import unregistered_payload_ratio
 from tests.alert_stack import render_bundle, start_alertmanager
 from tests.cli_run import get, spawn_serve
 from tests.harness import clients, procs

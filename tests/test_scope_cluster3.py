@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.outputs import RULES_PATH
+from bundle.outputs import RULES_PATH
 from exporter.catalog import admin as cat
 from exporter.catalog import lessons
 from exporter.cli import main

@@ -41,10 +41,10 @@ def _image_dirs() -> list[str]:
 
 def test_the_wheel_and_the_image_ship_no_test_tooling() -> None:
     packages = _wheel_packages()
-    assert {"exporter", "alerts", "dashboards", "bundle"} <= set(packages), packages
+    assert {"exporter", "bundle"} <= set(packages), packages
     tops = {p.split(".")[0] for p in packages}
-    assert tops == {"exporter", "alerts", "dashboards", "bundle"}, f"wheel packages: {packages}"
-    assert _image_dirs() == ["exporter", "alerts", "dashboards", "bundle"]
+    assert tops == {"exporter", "bundle"}, f"wheel packages: {packages}"
+    assert _image_dirs() == ["exporter", "bundle"]
     shipped = [path for top in sorted(tops) for path in sorted((ROOT / top).rglob("*.py"))]
     assert not [p for p in shipped if "promtool" in p.name], "promtool generators in the package"
     wrong = []
@@ -78,7 +78,7 @@ def test_the_installed_render_writes_the_bundle_without_the_tests_and_says_so(
     tmp_path: Path,
 ) -> None:
     """The console script without the checkout on the path is the installed package's view."""
-    from alerts.outputs import RULES_PATH
+    from bundle.outputs import RULES_PATH
     from bundle.render import NO_TESTS
     from tools.promtool.suite import TESTS_PATH
 

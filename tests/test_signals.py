@@ -1,5 +1,6 @@
 """A signal is written once: the alert's expression and the panels that draw it carry the same
-query, built by `alerts.signals` for the rules' selector and for the dashboards' variables."""
+query, built by the theme's `signals` (`bundle.<theme>.signals`) for the rules' selector and
+for the dashboards' variables."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from alerts import signals
-from alerts.rules import build
-from alerts.signals import RuleQuery, consumer_lag
-from alerts.thresholds import DEFAULT
-from dashboards.broker_vitals import B
-from dashboards.common import scope
-from dashboards.group_activity import G, T
-from dashboards.output import build_all
+from bundle.cluster import signals
+from bundle.cluster.panels import B
+from bundle.config import DEFAULT
+from bundle.consumers.panels import G, T
+from bundle.consumers.signals import consumer_lag, group_rebalances
+from bundle.core.query import RuleQuery
+from bundle.dashboards.output import build_all, scope
+from bundle.probe.signals import latency_quantile
+from bundle.rules import build
 from exporter.catalog import admin, jmx, probe
 
 
@@ -99,14 +101,14 @@ def _cases() -> list[tuple[str, str, str, list[tuple[str, str]]]]:
          signals.messages_in(rq, 'topic!=""', labels=("topic",), window=mi.window),
          signals.messages_in(sc, 'topic!=""', labels=("topic",), window=mi.window),
          [(brokers, signals.messages_in(sc, 'topic!=""', T, labels=("topic",)))]),
-        ("KafkaConsumerGroupRebalanceStorm", signals.group_rebalances(rq, rr.window),
-         signals.group_rebalances(sc, rr.window),
-         [(overview, signals.group_rebalances(sc, rr.window)),
-          (groups, signals.group_rebalances(sc, rr.window, G))]),
+        ("KafkaConsumerGroupRebalanceStorm", group_rebalances(rq, rr.window),
+         group_rebalances(sc, rr.window),
+         [(overview, group_rebalances(sc, rr.window)),
+          (groups, group_rebalances(sc, rr.window, G))]),
         ("KafkaProbeEndToEndLatencyHigh",
-         signals.latency_quantile(rq, e2e, pl.quantile, pl.window),
-         signals.latency_quantile(sc, e2e, pl.quantile, pl.window),
-         [(brokers, signals.latency_quantile(sc, e2e, pl.quantile))]),
+         latency_quantile(rq, e2e, pl.quantile, pl.window),
+         latency_quantile(sc, e2e, pl.quantile, pl.window),
+         [(brokers, latency_quantile(sc, e2e, pl.quantile))]),
     ]  # fmt: skip
 
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dashboards.output import build_all
-from dashboards.queries import expand, panels
+from bundle.dashboards.output import build_all
+from bundle.dashboards.queries import expand, panels
 
 log = logging.getLogger(__name__)
 

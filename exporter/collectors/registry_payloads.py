@@ -4,7 +4,7 @@ bypass the schema contract (no wire format, or a schema id the registry does not
 Reads the `PayloadSamples` of the admin source's `payload_samples` stage (on with
 `schema_registry.payload_sampling`); writes nothing when sampling is off or the stage failed.
 The unregistered ratio is not a series of its own: the dashboards and the alert divide the two
-counts by the messages sampled (`alerts.signals.unregistered_payload_ratio`).
+counts by the messages sampled (`bundle.registry.signals.unregistered_payload_ratio`).
 """
 
 from __future__ import annotations

@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from alerts.outputs import alertmanager_document, rules_yaml
-from alerts.overrides import apply
-from alerts.thresholds import DEFAULT, BundleConfig
+from bundle.config import DEFAULT, BundleConfig
+from bundle.outputs import alertmanager_document, rules_yaml
+from bundle.overrides import apply
 from tests.harness import clients, jars, procs, tools
 from tests.harness import demo_contract as contract
 from tests.harness.cluster import KafkaCluster, KafkaNode

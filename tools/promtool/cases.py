@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from alerts.promql import num, parse_selector
-from alerts.thresholds import BundleConfig, seconds
+from bundle.config import BundleConfig, seconds
+from bundle.core.promql import num, parse_selector
 
 
 class UnsupportedSelector(ValueError):

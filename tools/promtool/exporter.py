@@ -6,8 +6,8 @@ which is per exporter instance and names the missing family.
 
 from __future__ import annotations
 
-from alerts.promql import parse_selector
-from alerts.rules_exporter import PROMETHEUS_UP
+from bundle.core.promql import parse_selector
+from bundle.exporter.rules import PROMETHEUS_UP
 from exporter.catalog import BY_NAME, own
 from tools.promtool.cases import Check, Ctx, Expect, Scenario, Series, Values, standard_checks
 

@@ -15,10 +15,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from alerts.model import Alert
-from alerts.outputs import HEADER, RULES_PATH, dump
-from alerts.rules import Bundle, build
-from alerts.thresholds import BundleConfig
+from bundle.config import BundleConfig
+from bundle.core.model import Alert
+from bundle.outputs import HEADER, RULES_PATH, dump
+from bundle.rules import Bundle, build
 from tools.promtool import (
     broker,
     cluster,

@@ -1,0 +1,1 @@
+"""The consumer groups: lag, stalls, rebalances; their thresholds, signals, rules and panels."""

@@ -1,0 +1,1 @@
+"""The exporter's own health: its thresholds and rules."""

@@ -1,0 +1,1 @@
+"""The end-to-end probe: its thresholds, signal, rules and panels."""
