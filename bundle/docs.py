@@ -24,8 +24,9 @@ _INTRO = f"""\
 # Alerts
 
 kafka-vitals ships Prometheus alerting rules built from one configuration object,
-`alerts/thresholds.py`: every threshold, `for`, `keep_firing_for`, severity, selector and label
-name, each with the reason for its default. The same object draws the threshold lines on the
+`BundleConfig` (`bundle/config.py`, gathering each theme's `bundle/<theme>/thresholds.py`): every
+threshold, `for`, `keep_firing_for`, severity, selector and label name, each with the reason for
+its default. The same object draws the threshold lines on the
 dashboards. Every alert links a runbook in `docs/runbooks/`.
 
 ## Render with your own thresholds
