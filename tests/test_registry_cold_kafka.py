@@ -114,7 +114,7 @@ def test_cold_read_spreads_over_polls_within_the_budget(
             seen_none = nones
             # the cold read is not a burst of registrations
             regs = by_labels(snap, cat.SUBJECT_REGISTRATIONS)
-            assert {n for (n,), v in regs.items() if v and n in mine} == set()
+            assert {n for (n,), v in regs.items() if v and n in mine} == set(), (len(polls), polls)
             if polls:
                 assert unread < polls[-1][1], polls
             polls.append((stage.seconds, unread, len(read & mine)))

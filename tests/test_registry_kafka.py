@@ -185,6 +185,13 @@ def test_signals_equal_the_registry_api(
     requests = snap.value(cat.REGISTRY_POLL_REQUESTS)
     assert requests is not None and requests < 10 + 3 * len(seen)
 
+    # a deleted subject is missing from the listing and from the second listing that a missing
+    # subject asks for: its series go in that same poll
+    schema_registry.request("DELETE", f"/subjects/{quote(loose, safe='')}")
+    snap = poller.poll_once()
+    assert (loose,) not in by_labels(snap, cat.SUBJECT_VERSIONS)
+    assert {orders, fresh} <= assert_equals_registry_api(snap, schema_registry)
+
 
 def test_registry_stopped_and_started(
     schema_registry: SchemaRegistry,

@@ -7,13 +7,20 @@ import re
 
 import pytest
 
-from exporter.collectors.registry_subjects import registrations
-from exporter.config import REGISTRY_EXCLUDED_TOPICS
+from exporter.catalog import registry as cat
+from exporter.collectors.base import CycleData
+from exporter.collectors.registry_subjects import (
+    GONE_READINGS,
+    RegistrySubjectsCollector,
+    registrations,
+)
+from exporter.config import REGISTRY_EXCLUDED_TOPICS, Config
 from exporter.configure import ConfigError, load_config
 from exporter.domain import contract
+from exporter.snapshot import SnapshotBuilder
 from exporter.sources.payload_samples import wire_schema_id
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
-from exporter.sources.registry_model import RegistryError
+from exporter.sources.registry_model import RegistryError, RegistryReading, SubjectInfo
 
 SUBJECTS = {"orders-value", "orders-key", "pay-shop.Payment", "pay-key", "shop.Refund"}
 
@@ -53,6 +60,32 @@ def test_key_subjects_do_not_register_a_topic_record_topic() -> None:
 def test_tool_topics_are_excluded_by_default(topic: str, excluded: bool) -> None:
     patterns = [re.compile(p) for p in REGISTRY_EXCLUDED_TOPICS]
     assert contract.excluded(topic, patterns) is excluded
+
+
+def _counted(collector: RegistrySubjectsCollector, listed: set[str],
+             read: dict[str, int]) -> dict[str, float | None]:  # fmt: skip
+    """Feeds one reading (`read`: subject -> latest version) and returns the counters."""
+    subjects = {n: SubjectInfo(n, v, v, 1, "AVRO", "BACKWARD", "global") for n, v in read.items()}
+    reading = RegistryReading(0.0, 0.0, 0.0, "BACKWARD", subjects, frozenset(listed))
+    out = SnapshotBuilder()
+    collector.collect(CycleData(now=0.0, schema_registry=reading), out)
+    snap = out.build(0.0)
+    return {n: snap.value(cat.SUBJECT_REGISTRATIONS, n) for n in listed}
+
+
+def test_a_subject_missing_from_one_reading_is_no_new_registration() -> None:
+    """A listing or a read that missed a subject once (a page shifted by a concurrent change)
+    neither restarts its counter nor counts its versions again; a subject back only after
+    GONE_READINGS readings counts all of its versions, as a new one."""
+    c = RegistrySubjectsCollector(Config())
+    assert _counted(c, {"a", "b"}, {"a": 3}) == {"a": 0, "b": None}  # cold read: a read, b not
+    assert _counted(c, {"a"}, {"a": 4}) == {"a": 1}  # b missed by this listing before its read
+    assert _counted(c, {"a", "b"}, {"a": 4, "b": 2}) == {"a": 1, "b": 0}  # still history unknown
+    assert _counted(c, {"b"}, {"b": 2}) == {"b": 0}  # a missed after it was read
+    assert _counted(c, {"a", "b"}, {"a": 5, "b": 2}) == {"a": 2, "b": 0}  # back: goes on counting
+    for _ in range(GONE_READINGS):
+        _counted(c, {"b"}, {"b": 2})
+    assert _counted(c, {"a", "b"}, {"a": 2, "b": 2}) == {"a": 2, "b": 0}  # deleted, created again
 
 
 def test_registrations_counted_from_the_latest_version_number() -> None:

@@ -6,8 +6,10 @@ version number when last read and the registrations counted since. Versions pres
 subject was first read count 0 if the subject was in the first listing (its history before is
 unknown; after a start its details may be read polls later, and that cold read is not a burst of
 registrations); a subject that appears in a later listing counts all of its versions. A subject
-that is deleted loses its series (and its counter, which starts again if it comes back). A
-subject listed but not read yet has no series at all.
+that is deleted loses its series; its latest version number and counter are kept for
+`GONE_READINGS` readings, so one that is back by then (a listing or a read that missed it) goes on
+counting from them, and one back later counts all of its versions. A subject listed but not read
+yet has no series at all.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from exporter.snapshot import Rows, SnapshotBuilder
 
 if TYPE_CHECKING:
     from exporter.config import Config
+
+GONE_READINGS = 10
+"""Readings for which a subject that left the reading keeps its version number and counter."""
 
 
 def registrations(before: int | None, now: int, listed_at_start: bool) -> int:
@@ -42,6 +47,9 @@ class RegistrySubjectsCollector:
         self._counted: dict[str, int] = {}
         self._at_start: set[str] | None = None
         """Subjects of the first listing not read yet (None before the first reading)."""
+        self._gone: dict[str, tuple[int, int, int]] = {}
+        """Subject that left the reading -> (latest version number, counted, reading it left)."""
+        self._readings = 0
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
         reading = data.schema_registry
@@ -52,13 +60,16 @@ class RegistrySubjectsCollector:
                               cat.SUBJECT_LATEST_VERSION, cat.SUBJECT_LATEST_ID,
                               cat.SUBJECT_REGISTRATIONS)
         )  # fmt: skip
+        self._readings += 1
         if self._at_start is None:
             self._at_start = set(reading.listed)
-        else:
-            self._at_start &= reading.listed
         for gone in self._latest.keys() - reading.subjects.keys():
-            del self._latest[gone]
-            self._counted.pop(gone, None)
+            self._gone[gone] = (self._latest.pop(gone), self._counted.pop(gone, 0), self._readings)
+        for name, (_, _, left) in list(self._gone.items()):
+            if self._readings - left >= GONE_READINGS:
+                del self._gone[name]
+            elif name in reading.subjects:
+                self._latest[name], self._counted[name], _ = self._gone.pop(name)
         for name in sorted(reading.subjects):
             s = reading.subjects[name]
             # the latest version number only grows with registrations (deleting old versions

@@ -15,6 +15,9 @@ bounded by `refresh_budget_seconds` from its first request:
    from the highest id in use found by doubling then halving (about 2 log2(ids) requests; ids
    can have gaps, which the probe's three misses in a row step over). Past its first three
    requests the probe goes on only while the budget lasts; the rest follow in the next polls.
+   A subject read before and missing from the listing is looked for in a second listing (a page
+   whose offset moved under a concurrent registration or deletion can miss a name): it is
+   dropped only when missing from both.
 2. The details, per subject, only while the budget lasts: `GET /subjects/<s>/versions`,
    `GET /config/<s>?defaultToGlobal=false`, and when the versions changed
    `GET /subjects/<s>/versions/latest` (schema type and id), through `concurrency` kept-alive
@@ -128,6 +131,16 @@ class SchemaRegistrySource:
         answer, latency = health.result()
         global_level = _compat(answer, "/config")
         listed = dict.fromkeys(self._subjects(pages, deadline))
+        if listed and not self._cache.keys() <= listed.keys():
+            # a subject read before is missing: deleted, or missed by a page whose offset moved
+            # under a concurrent change; only one missing from a second listing too is gone
+            again = self._ask_pages(0, len(listed) // self._config.page_size + 1, deadline)
+            relisted = set(self._subjects(again, deadline))
+            found = [n for n in self._cache if n not in listed and n in relisted]
+            if found:
+                log.info("subjects missed by a paged listing found in a second one count=%d",
+                         len(found))  # fmt: skip
+            listed.update(dict.fromkeys(found))
         if not listed:
             self._max_id = -1  # empty (or restarted empty): its ids may start again from 1
             touched: set[str] = set()
