@@ -159,8 +159,7 @@ class MessageTimesSource:
                 answers = early.answers.result(timeout=max(0.0, deadline - time.monotonic()))
             except FutureTimeout:
                 answers = {}
-            for tp, offset in early.first.items():
-                read[tp] = (offset, answers.get(tp, Read("timeout")))
+            read.update(_paired(early.first, answers))
         late = first_unknown(wanted, kept, read, self._denied, time.monotonic())
         if late:
             if self._reading.acquire(timeout=max(0.0, deadline - time.monotonic())):
@@ -170,8 +169,7 @@ class MessageTimesSource:
                     self._reading.release()
             else:
                 answers = {}
-            for tp, offset in late.items():
-                read[tp] = (offset, answers.get(tp, Read("timeout")))
+            read.update(_paired(late, answers))
         now = time.monotonic()
         for tp, (offset, answer) in read.items():
             self.reads[answer.outcome] = self.reads.get(answer.outcome, 0) + 1
@@ -229,3 +227,10 @@ class MessageTimesSource:
                 if exact or offset < first_end.get(tp, o.end):
                     out.add((*tp, offset))
         return out
+
+
+def _paired(
+    asked: Mapping[TopicPartition, int], answers: Mapping[TopicPartition, Read]
+) -> dict[TopicPartition, tuple[int, Read]]:
+    """Each partition asked, with the offset asked and its answer (none in time: a timeout)."""
+    return {tp: (offset, answers.get(tp, Read("timeout"))) for tp, offset in asked.items()}
