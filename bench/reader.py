@@ -24,7 +24,6 @@ from confluent_kafka.admin import AdminClient
 
 from bench import probe
 from bench.scenarios import Scenario, create_topics, produce
-from exporter.sources import partition_reader
 from exporter.sources.partition_reader import PartitionReader
 from tests.harness.cluster import KafkaCluster
 
@@ -41,9 +40,7 @@ def read_rounds(
 ) -> dict[str, Any]:
     """Time `rounds` reads of every partition with a fresh reader whose settings are changed."""
     tps = [(s.topic(t), p) for t in range(s.topics) for p in range(s.partitions)]
-    saved = partition_reader.READER_PROPERTIES
-    partition_reader.READER_PROPERTIES = {**saved, **changes}
-    reader = PartitionReader({"bootstrap.servers": bootstrap})
+    reader = PartitionReader({"bootstrap.servers": bootstrap}, tuning=changes)
     walls: list[float] = []
     cpus: list[float] = []
     unanswered = 0
@@ -57,7 +54,6 @@ def read_rounds(
             unanswered += sum(1 for a in answers.values() if a.outcome != "found")
     finally:
         reader.close()
-        partition_reader.READER_PROPERTIES = saved
     wall = statistics.median(walls)
     return {
         "changes": changes,

@@ -112,8 +112,11 @@ class Sample:
 class PartitionReader:
     """Reads the first message at or after an offset of many partitions at once."""
 
-    def __init__(self, client_properties: Mapping[str, Any]) -> None:
-        self._props = {**client_properties, **READER_PROPERTIES}
+    def __init__(
+        self, client_properties: Mapping[str, Any], tuning: Mapping[str, Any] | None = None
+    ) -> None:
+        """`tuning`: consumer settings laid over `READER_PROPERTIES` (the benchmark's cases)."""
+        self._props = {**client_properties, **READER_PROPERTIES, **(tuning or {})}
         self._consumer: Consumer | None = None
 
     def read(self, wanted: Mapping[TP, int], timeout_seconds: float) -> dict[TP, Read]:
