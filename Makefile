@@ -11,7 +11,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup
-	$(PY) -m tests.harness demo
+	$(PY) -m harness demo
 
 setup: system-deps $(STAMP) jars
 
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 jars: $(STAMP)
-	$(PY) -m tests.harness fetch
+	$(PY) -m harness fetch
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -14,7 +14,7 @@ from pathlib import Path
 from bench import report
 from bench.run import Options, git_commit, run_scenario, run_synthetic_only
 from bench.scenarios import SCENARIOS
-from tests.harness.procs import HarnessError
+from harness.procs import HarnessError
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

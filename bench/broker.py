@@ -26,8 +26,8 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 from bench.scenarios import Scenario, commit_offsets, count_present, lay_out
-from tests.harness import jars
-from tests.harness.cluster import KafkaCluster
+from harness import jars
+from harness.cluster import KafkaCluster
 
 log = logging.getLogger(__name__)
 

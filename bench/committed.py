@@ -26,7 +26,7 @@ from bench import probe
 from bench.exporter_proc import Exporter
 from bench.run import Options, exporter_config
 from bench.scenarios import SCENARIOS, Scenario
-from tests.harness.procs import HarnessError
+from harness.procs import HarnessError
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODES = ("admin", "log")

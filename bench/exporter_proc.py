@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import probe
-from tests.harness import procs
+from harness import procs
 
 POLL_DURATION = "kafka_vitals_poll_duration_seconds"
 LAST_POLL = "kafka_vitals_last_poll_timestamp_seconds"

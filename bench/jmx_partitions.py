@@ -25,8 +25,8 @@ from exporter.config import JMX_JAVA_OPTIONS
 from exporter.sources.jmx import JAR_PATH, argfile_text
 from exporter.sources.jmx_model import parse_answer, query_string
 from exporter.sources.jmx_queries import BROKER_QUERIES, PER_PARTITION_PATTERNS, Query
-from tests.harness import clients, jars
-from tests.harness.cluster import KafkaCluster
+from harness import clients, jars
+from harness.cluster import KafkaCluster
 
 
 def _per_partition(q: Query) -> bool:

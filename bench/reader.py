@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient
 from bench import probe
 from bench.scenarios import Scenario, create_topics, produce
 from exporter.sources.partition_reader import PartitionReader
-from tests.harness.cluster import KafkaCluster
+from harness.cluster import KafkaCluster
 
 
 def _value(text: str) -> int | str:

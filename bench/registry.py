@@ -31,8 +31,8 @@ from exporter.config import Config, SchemaRegistryConfig
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.registry import SchemaRegistrySource
 from exporter.sources.registry_model import RegistryError
-from tests.harness.procs import HarnessError
-from tests.harness.registry import SchemaRegistry, fetch
+from harness.procs import HarnessError
+from harness.registry import SchemaRegistry, fetch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLD_POLLS_MAX = 2000

@@ -33,7 +33,7 @@ from bench.exporter_proc import Cycle, Exporter
 from bench.scenarios import Scenario
 from exporter.config import PollConfig
 from exporter.sources.group_cache import DescribeCache
-from tests.harness import procs
+from harness import procs
 
 COMBOS = ((1, True), (10, True), (1, False), (10, False))
 """(concurrent scrapers, gzip) timed in each case."""

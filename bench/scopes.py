@@ -34,8 +34,8 @@ from bench import broker as broker_mod
 from bench.scenarios import SCENARIOS, Scenario, create_topics, lay_out
 from exporter.config import Config, KafkaConfig, PollConfig, ShardConfig
 from exporter.poller import Poller
-from tests.harness.cluster import KafkaCluster
-from tests.harness.jmx import jmx_query
+from harness.cluster import KafkaCluster
+from harness.jmx import jmx_query
 
 log = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ from typing import Any
 from bench import probe
 from bench.exporter_proc import Exporter
 from bench.soak_drivers import Churn, ClientJvm
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

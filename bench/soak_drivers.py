@@ -11,9 +11,9 @@ from pathlib import Path
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from tests.harness.jars import java_command, jmx_url
-from tests.harness.procs import Managed, free_ports, spawn
-from tests.harness.tools import CONSOLE_CONSUMER, NOOP_FORMATTER
+from harness.jars import java_command, jmx_url
+from harness.procs import Managed, free_ports, spawn
+from harness.tools import CONSOLE_CONSUMER, NOOP_FORMATTER
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any
 import yaml
 
 from bundle.outputs import ALERTMANAGER_PATH, RULES_PATH
+from harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 from tests.cli_run import run
-from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 
 
 def render_bundle(tmp_path: Path, receiver: WebhookReceiver, overrides: Mapping[str, Any]) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import procs
+from harness import procs
 
 
 def console_script() -> str:

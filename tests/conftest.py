@@ -15,11 +15,11 @@ from typing import Any, NoReturn
 
 import pytest
 
-from tests.harness import jars, procs
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError
-from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver, webhook_config
-from tests.harness.registry import SchemaRegistry
+from harness import jars, procs
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError
+from harness.prom import Alertmanager, PrometheusServer, WebhookReceiver, webhook_config
+from harness.registry import SchemaRegistry
 
 
 def _start_cluster(size: int) -> KafkaCluster:

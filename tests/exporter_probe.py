@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness import procs
+from harness.procs import wait_for
 from tests import cli_run
-from tests.harness import procs
-from tests.harness.procs import wait_for
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,9 @@ from exporter.poller import Poller
 from exporter.snapshot import Snapshot
 from exporter.sources.admin import AdminSource
 from exporter.sources.admin_model import ClusterView
-from tests.harness import clients, tools
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import wait_for
+from harness import clients, tools
+from harness.cluster import KafkaCluster
+from harness.procs import wait_for
 
 pytestmark = pytest.mark.kafka
 

@@ -23,11 +23,11 @@ import yaml
 from confluent_kafka import Consumer
 
 from bundle.outputs import RULES_PATH
+from harness import clients, procs
+from harness.cluster import KafkaCluster
+from harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 from tests.alert_stack import render_bundle, start_alertmanager
 from tests.cli_run import get, spawn_serve
-from tests.harness import clients, procs
-from tests.harness.cluster import KafkaCluster
-from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 

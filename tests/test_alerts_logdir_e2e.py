@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
+from harness import clients, jars, procs
+from harness.cluster import KafkaCluster
+from harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 from tests.alert_stack import firing, render_bundle, scraping_prometheus, start_alertmanager
 from tests.cli_run import get, spawn_serve
-from tests.harness import clients, jars, procs
-from tests.harness.cluster import KafkaCluster
-from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 

@@ -17,7 +17,7 @@ from bundle.config import DEFAULT, BundleConfig
 from bundle.files import write_alerts
 from bundle.outputs import ALERTMANAGER_PATH, CRD_PATH, RULES_PATH, alertmanager_document
 from bundle.overrides import apply
-from tests.harness.prom import Alertmanager, WebhookReceiver
+from harness.prom import Alertmanager, WebhookReceiver
 from tools.promtool import suite
 from tools.promtool.suite import TESTS_PATH, write_tests
 

@@ -1,6 +1,7 @@
-"""The import rules of `docs/architecture.md`, enforced: every module of the installed packages
-sits in one unit of one layer; a unit imports only units of lower layers (and itself); the unit
-graph has no cycle. Imports inside functions count as much as those at the top of a file."""
+"""The import rules of `docs/architecture.md`, enforced: every module of the installed packages,
+the checkout's tools and the test harness sits in one unit of one layer; a unit imports only
+units of lower layers (and itself); the unit graph has no cycle. Imports inside functions count
+as much as those at the top of a file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("exporter", "bundle", "tools")
+PACKAGES = ("exporter", "bundle", "tools", "harness")
 THEMES = ("broker", "cluster", "consumers", "exporter", "lessons", "probe", "registry")
 """The bundle's signal themes: `bundle.<theme>`, its thresholds a unit of their own below the
 bundle configuration that gathers them."""
@@ -60,6 +61,8 @@ LAYERS: dict[str, int] = {
     "bundle": 13,
     # 14: tools run from a checkout, not installed
     "tools": 14,
+    # 15: the harness (real Kafka, Prometheus, a registry) for the tests, the benchmark and the demo
+    "harness": 15,
 }
 
 
@@ -84,14 +87,19 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _imports(path: Path) -> set[str]:
+def _imported_names(path: Path) -> set[str]:
+    """Every absolute name the module imports, anywhere in it."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-    return {n for n in names if n.split(".")[0] in PACKAGES}
+    return names
+
+
+def _imports(path: Path) -> set[str]:
+    return {n for n in _imported_names(path) if n.split(".")[0] in PACKAGES}
 
 
 @cache
@@ -152,6 +160,18 @@ def test_the_exporter_package_never_imports_the_bundle() -> None:
 def test_the_config_package_imports_nothing_above_it() -> None:
     for (src, dst), mods in _unit_edges().items():
         assert src != "exporter.config", f"exporter.config imports {dst} in {mods}"
+
+
+def test_the_harness_imports_neither_the_tests_nor_the_benchmark() -> None:
+    """The tests, the benchmark and the demo stand on the harness, never the other way."""
+    wrong = [
+        f"{module} imports {name}"
+        for module, path in _modules().items()
+        if _unit(module) == "harness"
+        for name in sorted(_imported_names(path))
+        if name.split(".")[0] in ("tests", "bench")
+    ]
+    assert not wrong, "\n".join(wrong)
 
 
 def _theme(unit: str) -> str | None:

@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 from exporter import __version__
+from harness import procs
 from tests.cli_run import get, run, spawn_serve
-from tests.harness import procs
 
 
 def _closed_port() -> int:

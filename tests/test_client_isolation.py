@@ -28,9 +28,9 @@ from exporter.sources.admin import AdminResult
 from exporter.sources.admin_model import ClusterView
 from exporter.sources.stages import SourceFailed
 from exporter.sources.supervised import SupervisedAdmin, SupervisedRunner
+from harness import clients
+from harness.cluster import KafkaCluster
 from tests import cli_run
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
 
 
 class KillingAdmin(SupervisedAdmin):

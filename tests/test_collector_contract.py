@@ -22,7 +22,7 @@ from exporter.docs_gen import metrics_markdown
 from exporter.poller import Poller
 from exporter.render import Renderer
 from exporter.snapshot import SnapshotBuilder
-from tests.harness.cluster import KafkaCluster
+from harness.cluster import KafkaCluster
 
 PROBE = '''\
 """Collector `zz_probe`: the number of brokers, written by a collector added as one file."""

@@ -18,6 +18,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import __version__
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError, free_ports, wait_for
 from tests.container.base import dockerfile_base
 from tests.container.dockerfile import dockerfile_facts
 from tests.container.image import (
@@ -28,8 +30,6 @@ from tests.container.image import (
     inspect,
     podman_inspect,
 )
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError, free_ports, wait_for
 
 pytestmark = pytest.mark.container
 log = logging.getLogger(__name__)

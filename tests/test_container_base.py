@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.procs import HarnessError
 from tests.container.base import (
     AptSource,
     apt_sources,
@@ -18,7 +19,6 @@ from tests.container.base import (
 )
 from tests.container.dockerfile import dockerfile_facts, instructions
 from tests.container.kustomize import image_name
-from tests.harness.procs import HarnessError
 
 DEB822 = """\
 Types: deb

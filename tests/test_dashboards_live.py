@@ -37,11 +37,11 @@ from bundle.dashboards.output import build_all
 from bundle.dashboards.queries import expand, panel_queries, variable_queries
 from bundle.rules import rules_document
 from exporter.catalog import jmx, registry
-from tests.harness import clients, tools
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
-from tests.harness.prom import PrometheusServer
-from tests.harness.registry import SchemaRegistry, framed
+from harness import clients, tools
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
+from harness.prom import PrometheusServer
+from harness.registry import SchemaRegistry, framed
 from tools.plot import render_all
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]

@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from exporter.catalog.jmx import UNDER_REPLICATED
-from tests.harness.demo import LAG_ALERT, LAGGING_GROUP
-from tests.harness.demo_contract import AVRO_TOPIC, CONTRACT_ALERT, RAW_TOPIC
-from tests.harness.procs import HarnessError, pid_alive, port_open, wait_for
+from harness.demo import LAG_ALERT, LAGGING_GROUP
+from harness.demo_contract import AVRO_TOPIC, CONTRACT_ALERT, RAW_TOPIC
+from harness.procs import HarnessError, pid_alive, port_open, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = [sys.executable, "-m", "tests.harness", "demo"]
+DEMO = [sys.executable, "-m", "harness", "demo"]
 
 
 class Output:

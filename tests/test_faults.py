@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 
 from exporter import catalog
+from harness import clients, tools
+from harness.cluster import KafkaCluster
 from tests.exporter_probe import Exporter, Scrape
-from tests.harness import clients, tools
-from tests.harness.cluster import KafkaCluster
 
 pytestmark = pytest.mark.kafka
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import jars
-from tests.harness.clients import partitions
-from tests.harness.procs import pid_alive, port_open
+from harness import jars
+from harness.clients import partitions
+from harness.procs import pid_alive, port_open
 
 pytestmark = pytest.mark.kafka
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.kafka
 def harness(args: list[str], state: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KAFKA_VITALS_STATE": str(state)}
     return subprocess.run(
-        [sys.executable, "-m", "tests.harness", *args],
+        [sys.executable, "-m", "harness", *args],
         cwd=jars.REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster, KafkaNode
-from tests.harness.jmx import jmx_value
-from tests.harness.procs import wait_for
+from harness import clients
+from harness.cluster import KafkaCluster, KafkaNode
+from harness.jmx import jmx_value
+from harness.procs import wait_for
 
 pytestmark = pytest.mark.kafka
 

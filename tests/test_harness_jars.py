@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import jars
-from tests.harness.procs import HarnessError
+from harness import jars
+from harness.procs import HarnessError
 
 
 def test_missing_java_names_make_setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

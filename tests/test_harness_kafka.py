@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 from confluent_kafka import Producer
 
-from tests.harness import clients, tools
-from tests.harness.cluster import KafkaCluster
-from tests.harness.jmx import jmx_query
-from tests.harness.procs import HarnessError, wait_for
+from harness import clients, tools
+from harness.cluster import KafkaCluster
+from harness.jmx import jmx_query
+from harness.procs import HarnessError, wait_for
 
 pytestmark = pytest.mark.kafka
 

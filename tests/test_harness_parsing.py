@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness.procs import HarnessError
-from tests.harness.tools import GroupOffsetRow, parse_group_describe, parse_producer_perf
+from harness.procs import HarnessError
+from harness.tools import GroupOffsetRow, parse_group_describe, parse_producer_perf
 
 DESCRIBE = """
 Consumer group 'orders' has no active members.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import cluster, procs
-from tests.harness.procs import HarnessError
+from harness import cluster, procs
+from harness.procs import HarnessError
 
 
 def test_spawned_process_can_be_paused_resumed_and_stopped(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness.procs import HarnessError, require_binary
-from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
+from harness.procs import HarnessError, require_binary
+from harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 
 pytestmark = pytest.mark.prometheus
 

@@ -26,9 +26,9 @@ from bundle.dashboards.output import CONFIGMAP_PATH
 from bundle.helm import CHART_PATH, LAYOUTS, chart_files
 from bundle.outputs import CRD_PATH
 from exporter.configure import load_config
+from harness.helm import helm_binary
+from harness.procs import HarnessError
 from tests.container import kustomize
-from tests.harness.helm import helm_binary
-from tests.harness.procs import HarnessError
 from tests.test_k8s import (
     KUBE_PROMETHEUS_STACK_MONITOR_SELECTOR,
     ROOT,

@@ -24,11 +24,11 @@ from exporter.config import Config, KafkaConfig, PollConfig
 from exporter.poller import Poller
 from exporter.render import Renderer
 from exporter.snapshot import SnapshotBuilder
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError
 from tests.exporter_probe import Exporter
 from tests.exposition_check import check_metrics
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError
 from tests.openmetrics import parse_openmetrics
 
 AWKWARD = (

@@ -349,7 +349,7 @@ def test_app_serves_own_metrics_before_the_first_poll() -> None:
 
 
 def _free_port() -> list[int]:
-    from tests.harness import procs
+    from harness import procs
 
     return procs.free_ports(1)
 

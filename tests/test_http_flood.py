@@ -28,9 +28,9 @@ import pytest
 import yaml
 
 from exporter.http_server import raise_descriptor_limit
+from harness.procs import HarnessError
+from harness.security import Pki, make_pki
 from tests.exporter_probe import Exporter
-from tests.harness.procs import HarnessError
-from tests.harness.security import Pki, make_pki
 
 CONNECTIONS = 2000
 FLOOD_SECONDS = float(os.environ.get("KAFKA_VITALS_FLOOD_SECONDS", "20"))

@@ -15,9 +15,9 @@ from exporter.catalog.model import Metric
 from exporter.config import JmxConfig, JmxTarget, Secret
 from exporter.snapshot import Snapshot
 from exporter.sources.jmx import JmxSource
-from tests.harness import clients, jars, tools
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
+from harness import clients, jars, tools
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
 from tests.jmx_helpers import describe, poll_with_results, values
 
 pytestmark = pytest.mark.kafka

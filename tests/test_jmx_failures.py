@@ -24,11 +24,11 @@ from exporter.poller import Poller
 from exporter.render import Renderer
 from exporter.snapshot import Snapshot
 from exporter.sources.jmx import JmxSource
+from harness import clients, tools
+from harness.cluster import KafkaCluster
+from harness.jmx import jmx_query
+from harness.procs import free_ports, wait_for
 from tests.exposition_check import check_metrics
-from tests.harness import clients, tools
-from tests.harness.cluster import KafkaCluster
-from tests.harness.jmx import jmx_query
-from tests.harness.procs import free_ports, wait_for
 from tests.jmx_helpers import describe, poll_with_results
 
 pytestmark = pytest.mark.kafka

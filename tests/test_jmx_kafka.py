@@ -12,9 +12,9 @@ from exporter.catalog import jmx as cat
 from exporter.catalog import own
 from exporter.config import JmxConfig, JmxTarget
 from exporter.sources.jmx import JmxSource
-from tests.harness import clients, tools
-from tests.harness.cluster import KafkaCluster, KafkaNode
-from tests.harness.procs import HarnessError, tail, wait_for
+from harness import clients, tools
+from harness.cluster import KafkaCluster, KafkaNode
+from harness.procs import HarnessError, tail, wait_for
 from tests.jmx_helpers import describe, poll, poll_with_results, total, values
 
 pytestmark = pytest.mark.kafka

@@ -29,11 +29,11 @@ import yaml
 
 from exporter import catalog
 from exporter.catalog import process
+from harness import clients, tools
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
+from harness.prom import PrometheusServer
 from tests.exposition_check import check_metrics
-from tests.harness import clients, tools
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
-from tests.harness.prom import PrometheusServer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 

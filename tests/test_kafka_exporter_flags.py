@@ -15,9 +15,9 @@ from exporter.cli import arrange, build_parser, load
 from exporter.cli.compat import translate, unanchored
 from exporter.config import DEFAULT_PORT, Config, Secret
 from exporter.sources.filters import Filters
+from harness import procs
 from tests.cli_run import console_script, get, run
 from tests.exposition_check import KAFKA_EXPORTER_SUM_GAUGES
-from tests.harness import procs
 
 
 @pytest.fixture(autouse=True)

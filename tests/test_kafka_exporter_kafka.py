@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+from harness import clients, procs
+from harness.cluster import KafkaCluster
 from tests.cli_run import clean_env, console_script, get
 from tests.exposition_check import check_metrics
-from tests.harness import clients, procs
-from tests.harness.cluster import KafkaCluster
 
 pytestmark = pytest.mark.kafka
 

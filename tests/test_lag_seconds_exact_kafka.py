@@ -33,9 +33,9 @@ from exporter.catalog import own
 from exporter.config import Config, FiltersConfig, KafkaConfig, LagSecondsMode, PollConfig
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import wait_for
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.procs import wait_for
 
 pytestmark = pytest.mark.kafka
 

@@ -26,10 +26,10 @@ from exporter.config import Config, FiltersConfig, KafkaConfig, LessonsConfig, P
 from exporter.poller import Poller
 from exporter.render import Renderer
 from exporter.snapshot import Snapshot
-from tests.harness import clients, tools
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import wait_for
-from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
+from harness import clients, tools
+from harness.cluster import KafkaCluster
+from harness.procs import wait_for
+from harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
 
 pytestmark = pytest.mark.kafka
 

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("exporter", "bundle", "bench", "tools", "tests/harness")
+PACKAGES = ("exporter", "bundle", "bench", "tools", "harness")
 MAX_LINES = 400
 
 

@@ -25,11 +25,11 @@ from exporter.config import CommittedOffsetsConfig, Config, KafkaConfig
 from exporter.sources.admin import AdminSource
 from exporter.sources.offsets_log import LogNotReady, OffsetsLogSource
 from exporter.sources.stages import Deadline
-from tests.harness import jars
-from tests.harness.clients import commit_offsets, create_topic
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError
-from tests.harness.tools import GROUP_COMMAND, describe_group, run_tool
+from harness import jars
+from harness.clients import commit_offsets, create_topic
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError
+from harness.tools import GROUP_COMMAND, describe_group, run_tool
 
 TOPIC = "orders"
 Committed = dict[str, dict[tuple[str, int], int]]

@@ -13,9 +13,9 @@ from confluent_kafka import Producer
 from confluent_kafka import TopicPartition as KafkaTP
 
 from exporter.sources.partition_reader import PartitionReader, Read
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import wait_for
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.procs import wait_for
 
 pytestmark = pytest.mark.kafka
 

@@ -19,9 +19,9 @@ from exporter.catalog import admin as cat
 from exporter.config import Config, FiltersConfig, JmxConfig, JmxTarget, KafkaConfig, PollConfig
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import wait_for
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.procs import wait_for
 
 pytestmark = pytest.mark.kafka
 

@@ -17,9 +17,9 @@ from exporter.catalog import own
 from exporter.config import Config, KafkaConfig, PollConfig
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
-from tests.harness import clients, jars
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError, wait_for
+from harness import clients, jars
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError, wait_for
 
 pytestmark = pytest.mark.kafka
 

@@ -22,12 +22,12 @@ from exporter.snapshot import SnapshotBuilder
 from exporter.sources.probe import ProbeSource
 from exporter.sources.probe_model import READING_KEY, ProbeFailure, ProbeReading
 from exporter.sources.stages import SourceFailed
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.jmx import jmx_query, jmx_value
+from harness.procs import wait_for
+from harness.tools import run_tool
 from tests.exposition_check import check_metrics
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.jmx import jmx_query, jmx_value
-from tests.harness.procs import wait_for
-from tests.harness.tools import run_tool
 
 pytestmark = pytest.mark.kafka
 

@@ -31,10 +31,10 @@ from confluent_kafka import Producer
 from bundle.config import DEFAULT
 from bundle.dashboards.output import build_all
 from bundle.dashboards.queries import expand, panel_queries
+from harness import clients, procs
+from harness.cluster import KafkaCluster
+from harness.prom import PrometheusServer
 from tests.cli_run import clean_env, console_script, get
-from tests.harness import clients, procs
-from tests.harness.cluster import KafkaCluster
-from tests.harness.prom import PrometheusServer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 

@@ -25,12 +25,12 @@ from confluent_kafka import Producer
 from bundle.core.query import RuleQuery
 from bundle.outputs import RULES_PATH
 from bundle.registry.signals import unregistered_payload_ratio
+from harness import clients, procs
+from harness.cluster import KafkaCluster
+from harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
+from harness.registry import SchemaRegistry, avro_long, framed
 from tests.alert_stack import render_bundle, start_alertmanager
 from tests.cli_run import get, spawn_serve
-from tests.harness import clients, procs
-from tests.harness.cluster import KafkaCluster
-from tests.harness.prom import Alertmanager, PrometheusServer, WebhookReceiver
-from tests.harness.registry import SchemaRegistry, avro_long, framed
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 

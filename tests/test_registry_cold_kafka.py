@@ -16,9 +16,9 @@ import pytest
 from exporter.catalog import own
 from exporter.catalog import registry as cat
 from exporter.poller import Poller
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.registry import SchemaRegistry
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.registry import SchemaRegistry
 from tests.test_registry_kafka import by_labels, order_schema, vitals_config
 
 pytestmark = pytest.mark.kafka

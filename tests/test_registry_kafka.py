@@ -21,9 +21,9 @@ from exporter.config import Config, FiltersConfig, KafkaConfig, PollConfig, Sche
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
 from exporter.sources.registry import SchemaRegistrySource
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.registry import SchemaRegistry
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.registry import SchemaRegistry
 
 pytestmark = pytest.mark.kafka
 

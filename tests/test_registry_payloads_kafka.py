@@ -17,9 +17,9 @@ from exporter.catalog import registry as cat
 from exporter.config import Config, SchemaRegistryConfig
 from exporter.poller import Poller
 from exporter.sources.payload_samples import wire_schema_id
-from tests.harness import clients
-from tests.harness.cluster import KafkaCluster
-from tests.harness.registry import SchemaRegistry, framed
+from harness import clients
+from harness.cluster import KafkaCluster
+from harness.registry import SchemaRegistry, framed
 from tests.test_registry_kafka import by_labels, order_schema, vitals_config
 
 pytestmark = pytest.mark.kafka

@@ -36,11 +36,11 @@ from exporter.config import (
 from exporter.ownership import offsets_partition
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
+from harness import clients, procs, tools
+from harness.cluster import KafkaCluster
+from harness.procs import wait_for
+from harness.prom import PrometheusServer
 from tests.cli_run import get, run, spawn_serve
-from tests.harness import clients, procs, tools
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import wait_for
-from tests.harness.prom import PrometheusServer
 
 pytestmark = pytest.mark.kafka
 

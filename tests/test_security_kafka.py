@@ -2,7 +2,7 @@
 from the environment or from a file), mutual TLS with an encrypted client key, and the least
 privilege documented in the README, applied with Kafka's own kafka-acls tool.
 
-One 1-node cluster serves the module (tests.harness.security): the harness helpers use its
+One 1-node cluster serves the module (harness.security): the harness helpers use its
 PLAINTEXT super-user listener, kafka-vitals only ever the SASL_SSL and SSL listeners, as
 principals holding nothing but the ACLs from the README.
 """
@@ -21,11 +21,11 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from exporter.config import KafkaConfig, Secret
+from harness import clients, jars
+from harness.procs import HarnessError, wait_for
+from harness.security import TLS_CLIENT_CN, Pki, ScramUser, SecureCluster, make_pki
+from harness.tools import run_tool
 from tests.exporter_probe import Exporter, Scrape
-from tests.harness import clients, jars
-from tests.harness.procs import HarnessError, wait_for
-from tests.harness.security import TLS_CLIENT_CN, Pki, ScramUser, SecureCluster, make_pki
-from tests.harness.tools import run_tool
 
 pytestmark = pytest.mark.kafka
 
@@ -332,7 +332,7 @@ def test_payload_sampling_needs_read_and_skips_the_topic_without_it(secure: Secu
     registry's own stage fails."""
     from exporter.catalog import registry as cat
     from exporter.config import Config, SchemaRegistryConfig
-    from tests.harness.procs import free_ports
+    from harness.procs import free_ports
 
     cluster = secure.cluster
     [dead] = free_ports(1)

@@ -19,9 +19,9 @@ import yaml
 from exporter.basic_auth import BasicAuth, parse_basic
 from exporter.configure import ConfigError, load_config
 from exporter.webconfig import WebConfigError, load_web_config, parse_web_config
+from harness.procs import HarnessError, free_ports
+from harness.security import Pki, make_pki
 from tests import cli_run
-from tests.harness.procs import HarnessError, free_ports
-from tests.harness.security import Pki, make_pki
 
 PASSWORD = "s3cret-scrape-pw"
 

@@ -1,6 +1,7 @@
 """What the installed package (the wheel, the image) holds: the exporter and the bundle, never the
-test and picture tooling (the promtool case generators, the plotting), which stay in the checkout
-under `tools/`. Read from the packaging configuration itself, without building anything."""
+test and picture tooling (the promtool case generators, the plotting, under `tools/`) nor the
+test harness (`harness/`), which stay in the checkout. Read from the packaging configuration
+itself, without building anything."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from tests import cli_run
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLING_IMPORTS = ("tools", "matplotlib", "tests", "pytest", "hypothesis")
+TOOLING_IMPORTS = ("tools", "harness", "matplotlib", "tests", "pytest", "hypothesis")
 """Top-level modules that no shipped module may import: they are not installed with it."""
 
 

@@ -4,8 +4,8 @@ import argparse
 import logging
 import sys
 
+from harness.procs import HarnessError
 from tests.container.image import IMAGE, build_image, image_size
-from tests.harness.procs import HarnessError
 
 
 def main() -> int:

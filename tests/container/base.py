@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from tests.harness import jars
-from tests.harness.procs import HarnessError
+from harness import jars
+from harness.procs import HarnessError
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.procs import HarnessError, Managed, spawn, tail
 from tests.container.base import REPO_ROOT, build_lock, cache_dir, ensure_base, run, tool
-from tests.harness.procs import HarnessError, Managed, spawn, tail
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.harness.jars import cache_dir
-from tests.harness.procs import HarnessError
+from harness.jars import cache_dir
+from harness.procs import HarnessError
 
 log = logging.getLogger(__name__)
 

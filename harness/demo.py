@@ -1,4 +1,4 @@
-"""The local demo stack: `python -m tests.harness demo` (`make demo`).
+"""The local demo stack: `python -m harness demo` (`make demo`).
 
 Starts, with no Kafka given: a KRaft cluster (3 nodes by default), a producer load on `payments`,
 a healthy consumer group (`payments-processor`, Kafka's console consumer with JMX on), a lagging
@@ -35,19 +35,19 @@ import yaml
 from bundle.config import DEFAULT, BundleConfig
 from bundle.outputs import alertmanager_document, rules_yaml
 from bundle.overrides import apply
-from tests.harness import clients, jars, procs, tools
-from tests.harness import demo_contract as contract
-from tests.harness.cluster import KafkaCluster, KafkaNode
-from tests.harness.demo_screen import Links, screen
-from tests.harness.procs import HarnessError, Managed, free_ports, require_binary, wait_for
-from tests.harness.prom import (
+from harness import clients, jars, procs, tools
+from harness import demo_contract as contract
+from harness.cluster import KafkaCluster, KafkaNode
+from harness.demo_screen import Links, screen
+from harness.procs import HarnessError, Managed, free_ports, require_binary, wait_for
+from harness.prom import (
     ALERTMANAGER_HINT,
     PROMETHEUS_HINT,
     Alertmanager,
     PrometheusServer,
     WebhookReceiver,
 )
-from tests.harness.registry import SchemaRegistry
+from harness.registry import SchemaRegistry
 
 T = TypeVar("T")
 

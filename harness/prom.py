@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from tests.harness.procs import HarnessError, Managed, free_ports, require_binary, spawn, wait_for
+from harness.procs import HarnessError, Managed, free_ports, require_binary, spawn, wait_for
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from tests.harness.procs import HarnessError, wait_for
+from harness.procs import HarnessError, wait_for
 
 log = logging.getLogger(__name__)
-_rdkafka_log = logging.getLogger("tests.harness.librdkafka")
+_rdkafka_log = logging.getLogger("harness.librdkafka")
 
 
 @dataclass(frozen=True, slots=True)

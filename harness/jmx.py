@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from jmxquery import JMXConnection, JMXQuery
 
-from tests.harness.procs import HarnessError
+from harness.procs import HarnessError
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Command line of the test harness: `python -m tests.harness <command>`.
+"""Command line of the test harness: `python -m harness <command>`.
 
 Commands live in `COMMANDS` (name -> Command); a new command is one more entry.
   fetch                      the Kafka jars, Apicurio Registry and helm, into .cache/ (once)
@@ -6,7 +6,7 @@ Commands live in `COMMANDS` (name -> Command); a new command is one more entry.
   kafka down                 stop the cluster that `kafka up` started
   kafka status               show it
   measure                    time cluster start-up and jmxquery calls on this machine
-  demo                       the local demo stack (`make demo`); see tests/harness/demo.py
+  demo                       the local demo stack (`make demo`); see harness/demo.py
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.harness import demo, helm, jars, registry
-from tests.harness.cluster import KafkaCluster
-from tests.harness.jmx import jmx_query
-from tests.harness.procs import HarnessError
+from harness import demo, helm, jars, registry
+from harness.cluster import KafkaCluster
+from harness.jmx import jmx_query
+from harness.procs import HarnessError
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ def run_kafka(args: argparse.Namespace) -> int:
     if args.action == "up":
         if running is not None:
             raise HarnessError(
-                "a cluster is already running; `python -m tests.harness kafka down` first\n"
+                "a cluster is already running; `python -m harness kafka down` first\n"
                 + _describe(running)
             )
         jars.fetch()
@@ -171,7 +171,7 @@ COMMANDS: dict[str, Command] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.harness",
+        prog="python -m harness",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -28,8 +28,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.harness.jars import cache_dir
-from tests.harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
+from harness.jars import cache_dir
+from harness.procs import HarnessError, Managed, free_ports, spawn, wait_for
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.harness.procs import HarnessError
+from harness.procs import HarnessError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ ARTIFACTS: tuple[tuple[str, str, str], ...] = (
     ("org.slf4j", "slf4j-api", SLF4J_VERSION),
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 HARNESS_DIR = Path(__file__).resolve().parent
 LOG4J_CONFIG = HARNESS_DIR / "log4j2.properties"
 INSTALL_HINT = "run `make setup` (installs Java 17 and Maven, then fetches the Kafka jars)"

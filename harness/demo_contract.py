@@ -15,8 +15,8 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from tests.harness.procs import HarnessError
-from tests.harness.registry import (
+from harness.procs import HarnessError
+from harness.registry import (
     INSTALL_HINT,
     SchemaRegistry,
     avro_long,

@@ -6,7 +6,7 @@ whose key is encrypted with a password, and a web server certificate. `SecureClu
 KafkaCluster whose listeners are:
 
 - `PLAINTEXT` on the node's broker port: the harness admin (principal `User:ANONYMOUS`, a super
-  user), used by every helper in `tests.harness.clients` and for inter-broker traffic;
+  user), used by every helper in `harness.clients` and for inter-broker traffic;
 - `SASL_SSL` with SCRAM-SHA-512, users created through the Admin API after start;
 - `SSL` with `ssl.client.auth=required`; the principal is the certificate's CN;
 - `CONTROLLER`, plaintext on loopback.
@@ -39,9 +39,9 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     UserScramCredentialUpsertion,
 )
 
-from tests.harness.clients import admin_client
-from tests.harness.cluster import KafkaCluster
-from tests.harness.procs import HarnessError, free_ports, require_binary, wait_for
+from harness.clients import admin_client
+from harness.cluster import KafkaCluster
+from harness.procs import HarnessError, free_ports, require_binary, wait_for
 
 log = logging.getLogger(__name__)
 

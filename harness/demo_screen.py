@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exporter.catalog import admin, jmx, lessons, own
-from tests.harness.procs import HarnessError
+from harness.procs import HarnessError
 
 SELECTOR = 'job="kafka-vitals"'
 """The scrape job the shipped rules select (the demo's Prometheus scrapes under it)."""

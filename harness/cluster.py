@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.harness import jars
-from tests.harness.clients import admin_client
-from tests.harness.procs import (
+from harness import jars
+from harness.clients import admin_client
+from harness.procs import (
     HarnessError,
     Managed,
     free_ports,

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness import jars
-from tests.harness.procs import HarnessError, Managed, free_ports, spawn, tail
+from harness import jars
+from harness.procs import HarnessError, Managed, free_ports, spawn, tail
 
 log = logging.getLogger(__name__)
 
