@@ -15,9 +15,12 @@ import pytest
 
 from exporter.catalog import own
 from exporter.catalog import registry as cat
+from exporter.config import SchemaRegistryConfig
 from exporter.poller import Poller
+from exporter.sources.registry import SchemaRegistrySource
 from harness import clients
 from harness.cluster import KafkaCluster
+from harness.procs import wait_for
 from harness.registry import SchemaRegistry
 from tests.test_registry_kafka import by_labels, order_schema, vitals_config
 
@@ -32,13 +35,15 @@ MAX_POLLS = 150
 
 @pytest.fixture
 def many_subjects(
-    schema_registry: SchemaRegistry, unique_name: Callable[[str], str]
+    schema_registry: SchemaRegistry,
+    unique_name: Callable[[str], str],
+    request: pytest.FixtureRequest,
 ) -> Iterator[tuple[list[str], list[str]]]:
-    """SUBJECTS subjects registered through concurrent requests, and a list for the test's other
-    subjects; all soft-deleted afterwards, so the registry shared by the session lists them no
-    more."""
+    """SUBJECTS subjects (or the count the test gives as the fixture's parameter) registered
+    through concurrent requests, and a list for the test's other subjects; all soft-deleted
+    afterwards, so the registry shared by the session lists them no more."""
     prefix = unique_name("cold")
-    names = [f"{prefix}-{i:03d}" for i in range(SUBJECTS)]
+    names = [f"{prefix}-{i:03d}" for i in range(getattr(request, "param", SUBJECTS))]
     made: list[str] = []
     others: list[str] = []
 
@@ -131,3 +136,34 @@ def test_cold_read_spreads_over_polls_within_the_budget(
     print("cold polls (seconds, unread, mine read):", polls)
     assert polls[-1][1] == 0 and polls[-1][2] == len(mine), polls[-1]
     assert seen_none == none
+
+
+@pytest.mark.parametrize("many_subjects", [40], indirect=True)
+def test_cold_read_goes_on_between_polls(
+    schema_registry: SchemaRegistry, many_subjects: tuple[list[str], list[str]]
+) -> None:
+    """With `cold_read_concurrency`, the subjects a poll left unread are read between polls, on
+    connections of their own: the next poll finds them read, each as the registry describes it,
+    while that poll itself reads only its minimum (budget 0: one subject per connection)."""
+    names, _ = many_subjects
+    config = SchemaRegistryConfig(url=schema_registry.url, timeout_seconds=10, concurrency=2,
+                                  refresh_budget_seconds=0.0, cold_read_concurrency=4,
+                                  page_size=100)  # fmt: skip
+    source = SchemaRegistrySource(config)
+    try:
+        first = source.read()
+        assert first.refreshed == 2 and first.unread >= len(names) - 2, first.unread
+        wait_for(lambda: not source.cold_reading, 60, "the cold read to end", interval=0.05)
+        second = source.read()
+    finally:
+        source.close()
+    assert second.refreshed == 2 and second.cold_read >= len(names) - 2, second.cold_read
+    assert second.unread == 0 and set(names) <= second.subjects.keys()
+    for name in names:
+        i, info = int(name.rsplit("-", 1)[1]), second.subjects[name]
+        assert info.versions == info.latest_version == (2 if i % 10 == 0 else 1), info
+        level = "NONE" if i % 40 == 0 else "BACKWARD"
+        assert (info.compatibility, info.schema_type) == (level, "AVRO"), info
+        if i % 10 == 0:
+            latest = schema_registry.get(f"/subjects/{name}/versions/latest")
+            assert info.latest_id == latest["id"], (info, latest)

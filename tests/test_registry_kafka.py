@@ -310,7 +310,8 @@ def test_old_subjects_are_read_again_only_while_the_refresh_budget_lasts(
     outcome = {}
     for budget in (0.0, 60.0):
         config = SchemaRegistryConfig(url=schema_registry.url, timeout_seconds=60, concurrency=1,
-                                      refresh_budget_seconds=budget)  # fmt: skip
+                                      refresh_budget_seconds=budget,
+                                      cold_read_concurrency=0)  # fmt: skip
         source = SchemaRegistrySource(config)
         try:
             first = source.read()

@@ -299,6 +299,13 @@ class SchemaRegistryConfig:
     the first read of a large one after a start, is spread over cycles instead of lengthening
     one. Each poll starts at least `concurrency` subject reads, so a poll can pass the budget by
     about one subject read (3 requests) or by the listing itself."""
+    cold_read_concurrency: int = 4
+    """Connections that read, between polls, the subjects listed but never read (after a start:
+    the cold read, 3 requests a subject), each its own connection besides `concurrency`. A poll
+    stops them when it begins (a subject read already running ends) and hands them what is still
+    unread when it ends, so the cold read takes about (3 x subjects x request time /
+    connections) of wall time instead of as many polls as the budget needs; the polls keep to
+    their budget. 0: the cold read only within each poll's `refresh_budget_seconds`."""
     subject_strategy: SubjectStrategy = "topic"
     """How value subjects are named: `topic` (`<topic>-value`, Confluent's TopicNameStrategy),
     `topic_record` (`<topic>-<record name>`), `record` (`<record name>`: the topic's records come

@@ -43,15 +43,14 @@ import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
-from urllib.parse import quote
 
 from exporter.config import SchemaRegistryConfig
 from exporter.sources.admin_model import ClusterView
+from exporter.sources.registry_details import Cached, ColdReader, compat, read_subject
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import (
-    CompatibilitySource,
     RegistryError,
     RegistryFailure,
     RegistryReading,
@@ -71,21 +70,6 @@ ID_LIMIT = 2**31
 """Schema ids are 32-bit signed integers: the search for the highest stops below."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Cached:
-    info: SubjectInfo
-    versions: tuple[int, ...]
-    read_at: float
-
-
-def _compat(answer: Any, where: str) -> str:
-    if isinstance(answer, dict):
-        level = answer.get("compatibilityLevel", answer.get("compatibility"))
-        if isinstance(level, str) and level:
-            return level
-    raise RegistryError(f"GET {where}: no compatibility level in the answer", "bad_answer")
-
-
 class SchemaRegistrySource:
     """Reads the registry; keeps what it read per subject between polls."""
 
@@ -97,7 +81,7 @@ class SchemaRegistrySource:
         self._http = RegistryHttp(config)
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency,
                                         thread_name_prefix="registry")  # fmt: skip
-        self._cache: dict[str, _Cached] = {}
+        self._cache: dict[str, Cached] = {}
         self._listed: set[str] = set()
         """The subjects of the last listing."""
         self._dirty: set[str] = set()
@@ -105,6 +89,22 @@ class SchemaRegistrySource:
         before and named by a new id (changed)."""
         self._max_id = -1
         """The highest schema id probed (-1: not searched yet)."""
+        self._lock = threading.Lock()
+        """Guards `_cache` and `_listed`, which the cold read's threads add to."""
+        self._cold = ColdReader(config, self._keep)
+
+    def _keep(self, name: str, cached: Cached) -> bool:
+        """A subject the cold read read: kept if still listed and not read by a poll since."""
+        with self._lock:
+            if name not in self._listed or name in self._cache:
+                return False
+            self._cache[name] = cached
+            return True
+
+    @property
+    def cold_reading(self) -> bool:
+        """The cold read is reading between polls."""
+        return self._cold.busy
 
     def poll(
         self, cluster: ClusterView | None = None, timeout: float | None = None
@@ -123,13 +123,14 @@ class SchemaRegistrySource:
         started, t0 = time.time(), time.monotonic()
         budget_end = t0 + self._config.refresh_budget_seconds  # the whole poll's budget
         requests0 = self._http.requests
+        self._cold.stop()
         # the listing's requests go out at once through the connections: the global level, the
         # pages the last listing needed (and one more), the first new-id probes
         health = self._pool.submit(self._timed, "/config", deadline)
         pages = self._ask_pages(0, len(self._listed) // self._config.page_size + 1, deadline)
         probes = self._ask_ids(self._max_id, deadline) if self._max_id >= 0 else []
         answer, latency = health.result()
-        global_level = _compat(answer, "/config")
+        global_level = compat(answer, "/config")
         listed = dict.fromkeys(self._subjects(pages, deadline))
         if listed and not self._cache.keys() <= listed.keys():
             # a subject read before is missing: deleted, or missed by a page whose offset moved
@@ -149,6 +150,42 @@ class SchemaRegistrySource:
                 self._max_id = self._ceiling(deadline)
                 probes = self._ask_ids(self._max_id, deadline)
             touched = self._new_ids(probes, deadline, budget_end)
+        with self._lock:
+            order = self._order(listed, touched)
+        got, failure = self._details(order, global_level, deadline, budget_end)
+        with self._lock:
+            for name, cached in got.items():
+                self._dirty.discard(name)
+                if cached is None:  # deleted since the listing
+                    listed.pop(name, None)
+                    self._cache.pop(name, None)
+                else:
+                    self._cache[name] = cached
+            if failure is not None:
+                raise failure
+            subjects = {n: self._relabel(self._cache[n].info, global_level)
+                        for n in listed if n in self._cache}  # fmt: skip
+            unread = [n for n in listed if n not in self._cache]
+        self._cold.start(unread, global_level)
+        reading = RegistryReading(
+            taken_at=started,
+            latency_seconds=latency,
+            seconds=time.monotonic() - t0,
+            global_compatibility=global_level,
+            subjects=subjects,
+            listed=frozenset(listed),
+            requests=self._http.requests - requests0,
+            refreshed=len(got),
+            max_schema_id=max(0, self._max_id),
+            cold_read=self._cold.taken(),
+        )
+        log.debug("registry polled subjects=%d unread=%d refreshed=%d cold_read=%d requests=%d "
+                  "seconds=%.3f", len(listed), reading.unread, len(got), reading.cold_read,
+                  reading.requests, reading.seconds)  # fmt: skip
+        return reading
+
+    def _order(self, listed: dict[str, None], touched: set[str]) -> list[str]:
+        """The subjects to read, in order; forgets those no longer listed (under the lock)."""
         for gone in self._cache.keys() - listed.keys():
             del self._cache[gone]
         if self._listed:  # not the first listing: a subject not listed before is new
@@ -162,43 +199,17 @@ class SchemaRegistrySource:
         order += [n for n in listed if n not in self._cache and n not in self._dirty]
         stale = sorted((c.read_at, n) for n, c in self._cache.items() if n not in self._dirty)
         order += [n for _, n in stale[: self._config.refresh_per_cycle]]
-        got, failure = self._details(order, global_level, deadline, budget_end)
-        for name, cached in got.items():
-            self._dirty.discard(name)
-            if cached is None:  # deleted since the listing
-                listed.pop(name, None)
-                self._cache.pop(name, None)
-            else:
-                self._cache[name] = cached
-        if failure is not None:
-            raise failure
-        subjects = {n: self._relabel(self._cache[n].info, global_level)
-                    for n in listed if n in self._cache}  # fmt: skip
-        reading = RegistryReading(
-            taken_at=started,
-            latency_seconds=latency,
-            seconds=time.monotonic() - t0,
-            global_compatibility=global_level,
-            subjects=subjects,
-            listed=frozenset(listed),
-            requests=self._http.requests - requests0,
-            refreshed=len(got),
-            max_schema_id=max(0, self._max_id),
-        )
-        log.debug("registry polled subjects=%d unread=%d refreshed=%d requests=%d seconds=%.3f",
-                  len(listed), reading.unread, len(got), reading.requests,
-                  reading.seconds)  # fmt: skip
-        return reading
+        return order
 
     def _details(
         self, order: list[str], global_level: str, deadline: float, budget_end: float
-    ) -> tuple[dict[str, _Cached | None], RegistryError | None]:
+    ) -> tuple[dict[str, Cached | None], RegistryError | None]:
         """Reads the subjects of `order`, in order, through `concurrency` workers; a worker starts
         the next one only while the budget lasts (the first `concurrency` start whatever it is).
         Returns what was read (None: the subject no longer exists) and the first failure."""
         todo = deque(order)
         lock = threading.Lock()
-        got: dict[str, _Cached | None] = {}
+        got: dict[str, Cached | None] = {}
         failures: list[RegistryError] = []
         begun = 0
         floor = self._config.concurrency
@@ -214,7 +225,8 @@ class SchemaRegistrySource:
                     name = todo.popleft()
                     begun += 1
                 try:
-                    cached = self._subject(name, global_level, deadline, now)
+                    cached = read_subject(self._http, name, global_level, deadline, now,
+                                          self._cache.get(name))  # fmt: skip
                 except RegistryError as exc:
                     with lock:
                         failures.append(exc)
@@ -313,40 +325,8 @@ class SchemaRegistrySource:
                 return touched
             probes = self._ask_ids(probes[-1][0], deadline)
 
-    def _subject(self, name: str, global_level: str, deadline: float,
-                 now: float) -> _Cached | None:  # fmt: skip
-        """The subject read now, or None when it no longer exists."""
-        q = quote(name, safe="")
-        versions = self._http.get(f"/subjects/{q}/versions", deadline)
-        if versions is NOT_FOUND:
-            return None
-        if (
-            not isinstance(versions, list)
-            or not versions
-            or not all(isinstance(v, int) for v in versions)
-        ):
-            raise RegistryError(f"GET /subjects/{name}/versions: not a list of versions",
-                                "bad_answer")  # fmt: skip
-        answer = self._http.get(f"/config/{q}?defaultToGlobal=false", deadline)
-        source: CompatibilitySource
-        if answer is NOT_FOUND:
-            level, source = global_level, "global"
-        else:
-            level = _compat(answer, f"/config/{name}")
-            source = "unknown" if level == global_level else "subject"
-        cached = self._cache.get(name)
-        key = tuple(sorted(versions))
-        if cached is not None and cached.versions == key:
-            info = cached.info
-        else:
-            latest = self._http.get(f"/subjects/{q}/versions/latest", deadline)
-            if latest is NOT_FOUND:
-                return None
-            info = _latest(name, latest, len(key))
-        info = replace(info, compatibility=level, compatibility_source=source)
-        return _Cached(info=info, versions=key, read_at=now)
-
     def close(self) -> None:
+        self._cold.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 
@@ -357,22 +337,3 @@ def _subjects_of(answer: Any, schema_id: int) -> Iterable[str]:
     for item in answer:
         if isinstance(item, dict) and isinstance(item.get("subject"), str):
             yield item["subject"]
-
-
-def _latest(name: str, answer: Any, count: int) -> SubjectInfo:
-    where = f"GET /subjects/{name}/versions/latest"
-    if not isinstance(answer, dict):
-        raise RegistryError(f"{where}: not an object", "bad_answer")
-    version, schema_id = answer.get("version"), answer.get("id")
-    if not isinstance(version, int) or not isinstance(schema_id, int):
-        raise RegistryError(f"{where}: no version and id", "bad_answer")
-    schema_type = answer.get("schemaType") or "AVRO"
-    return SubjectInfo(
-        name=name,
-        versions=count,
-        latest_version=version,
-        latest_id=schema_id,
-        schema_type=str(schema_type),
-        compatibility="",
-        compatibility_source="global",
-    )

@@ -50,6 +50,9 @@ class RegistryReading:
     """Subjects read this poll (the others come from earlier polls, unchanged since)."""
     max_schema_id: int = 0
     """Highest schema id known to exist: ids up to it were seen, the next one did not exist."""
+    cold_read: int = 0
+    """Subjects the cold read read between the poll before and this one (`cold_read_concurrency`
+    connections; their requests are not in `requests`)."""
 
     @property
     def unread(self) -> int:

@@ -1,0 +1,190 @@
+"""One subject's details from the Schema Registry, and the cold read between polls.
+
+`read_subject` reads one subject: `GET /subjects/<s>/versions`, `GET /config/<s>?defaultToGlobal=
+false`, and, when the versions changed since the copy kept, `GET /subjects/<s>/versions/latest`
+(schema type and id). The poll (`exporter.sources.registry`) uses it for the subjects it reads
+within its budget.
+
+`ColdReader` reads, between polls, the subjects listed but never read (the cold read after a
+start), through `cold_read_concurrency` connections of its own: each poll ends by handing it the
+subjects still unread, and the next poll stops it when it begins (a read already running ends, so
+a poll overlaps at most one subject read per connection). Each subject read is complete or not
+kept; each request has the deadline `timeout_seconds`. A failure stops the run (one log line);
+the next successful poll starts it again with what is still unread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+from exporter.config import SchemaRegistryConfig
+from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
+from exporter.sources.registry_model import CompatibilitySource, RegistryError, SubjectInfo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """What was read of one subject, and when (monotonic seconds)."""
+
+    info: SubjectInfo
+    versions: tuple[int, ...]
+    read_at: float
+
+
+def compat(answer: Any, where: str) -> str:
+    """The level of a `/config` answer, or RegistryError."""
+    if isinstance(answer, dict):
+        level = answer.get("compatibilityLevel", answer.get("compatibility"))
+        if isinstance(level, str) and level:
+            return level
+    raise RegistryError(f"GET {where}: no compatibility level in the answer", "bad_answer")
+
+
+def read_subject(
+    http: RegistryHttp, name: str, global_level: str, deadline: float, now: float,
+    kept: Cached | None,
+) -> Cached | None:  # fmt: skip
+    """The subject read now, or None when it no longer exists; `kept` is the copy read before
+    (its latest version is reused while the versions are the same)."""
+    q = quote(name, safe="")
+    versions = http.get(f"/subjects/{q}/versions", deadline)
+    if versions is NOT_FOUND:
+        return None
+    if (
+        not isinstance(versions, list)
+        or not versions
+        or not all(isinstance(v, int) for v in versions)
+    ):
+        raise RegistryError(f"GET /subjects/{name}/versions: not a list of versions",
+                            "bad_answer")  # fmt: skip
+    answer = http.get(f"/config/{q}?defaultToGlobal=false", deadline)
+    source: CompatibilitySource
+    if answer is NOT_FOUND:
+        level, source = global_level, "global"
+    else:
+        level = compat(answer, f"/config/{name}")
+        source = "unknown" if level == global_level else "subject"
+    key = tuple(sorted(versions))
+    if kept is not None and kept.versions == key:
+        info = kept.info
+    else:
+        latest = http.get(f"/subjects/{q}/versions/latest", deadline)
+        if latest is NOT_FOUND:
+            return None
+        info = latest_info(name, latest, len(key))
+    info = replace(info, compatibility=level, compatibility_source=source)
+    return Cached(info=info, versions=key, read_at=now)
+
+
+def latest_info(name: str, answer: Any, count: int) -> SubjectInfo:
+    """A subject from its `/versions/latest` answer and its number of versions."""
+    where = f"GET /subjects/{name}/versions/latest"
+    if not isinstance(answer, dict):
+        raise RegistryError(f"{where}: not an object", "bad_answer")
+    version, schema_id = answer.get("version"), answer.get("id")
+    if not isinstance(version, int) or not isinstance(schema_id, int):
+        raise RegistryError(f"{where}: no version and id", "bad_answer")
+    schema_type = answer.get("schemaType") or "AVRO"
+    return SubjectInfo(
+        name=name,
+        versions=count,
+        latest_version=version,
+        latest_id=schema_id,
+        schema_type=str(schema_type),
+        compatibility="",
+        compatibility_source="global",
+    )
+
+
+Store = Callable[[str, Cached], bool]
+"""Keeps one subject read by the cold read (called from its threads); False: not kept (a poll
+read it meanwhile, or it is no longer listed)."""
+
+
+class ColdReader:
+    """Reads never-read subjects between polls; `start` at a poll's end, `stop` at the next's
+    beginning."""
+
+    def __init__(self, config: SchemaRegistryConfig, store: Store) -> None:
+        self._workers = config.cold_read_concurrency
+        self._timeout = config.timeout_seconds
+        self._store = store
+        self._http = RegistryHttp(config)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self._workers),
+                                        thread_name_prefix="registry-cold")  # fmt: skip
+        self._lock = threading.Lock()
+        self._run = 0
+        """The current run; a worker of an older run stops before its next subject."""
+        self._running = 0
+        self._read = 0
+        """Subjects read and kept since `taken()` was last called."""
+
+    def start(self, names: Sequence[str], global_level: str) -> None:
+        """Reads `names`, in order, until done, stopped or failed (a run before is stopped)."""
+        with self._lock:
+            self._run += 1
+            if not self._workers or not names:
+                return
+            run, todo = self._run, deque(names)
+            for _ in range(min(self._workers, len(todo))):
+                self._running += 1
+                self._pool.submit(self._work, run, todo, global_level)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._run += 1
+
+    @property
+    def busy(self) -> bool:
+        """A run is reading (or a stopped worker is ending its last subject)."""
+        with self._lock:
+            return self._running > 0
+
+    def taken(self) -> int:
+        """Subjects read and kept since the last call."""
+        with self._lock:
+            read, self._read = self._read, 0
+            return read
+
+    def _work(self, run: int, todo: deque[str], global_level: str) -> None:
+        try:
+            while True:
+                with self._lock:
+                    if run != self._run or not todo:
+                        return
+                    name = todo.popleft()
+                now = time.monotonic()
+                try:
+                    cached = read_subject(self._http, name, global_level, now + self._timeout,
+                                          now, None)  # fmt: skip
+                except RegistryError as exc:
+                    with self._lock:
+                        stopping = run == self._run
+                        if stopping:
+                            self._run += 1  # the other workers of this run stop too
+                    if stopping:
+                        log.warning("registry cold read stopped error=%r left=%d", str(exc),
+                                    len(todo))  # fmt: skip
+                    return
+                # None: deleted since the listing (the next listing says so)
+                if cached is not None and self._store(name, cached):
+                    with self._lock:
+                        self._read += 1
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def close(self) -> None:
+        self.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
