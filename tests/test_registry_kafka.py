@@ -331,3 +331,16 @@ def test_old_subjects_are_read_again_only_while_the_refresh_budget_lasts(
         outcome[budget] = (second.refreshed, len(seen))
     assert outcome[0.0][0] <= 1 and outcome[0.0][1] <= 1, outcome
     assert outcome[60.0][1] == len(names), outcome
+
+
+def test_apicurio_schemas_listing_names_no_subject(
+    schema_registry: SchemaRegistry, unique_name: Callable[[str], str]
+) -> None:
+    """Apicurio 3.3.3's `GET /schemas` takes Confluent's parameters but lists each version's
+    schema text without its subject, version or id, so it cannot replace the per-subject reads
+    (docs/schema-registry.md, where Apicurio differs)."""
+    name = unique_name("bulk")
+    schema_registry.register(name, order_schema())
+    listing = schema_registry.get(f"/schemas?subjectPrefix={name}&offset=0&limit=10")
+    assert isinstance(listing, list) and len(listing) == 1, listing
+    assert "schema" in listing[0] and not {"subject", "version", "id"} & listing[0].keys()

@@ -22,11 +22,13 @@ bounded by `refresh_budget_seconds` from its first request:
    `GET /config/<s>?defaultToGlobal=false`, and when the versions changed
    `GET /subjects/<s>/versions/latest` (schema type and id), through `concurrency` kept-alive
    connections at once. First the subjects that are new since the last listing or named by a new
-   id, then those listed but never read (after a start: the cold read, spread over as many polls
-   as it takes), then the `refresh_per_cycle` read longest ago. A subject not started when the
-   budget is spent waits for the next poll (at least `concurrency` are started each poll, so the
-   reads always progress); one already running ends. A poll that ran out of budget is a
-   successful poll.
+   id, then those listed but never read (after a start: the cold read), then the
+   `refresh_per_cycle` read longest ago. A subject not started when the budget is spent waits for
+   the next poll (at least `concurrency` are started each poll, so the reads always progress); one
+   already running ends. A poll that ran out of budget is a successful poll.
+3. The cold read between polls (`registry_details.ColdReader`, `cold_read_concurrency`
+   connections of its own): a successful poll ends by handing it the subjects still unread, and
+   the next poll stops it as it begins; what it read is in the next reading.
 
 The reading holds every listed subject name (`listed`: the topics without a value subject are
 judged from it, right from the first poll) and the details of those read so far (`subjects`: a
@@ -132,12 +134,14 @@ class SchemaRegistrySource:
         answer, latency = health.result()
         global_level = compat(answer, "/config")
         listed = dict.fromkeys(self._subjects(pages, deadline))
-        if listed and not self._cache.keys() <= listed.keys():
+        with self._lock:  # the cold read's threads add to the cache
+            missing = [n for n in self._cache if n not in listed]
+        if listed and missing:
             # a subject read before is missing: deleted, or missed by a page whose offset moved
             # under a concurrent change; only one missing from a second listing too is gone
             again = self._ask_pages(0, len(listed) // self._config.page_size + 1, deadline)
             relisted = set(self._subjects(again, deadline))
-            found = [n for n in self._cache if n not in listed and n in relisted]
+            found = [n for n in missing if n in relisted]
             if found:
                 log.info("subjects missed by a paged listing found in a second one count=%d",
                          len(found))  # fmt: skip
