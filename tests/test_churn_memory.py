@@ -2,9 +2,10 @@
 
 A thousand group ids, each used in one cycle only, on topics that are created and deleted, go
 through every registered collector and the renderer; once the cluster has none of them, every
-dict, set or list the collectors keep (rebalance and hygiene memories, lag-in-seconds histories,
-dead-letter windows, ...) and the renderer's per-family caches are back to their size before the
-churn, so a process that has seen a million ids holds what it held on day one."""
+dict, set or list the collectors and the poller's offset history keep (rebalance and hygiene
+memories, lag-in-seconds histories, lag status windows, dead-letter windows, ...) and the
+renderer's per-family caches are back to their size before the churn, so a process that has
+seen a million ids holds what it held on day one."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from exporter.collectors.base import REGISTRY, CycleData
+from exporter.collectors.base import REGISTRY, admin_data
 from exporter.config import Config
+from exporter.domain.offset_history import OffsetHistory
 from exporter.render import Renderer
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.admin_model import (
@@ -79,20 +81,27 @@ def _held(obj: Any, depth: int = 0) -> int:
 
 
 def churn_pipeline() -> tuple[list[Any], Renderer, Callable[[float, int | None], None]]:
-    """Every registered collector and a renderer, and one cycle through them: churn cycle `n`, or
-    no churned group or topic with None."""
+    """Every registered collector, the offset history they read, and a renderer, and one cycle
+    through them: churn cycle `n`, or no churned group or topic with None."""
     config = Config()
     collectors = [factory(config) for _, factory in sorted(REGISTRY.items())]
+    history = OffsetHistory.of(config)
     renderer = Renderer()
 
     def cycle(t: float, n: int | None) -> None:
         out = SnapshotBuilder()
+        data = admin_data(t, _view(t, n), history)
         for c in collectors:
             if c.name != "own":
-                c.collect(CycleData(now=t, cluster=_view(t, n)), out)
+                c.collect(data, out)
         renderer.render(out.build(t))
 
-    return collectors, renderer, cycle
+    return [*collectors, history], renderer, cycle
+
+
+def _name(part: object) -> str:
+    """A collector's name; the poller's offset history, which the collectors read, by its own."""
+    return str(getattr(part, "name", "offset_history"))
 
 
 def test_nothing_per_group_topic_or_partition_outlives_it() -> None:
@@ -100,17 +109,17 @@ def test_nothing_per_group_topic_or_partition_outlives_it() -> None:
 
     for t in range(1, 4):  # warm-up without churn
         cycle(float(t), None)
-    before = {c.name: _held(c) for c in collectors}
+    before = {_name(c): _held(c) for c in collectors}
     cached_before = renderer.cached_series
     for n in range(100):  # 1,000 group ids and 100 topics, each in one cycle only
         cycle(10.0 + n, n)
-    during = {c.name: _held(c) for c in collectors}
+    during = {_name(c): _held(c) for c in collectors}
     reached = {k for k in during if during[k] > before[k]}
     print(f"state grown by the churn: {sorted(reached)}")
-    assert {"consumer_lag", "groups"} <= reached, reached  # the churn did reach their state
+    assert {"offset_history", "groups"} <= reached, reached  # the churn did reach their state
     for t in range(3):  # the churned groups and topics are gone
         cycle(200.0 + t, None)
-    after = {c.name: _held(c) for c in collectors}
+    after = {_name(c): _held(c) for c in collectors}
     grown = {k: (before[k], during[k], after[k]) for k in after if after[k] > before[k]}
     assert not grown, f"state kept for gone groups/topics (before, during, after): {grown}"
     assert renderer.cached_series == cached_before

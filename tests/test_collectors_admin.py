@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from weakref import WeakKeyDictionary
 
 from exporter.catalog import admin as cat
 from exporter.catalog import own
-from exporter.collectors.base import REGISTRY, Collector, CycleData, PollHealth
+from exporter.collectors.base import REGISTRY, Collector, PollHealth, admin_data
 from exporter.config import Config, PollConfig
+from exporter.domain.offset_history import OffsetHistory
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin_model import (
     Broker,
@@ -47,13 +49,22 @@ def run(name: str, view: ClusterView | None, config: Config | None = None) -> Sn
     return run_with(make(name, config), view)
 
 
+_HISTORIES: WeakKeyDictionary[Collector, OffsetHistory] = WeakKeyDictionary()
+"""The offset history each collector made here reads, as the poller's would be: one per run."""
+
+
 def make(name: str, config: Config | None = None) -> Collector:
-    return REGISTRY[name](config or Config())
+    c = REGISTRY[name](config or Config())
+    _HISTORIES[c] = OffsetHistory.of(config or Config())
+    return c
 
 
 def run_with(c: Collector, view: ClusterView | None, **kw: object) -> Snapshot:
+    """One cycle of `c` on `view`, its offset history fed with the view first (the poller's way)."""
     out = SnapshotBuilder()
-    c.collect(CycleData(now=view.taken_at if view else 0.0, cluster=view, **kw), out)  # type: ignore[arg-type]
+    history = _HISTORIES.setdefault(c, OffsetHistory.of(Config()))
+    data = admin_data(view.taken_at if view else 0.0, view, history)
+    c.collect(replace(data, **kw), out)  # type: ignore[arg-type]
     return out.build(0.0)
 
 
@@ -341,8 +352,9 @@ def test_every_admin_family_is_emitted_by_some_collector() -> None:
     )
     for name in ("brokers", "partitions", "consumer_lag", "groups", "commit_times"):
         c = make(name)
-        c.collect(CycleData(now=1.0, cluster=view), out)
-        c.collect(CycleData(now=2.0, cluster=replace(view, taken_at=1030.0)), out)
+        history = OffsetHistory.of(Config())
+        c.collect(admin_data(1.0, view, history), out)
+        c.collect(admin_data(2.0, replace(view, taken_at=1030.0), history), out)
     emitted = out.build(0.0).families.keys()
     assert set(cat.ALL) - set(emitted) == set()
 

@@ -9,11 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.catalog import admin as cat
-from exporter.collectors.base import CycleData
+from exporter.collectors.base import admin_data
 from exporter.collectors.consumer_lag import ConsumerLagCollector
 from exporter.config import Config, PollConfig
 from exporter.domain.groups import GROUP_STATES, REBALANCING_STATES, is_rebalancing
 from exporter.domain.lag_time import LagClock, lag_messages, lag_seconds
+from exporter.domain.offset_history import OffsetHistory
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.admin_convert import GROUP_STATES as PARSED_STATES
 from exporter.sources.admin_model import ClusterView, Offsets, PartitionMeta, TopicMeta
@@ -48,6 +49,7 @@ def test_the_consumer_lag_loop_writes_what_the_domain_functions_give(
         poll=PollConfig(lag_history_points=points, lag_max_extrapolation_seconds=extrapolation)
     )
     collector = ConsumerLagCollector(config)
+    offset_history = OffsetHistory.of(config)
     reference = LagClock(points, extrapolation)
     at = 1_000.0
     out = SnapshotBuilder()
@@ -56,7 +58,7 @@ def test_the_consumer_lag_loop_writes_what_the_domain_functions_give(
         last = i == len(polls) - 1
         view = _view(at, ends, dict(enumerate(committed)) if last else None)
         out = SnapshotBuilder()
-        collector.collect(CycleData(now=at, cluster=view), out)
+        collector.collect(admin_data(at, view, offset_history), out)
         known = [("t", p) for p in range(PARTITIONS)]  # in the metadata: kept when unread
         reference.observe({("t", p): e for p, e in enumerate(ends)}, at, keep=known)
     snap = out.build(taken_at=at)

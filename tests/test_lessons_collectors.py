@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import MappingProxyType
+from weakref import WeakKeyDictionary
 
 import pytest
 
 from exporter.catalog import lessons as cat
-from exporter.collectors.base import REGISTRY, CycleData
+from exporter.collectors.base import REGISTRY, admin_data
 from exporter.collectors.dead_letters import DeadLettersCollector
 from exporter.collectors.headroom import HeadroomCollector
 from exporter.collectors.lag_status import LagStatusCollector
 from exporter.collectors.rebalance_hygiene import RebalanceHygieneCollector
 from exporter.config import Config, LessonsConfig, PollConfig
+from exporter.domain.offset_history import OffsetHistory
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin_model import (
     ClusterView,
@@ -41,10 +43,23 @@ def group(
     return GroupDescription(gid, state, kind, assignor, 1, False, tuple(members))
 
 
+_HISTORIES: WeakKeyDictionary[object, OffsetHistory] = WeakKeyDictionary()
+"""The offset history each collector reads here, as the poller's would be: one per collector."""
+
+
+def lag_status(config: Config) -> LagStatusCollector:
+    """A lag status collector and the offset history it reads, both made from `config`."""
+    c = LagStatusCollector(config)
+    _HISTORIES[c] = OffsetHistory.of(config)
+    return c
+
+
 def run(collector: object, view: ClusterView | None) -> Snapshot:
+    """One cycle of `collector` on `view`, its offset history fed with the view first."""
     out = SnapshotBuilder()
     now = view.taken_at if view is not None else 0.0
-    collector.collect(CycleData(now=now, cluster=view), out)  # type: ignore[attr-defined]
+    data = admin_data(now, view, _HISTORIES.setdefault(collector, OffsetHistory.of(Config())))
+    collector.collect(data, out)  # type: ignore[attr-defined]
     return out.build(now)
 
 
@@ -297,7 +312,7 @@ def statuses(snap: Snapshot) -> tuple[list[tuple[str, ...]], list[tuple[str, ...
 
 
 def test_lag_status_stall_then_ok() -> None:
-    c = LagStatusCollector(lessons_config(lag_status_window=3))
+    c = lag_status(lessons_config(lag_status_window=3))
     owner = member("a", ("t", 0))
     seen = [statuses(run(c, lag_view(float(i), 5, 10 + i, owner))) for i in range(3)]
     assert seen[0] == ([("g", "t", "0", "UNKNOWN")], [("g", "UNKNOWN")])
@@ -309,28 +324,28 @@ def test_lag_status_stall_then_ok() -> None:
 
 
 def test_lag_status_stop_when_group_is_empty() -> None:
-    c = LagStatusCollector(lessons_config(lag_status_window=2))
+    c = lag_status(lessons_config(lag_status_window=2))
     for i in range(2):
         snap = run(c, lag_view(float(i), 5, 10, state="Empty"))
     assert statuses(snap) == ([("g", "t", "0", "STOP")], [("g", "STOP")])
 
 
 def test_lag_status_ownership_unknown_while_rebalancing() -> None:
-    c = LagStatusCollector(lessons_config(lag_status_window=2))
+    c = lag_status(lessons_config(lag_status_window=2))
     for i in range(2):
         snap = run(c, lag_view(float(i), 5, 10, state="PreparingRebalance"))
     assert statuses(snap) == ([("g", "t", "0", "STALL")], [("g", "STALL")])
 
 
 def test_lag_status_rewind() -> None:
-    c = LagStatusCollector(lessons_config(lag_status_window=5))
+    c = lag_status(lessons_config(lag_status_window=5))
     run(c, lag_view(0.0, 10, 10, state="Empty"))
     assert statuses(run(c, lag_view(1.0, 0, 10, state="Empty")))[1] == [("g", "REWIND")]
 
 
 def test_lag_status_topic_granularity_drops_partition_series() -> None:
     config = Config(poll=PollConfig(lag_granularity="topic"))
-    snap = run(LagStatusCollector(config), lag_view(0.0, 10, 10))
+    snap = run(lag_status(config), lag_view(0.0, 10, 10))
     assert statuses(snap) == ([], [("g", "OK")])
 
 
@@ -344,7 +359,7 @@ def test_hygiene_partial_group_listing_forgets_nothing() -> None:
 
 
 def test_lag_status_partial_commits_forget_nothing() -> None:
-    c = LagStatusCollector(lessons_config(lag_status_window=2))
+    c = lag_status(lessons_config(lag_status_window=2))
     run(c, lag_view(0.0, 5, 10, state="Empty"))
     partial = replace(
         lag_view(1.0, 5, 10, state="Empty"),
@@ -357,7 +372,7 @@ def test_lag_status_partial_commits_forget_nothing() -> None:
 
 
 def test_lag_status_window_of_one_counts_as_two() -> None:
-    c = LagStatusCollector(lessons_config(lag_status_window=1))
+    c = lag_status(lessons_config(lag_status_window=1))
     owner = member("a", ("t", 0))
     assert statuses(run(c, lag_view(0.0, 5, 10, owner)))[1] == [("g", "UNKNOWN")]
     assert statuses(run(c, lag_view(1.0, 5, 10, owner)))[1] == [("g", "STALL")]

@@ -1,9 +1,11 @@
 """What a collector is: a named, switchable translator from one cycle's source data to samples.
 
 Collectors never do I/O. The poller fetches from the sources, wraps what it got in `CycleData`,
-and calls every enabled collector in turn with a fresh `SnapshotBuilder`. A collector that keeps
-history between cycles (lag in seconds, rebalances observed, lag status) keeps it on its own
-instance; the poller creates each collector once for the life of the process.
+and calls every enabled collector in turn with a fresh `SnapshotBuilder`. The offsets of past
+cycles (for lag in seconds and lag status) are kept once, in the poller's `OffsetHistory`, fed
+with each cycle's view and handed in as `CycleData.history`; a collector that keeps other memory
+between cycles (rebalances observed) keeps it on its own instance: the poller creates each
+collector once for the life of the process.
 
 Adding a collector: one new file in this package with a class decorated `@register`; the package
 imports every module it holds (no list to edit).
@@ -15,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
+from exporter.domain.offset_history import OffsetHistory
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.admin_model import ClusterView
 from exporter.sources.jmx_model import TargetResult
@@ -64,6 +67,9 @@ class CycleData:
     now: float
     cluster: ClusterView | None = None
     """The Admin API view (`admin`)."""
+    history: OffsetHistory | None = None
+    """The offsets of past cycles, fed with `cluster` (see `admin_data`); None: no history (each
+    cycle judged alone)."""
     jmx: Mapping[str, TargetResult] = field(default_factory=dict)
     """JMX readings by target name: one `TargetResult` per target polled, failed ones included
     (ok=False, with the reason), so their health can be written."""
@@ -75,6 +81,13 @@ class CycleData:
     """The end-to-end probe's reading; None when the probe is off or could not run."""
     health: PollHealth | None = None
     """Only for the collectors that read `health`, which run last."""
+
+
+def admin_data(now: float, view: ClusterView | None, history: OffsetHistory) -> CycleData:
+    """The data of the Admin API phase: the cycle's view, and the offset history fed with it."""
+    if view is not None:
+        history.observe(view)
+    return CycleData(now=now, cluster=view, history=history)
 
 
 Input = Literal["admin", "jmx", "schema_registry", "probe", "health"]

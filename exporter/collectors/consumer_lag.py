@@ -14,9 +14,9 @@ cycle keeps the one read last (the admin source carries it); the group counts th
 `kafka_consumergroup_log_end_unread_partitions`.
 
 Lag in seconds comes from the message's own timestamp where the `message_times` stage read it
-(`poll.lag_seconds_mode` exact or auto), else from `exporter.domain.lag_time`: this collector
-keeps one log-end history per partition (shared by all groups), fed once per cycle with the
-log-end offsets and the time they were read. `kafka_vitals_lag_seconds_partitions{method}`
+(`poll.lag_seconds_mode` exact or auto), else from `exporter.domain.lag_time`: one log-end history
+per partition (shared by all groups), kept in the cycle's `OffsetHistory` and fed once per cycle
+with the log-end offsets and the time they were read. `kafka_vitals_lag_seconds_partitions{method}`
 counts each way. With `poll.lag_granularity: topic` the per-partition families are left out;
 sums and maxima stay.
 """
@@ -60,6 +60,10 @@ def uncommitted_partitions(view: ClusterView, group: str) -> dict[str, int]:
     return out
 
 
+_NO_HISTORY = LagClock(0, 0.0)
+"""Without an offset history (a collector driven alone): no lag in seconds by interpolation."""
+
+
 class _Rows:
     """The families of one cycle, gathered group by group and written with `add_rows` at the
     end; the per-partition ones only with `poll.lag_granularity: partition`."""
@@ -92,20 +96,17 @@ class ConsumerLagCollector:
 
     def __init__(self, config: Config) -> None:
         self._per_partition = config.poll.lag_granularity == "partition"
-        self._clock = LagClock(
-            config.poll.lag_history_points, config.poll.lag_max_extrapolation_seconds
-        )
         self.clamped_total = 0
         self._methods = [0, 0]  # this cycle's lagging partitions: [exact, interpolated]
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
         view = data.cluster
         if view is not None:
-            self._observe(view)
+            clock = data.history.log_ends() if data.history is not None else _NO_HISTORY
             if view.committed is not None:
                 rows = _Rows(self._per_partition)
                 for group in sorted(view.committed):
-                    self._group(view, group, view.committed[group], rows)
+                    self._group(view, group, view.committed[group], clock, rows)
                 rows.write(out)
         out.add(own.LAG_CLAMPED, (), self.clamped_total)
         if view is not None and view.message_times is not None:
@@ -115,18 +116,12 @@ class ConsumerLagCollector:
             out.add(own.LAG_SECONDS_METHOD, ("interpolated",), self._methods[1])
         self._methods = [0, 0]
 
-    def _observe(self, view: ClusterView) -> None:
-        if view.offsets is None:
-            return
-        known = [(t.name, p.partition) for t in (view.topics or {}).values() for p in t.partitions]
-        ends = {tp: o.end for tp, o in view.offsets.items()}
-        self._clock.observe(ends, view.taken_at, keep=known)
-
     def _group(
         self,
         view: ClusterView,
         group: str,
         committed: Mapping[TopicPartition, int],
+        clock: LagClock,
         rows: _Rows,
     ) -> None:
         # one pass per committed partition: locals rather than helpers (the clamp of the module
@@ -134,10 +129,10 @@ class ConsumerLagCollector:
         # of times
         offsets = view.offsets or {}
         now = view.taken_at
-        histories = self._clock.histories
         exact = view.message_times.times if view.message_times is not None else None
         methods = self._methods
-        max_extrapolation = self._clock.max_extrapolation
+        histories = clock.histories
+        max_extrapolation = clock.max_extrapolation
         offset_sums: dict[str, int] = {}
         lag_sums: dict[str, int] = {}
         past_end: dict[str, int] = {}

@@ -1,7 +1,8 @@
 """Collector `lag_status`: Burrow-style OK/WARN/STALL/STOP/REWIND/UNKNOWN per partition and group.
 
-Keeps a bounded window of (committed, log-end) points per (group, topic, partition) between polls
-(`lessons.lag_status_window` polls) and judges it with the rules of `exporter.domain.lag_status`.
+Judges the bounded window of (committed, log-end) points per (group, topic, partition)
+(`lessons.lag_status_window` polls, kept in the cycle's `OffsetHistory`) with the rules of
+`exporter.domain.lag_status`.
 A partition's owner is only trusted from a settled group (Stable or Empty); while a group
 rebalances, ownership counts as unknown.
 """
@@ -38,16 +39,13 @@ class LagStatusCollector:
     reads: ClassVar[tuple[Input, ...]] = ("admin",)
 
     def __init__(self, config: Config) -> None:
-        # one poll shows no trend: a window of 1 would call every lagging partition stuck
-        self._tracker = ls.LagStatusTracker(size=max(2, config.lessons.lag_status_window))
         self._per_partition = config.poll.lag_granularity == "partition"
 
     def collect(self, data: CycleData, out: SnapshotBuilder) -> None:
         view = data.cluster
-        if view is None or view.committed is None or view.offsets is None:
+        if view is None or data.history is None:
             return
-        complete = "committed" not in view.failed_stages  # a partial answer forgets nothing
-        statuses = self._tracker.update(view.committed, view.offsets, owners(view), complete)
+        statuses = data.history.lag_statuses(owners(view))
         # statuses come in (group, topic, partition) order
         if self._per_partition:
             labels = [(g, t, partition_label(p), s) for (g, t, p), s in statuses.items()]

@@ -16,12 +16,13 @@ One cycle:
    below overlap with the JVM. When the stages before take much longer than in the last cycle
    (requests timing out while a broker is down), the runners start anyway, after
    `RUNNERS_LATEST_BASE + RUNNERS_LATEST_FACTOR x` the last cycle's time to its offsets stage.
-3. Every enabled collector of `exporter.collectors.REGISTRY` (switch: `collectors.<name>`) whose
-   declared `reads` is the Admin API view only gets the cycle's `CycleData` and a fresh
-   `SnapshotBuilder` with the series cap (`poll.series_cap` per family); the builders are
-   merged. A collector that raises fails alone (stage `collector:<name>`).
-   In `broker` and `shard` scope each builder keeps only the series this instance owns
-   (`exporter.ownership`) before it is merged.
+3. The view is added to the poller's one `OffsetHistory` (the offsets of past cycles, for lag in
+   seconds and lag status). Every enabled collector of `exporter.collectors.REGISTRY` (switch:
+   `collectors.<name>`) whose declared `reads` is the Admin API view only gets the cycle's
+   `CycleData` (the view and the history) and a fresh `SnapshotBuilder` with the series cap
+   (`poll.series_cap` per family); the builders are merged. A collector that raises fails alone
+   (stage `collector:<name>`). In `broker` and `shard` scope each builder keeps only the series
+   this instance owns (`exporter.ownership`) before it is merged.
 4. The runners are awaited until `poll.stage_timeout_seconds` (plus a short grace) have passed
    since they started. A runner still busy then fails this cycle with "timed out", and is not
    started again until its earlier call returns. Then the collectors that read their readings
@@ -55,10 +56,12 @@ from exporter.collectors.base import (
     CollectorRun,
     CycleData,
     PollHealth,
+    admin_data,
     phase,
 )
 from exporter.config import Config
 from exporter.domain import dead_letters as dl
+from exporter.domain.offset_history import OffsetHistory
 from exporter.memory import release_free_memory
 from exporter.poller.runners import (
     Pending,
@@ -161,6 +164,8 @@ class Poller:
         self._runner_collectors = [c for c in collectors if phase(c.reads) == "runners"]
         self._health_collectors = [c for c in collectors if phase(c.reads) == "health"]
         self._collectors = self._admin_collectors + self._runner_collectors
+        self._history = OffsetHistory.of(config)
+        """The offsets of past cycles, one for every collector (fed at each cycle's start)."""
         self._runners_after = 0.0
         """Seconds from the start of the last cycle without failed stages to its offsets stage."""
         self._snapshot: Snapshot | None = None
@@ -280,7 +285,7 @@ class Poller:
         assert pending is not None
         if reached and all(o.ok for o in admin.stages if o.stage in _BEFORE_RUNNERS):
             self._runners_after = reached[0]  # learnt from cycles without failed stages only
-        data = CycleData(now=started, cluster=admin.view)
+        data = admin_data(started, admin.view, self._history)
         cap = self._config.poll.series_cap
         merged = SnapshotBuilder()  # the cap applies per collector; own health is never capped
         stages = list(admin.stages)
