@@ -1,1 +1,1 @@
-"""The exporter's own health: its thresholds and rules."""
+"""The exporter's own health: its thresholds, rules and panels."""

@@ -1,1 +1,1 @@
-"""The schema contract and the Schema Registry: their thresholds, signal and rules."""
+"""The schema contract and the Schema Registry: their thresholds, signal, rules and panels."""
