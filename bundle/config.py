@@ -8,9 +8,10 @@ YAML file (see `bundle.overrides`) whose keys mirror the sections below (`for` f
 Each field carries the reason for its default in `metadata["why"]` (read it with `why()`), so the
 reason travels into the docs and a test can insist that no threshold goes without one.
 
-The sections live with their themes (`bundle.<theme>.thresholds`: consumers, cluster, broker,
-exporter, lessons, registry, probe) and in the core (`bundle.core.settings`: selectors, labels,
-output); `bundle.core.knobs` holds severities, durations and `why()`. Import them all from here.
+The sections live with their themes (`bundle.<theme>.thresholds`: consumers, cluster,
+throughput, broker, exporter, lessons, registry, probe) and in the core (`bundle.core.settings`:
+selectors, labels, output); `bundle.core.knobs` holds severities, durations and `why()`. Import
+them all from here.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ from bundle.broker.thresholds import OfflineLogDirectory, PollInterval, UncleanE
 from bundle.cluster.thresholds import (
     ActiveController,
     BrokerCount,
-    MessagesIn,
     OfflinePartitions,
-    ProduceLatency,
     UnderMinIsr,
     UnderReplicated,
 )
@@ -62,6 +61,7 @@ from bundle.registry.thresholds import (
     RegistryUnreachable,
     TopicWithoutSchema,
 )
+from bundle.throughput.thresholds import MessagesIn, ProduceLatency
 
 __all__ = [
     "DEFAULT",

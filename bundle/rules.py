@@ -1,8 +1,8 @@
 """The alert rule model and the assembly of every rule group from a `BundleConfig` object.
 
-Each family of signals lives in its own module (`rules_consumers`, `rules_cluster`,
-`rules_exporter`) and contributes one or more `Group`s through a builder listed in `BUILDERS`;
-adding a family of alerts means adding a module and one line here.
+Each signal theme's rules live in its own module (`bundle.<theme>.rules`) and contribute one or
+more `Group`s through a builder listed in `BUILDERS`; adding a theme of alerts means adding its
+module and one line here.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from bundle.exporter import rules as rules_exporter
 from bundle.lessons import rules as rules_lessons
 from bundle.probe import rules as rules_probe
 from bundle.registry import rules as rules_registry
+from bundle.throughput import rules as rules_throughput
 
 Builder = Callable[[BundleConfig], tuple[Group, ...]]
 
 BUILDERS: tuple[Builder, ...] = (
     rules_consumers.groups,
     rules_cluster.groups,
+    rules_throughput.groups,
     rules_broker.groups,
     rules_exporter.groups,
     rules_lessons.groups,

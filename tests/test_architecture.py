@@ -12,7 +12,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("exporter", "bundle", "tools", "harness")
-THEMES = ("broker", "cluster", "consumers", "exporter", "lessons", "probe", "registry")
+THEMES = (
+    "broker",
+    "cluster",
+    "consumers",
+    "exporter",
+    "lessons",
+    "probe",
+    "registry",
+    "throughput",
+)
 """The bundle's signal themes: `bundle.<theme>`, its thresholds a unit of their own below the
 bundle configuration that gathers them."""
 

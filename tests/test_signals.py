@@ -19,6 +19,7 @@ from bundle.core.query import RuleQuery
 from bundle.dashboards.output import build_all, scope
 from bundle.probe.signals import latency_quantile
 from bundle.rules import build
+from bundle.throughput import signals as tp
 from exporter.catalog import admin, jmx, probe
 
 
@@ -84,23 +85,23 @@ def _cases() -> list[tuple[str, str, str, list[tuple[str, str]]]]:
          signals.flagged_partitions(sc, flagged),
          [(overview, signals.flagged_partitions(sc, flagged)),
           (brokers, signals.flagged_partitions(sc, flagged, T))]),
-        ("KafkaProduceLatencySpike", signals.produce_latency(rq, pq.quantile),
-         signals.produce_latency(sc, pq.quantile),
-         [(overview, signals.produce_latency(sc, pq.quantile))]),
+        ("KafkaProduceLatencySpike", tp.produce_latency(rq, pq.quantile),
+         tp.produce_latency(sc, pq.quantile),
+         [(overview, tp.produce_latency(sc, pq.quantile))]),
         ("KafkaProduceLatencySpike",
-         signals.produce_latency_baseline(rq, pq.quantile, pq.baseline_window, pq.baseline_offset),
-         signals.produce_latency_baseline(sc, pq.quantile, pq.baseline_window, pq.baseline_offset),
-         [(overview, signals.produce_latency_baseline(sc, pq.quantile, pq.baseline_window,
-                                                      pq.baseline_offset))]),
+         tp.produce_latency_baseline(rq, pq.quantile, pq.baseline_window, pq.baseline_offset),
+         tp.produce_latency_baseline(sc, pq.quantile, pq.baseline_window, pq.baseline_offset),
+         [(overview, tp.produce_latency_baseline(sc, pq.quantile, pq.baseline_window,
+                                                 pq.baseline_offset))]),
         ("KafkaClusterMessagesInDropped",
-         signals.messages_in(rq, 'topic=""', window=mi.window, offset=mi.offset),
-         signals.messages_in(sc, 'topic=""', window=mi.window, offset=mi.offset),
-         [(overview, signals.messages_in(sc, 'topic=""', window=mi.window, offset=mi.offset)),
-          (overview, signals.messages_in(sc, 'topic=""'))]),
+         tp.messages_in(rq, 'topic=""', window=mi.window, offset=mi.offset),
+         tp.messages_in(sc, 'topic=""', window=mi.window, offset=mi.offset),
+         [(overview, tp.messages_in(sc, 'topic=""', window=mi.window, offset=mi.offset)),
+          (overview, tp.messages_in(sc, 'topic=""'))]),
         ("KafkaTopicMessagesInDropped",
-         signals.messages_in(rq, 'topic!=""', labels=("topic",), window=mi.window),
-         signals.messages_in(sc, 'topic!=""', labels=("topic",), window=mi.window),
-         [(brokers, signals.messages_in(sc, 'topic!=""', T, labels=("topic",)))]),
+         tp.messages_in(rq, 'topic!=""', labels=("topic",), window=mi.window),
+         tp.messages_in(sc, 'topic!=""', labels=("topic",), window=mi.window),
+         [(brokers, tp.messages_in(sc, 'topic!=""', T, labels=("topic",)))]),
         ("KafkaConsumerGroupRebalanceStorm", group_rebalances(rq, rr.window),
          group_rebalances(sc, rr.window),
          [(overview, group_rebalances(sc, rr.window)),

@@ -1,2 +1,2 @@
-"""The cluster: replication, the controller, the broker count, produce latency and throughput; its
-thresholds, signals, rules and the broker dashboard's panels."""
+"""The cluster: replication, the controller, the broker count, the brokers' thread pools, disk,
+errors and JVMs; its thresholds, signals, rules and the brokers dashboard's panels."""

@@ -1,5 +1,5 @@
-"""The rows of the brokers dashboard that read the jmx_exporter-parity families: disk, errors,
-the request-time breakdown and each broker's JVM.
+"""The rows of the brokers dashboard that read the jmx_exporter-parity families: the thread pools'
+idle time, disk, errors, the request-time breakdown and each broker's JVM.
 
 As in `bundle.dashboards.brokers`, every per-broker value is taken with `max by (target)` first, so
 two exporter replicas reading one broker never double it. The request-time parts are drawn as means
@@ -208,5 +208,34 @@ def jvm_row(sc: Scope) -> Placed:
                 ],
             ),
             6,
+        ),
+    ]
+
+
+def threads(sc: Scope) -> Placed:
+    per = sc.by("target")
+    return [
+        (
+            timeseries(
+                "Request handler idle",
+                "Fraction of time the request handler threads were "
+                "idle (one-minute rate). Below 0.3 the broker starts queueing requests. On a "
+                "combined broker+controller node Kafka counts both handler pools, so it can "
+                "reach 2.",
+                "percentunit",
+                [Q(f"max {per} ({sc.sel(jmx.REQUEST_HANDLER_IDLE, B)})", "{{target}}")],
+            ),
+            12,
+        ),
+        (
+            timeseries(
+                "Network processor idle",
+                "Fraction of time the network processor threads "
+                "were idle. Below 0.3 the broker cannot read requests fast enough.",
+                "percentunit",
+                [Q(f"max {per} ({sc.sel(jmx.NETWORK_PROCESSOR_IDLE, B)})", "{{target}}")],
+                max_value=1,
+            ),
+            12,
         ),
     ]

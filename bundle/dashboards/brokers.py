@@ -1,5 +1,5 @@
-"""Brokers and partitions: replication health (here); request latency, throughput and thread pools
-(`bundle.cluster.panels_traffic`); disk, errors, the request-time breakdown and the JVM
+"""Brokers and partitions: replication health (here); request latency and throughput
+(`bundle.throughput.panels`); thread pools, disk, errors, the request-time breakdown and the JVM
 (`bundle.cluster.panels`); and the end-to-end probe's row (`bundle.probe.panels`).
 
 Per-broker JMX values are taken with `max by (target)`: Yammer percentiles cannot be summed or
@@ -11,13 +11,13 @@ from __future__ import annotations
 from grafanalib import core as g
 
 from bundle.cluster import panels as broker_vitals
-from bundle.cluster import panels_traffic as broker_traffic
 from bundle.cluster import signals
 from bundle.cluster.panels import B, T
 from bundle.config import why
 from bundle.dashboards.common import Scope, colors, query_variable
 from bundle.dashboards.panels import Q, dashboard, stat, table, timeseries
 from bundle.probe import panels as probe_panels
+from bundle.throughput import panels as throughput
 from exporter.catalog import Metric, admin, jmx
 
 UID = "kafka-vitals-brokers"
@@ -261,11 +261,11 @@ def build(sc: Scope) -> g.Dashboard:
             (8, _replication(sc)),
             (8, _partitions(sc)),
             "Request latency",
-            (8, broker_traffic.latency(sc)),
+            (8, throughput.latency(sc)),
             "Throughput",
-            (8, broker_traffic.throughput(sc)),
+            (8, throughput.throughput(sc)),
             "Thread pools",
-            (7, broker_traffic.threads(sc)),
+            (7, broker_vitals.threads(sc)),
             "Disk",
             (8, broker_vitals.disk(sc)),
             "Errors",

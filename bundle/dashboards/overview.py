@@ -15,13 +15,12 @@ from bundle.cluster import signals
 from bundle.config import seconds, why
 from bundle.consumers.signals import consumer_lag, group_rebalances
 from bundle.core.promql import num
-from bundle.dashboards.common import Scope, colors, dashed, for_query
+from bundle.dashboards.common import Scope, colors
 from bundle.dashboards.panels import Q, dashboard, stat, table, timeseries
+from bundle.throughput import panels as throughput
 from exporter.catalog import admin, jmx, own
 
 UID = "kafka-vitals-overview"
-BROKER_WIDE = 'topic=""'
-"""The broker-wide MessagesIn/BytesIn/BytesOut series; per-topic ones are topic!=""."""
 
 
 def _health(sc: Scope) -> list[tuple[g.Panel, int]]:
@@ -190,90 +189,6 @@ def _urp(sc: Scope) -> list[tuple[g.Panel, int]]:
     ]
 
 
-def _produce(sc: Scope) -> list[tuple[g.Panel, int]]:
-    t = sc.config.produce_latency
-    now = signals.produce_latency(sc, t.quantile)
-    base = signals.produce_latency_baseline(sc, t.quantile, t.baseline_window, t.baseline_offset)
-    bar = sc.bar("KafkaProduceLatencySpike", t.floor_ms)
-    ratio = sc.bar("KafkaProduceLatencySpike", t.factor)
-    p = f"p{num(float(t.quantile) * 100)}"
-    desc = (
-        f"Produce request total time at quantile {t.quantile} per broker (Yammer histogram: max "
-        "by broker, never averaged). KafkaProduceLatencySpike fires when it is above "
-        f"{num(t.factor)}x its own {t.baseline_window} baseline (ending {t.baseline_offset} ago) "
-        f"and above {num(t.floor_ms)} ms. {why(t, 'floor_ms')}"
-    )
-    links = [sc.runbook("KafkaProduceLatencySpike")]
-    vs = stat(
-        f"Produce {p} (worst broker)",
-        desc,
-        "ms",
-        [Q(f"max({now})", p), Q(f"max({now} / {base})", "x baseline")],
-        bar.steps(),
-        links=links,
-        overrides=[for_query("B", "none", ratio.steps(), 1)],
-    )
-    return [
-        (vs, 4),
-        (
-            timeseries(
-                f"Produce {p} by broker",
-                desc,
-                "ms",
-                [
-                    Q(now, "{{target}}"),
-                    Q(
-                        f"clamp_min({num(t.factor)} * {base}, {num(t.floor_ms)})",
-                        "alert bar {{target}}",
-                    ),
-                ],
-                bar,
-                links=links,
-                overrides=[dashed("alert bar.*", bar.color)],
-            ),
-            8,
-        ),
-    ]
-
-
-def _messages_in(sc: Scope) -> list[tuple[g.Panel, int]]:
-    t = sc.config.messages_in
-    rate = signals.messages_in(sc, BROKER_WIDE)
-    win = signals.messages_in(sc, BROKER_WIDE, window=t.window)
-    then = signals.messages_in(sc, BROKER_WIDE, window=t.window, offset=t.offset)
-    bar = sc.bar("KafkaClusterMessagesInDropped", t.drop_ratio, op="<")
-    desc = (
-        "Messages appended per second, cluster-wide (JMX MessagesIn, broker-wide series "
-        'topic=""). KafkaClusterMessagesInDropped fires when the '
-        f"{t.window} rate is below {num(t.drop_ratio * 100)}% of the same window {t.offset} "
-        f"earlier (that earlier rate at least {num(t.min_rate)}/s): the dashed line. "
-        f"{why(t, 'drop_ratio')}"
-    )
-    links = [sc.runbook("KafkaClusterMessagesInDropped"), sc.runbook("KafkaTopicMessagesInDropped")]
-    vs = stat(
-        "Messages in",
-        desc,
-        "mps",
-        [Q(rate, "now"), Q(f"{win} / {then}", f"vs {t.offset} ago")],
-        links=links,
-        overrides=[for_query("B", "percentunit", bar.steps())],
-    )
-    return [
-        (vs, 4),
-        (
-            timeseries(
-                "Messages in per second",
-                desc,
-                "mps",
-                [Q(rate, "messages in"), Q(f"{num(t.drop_ratio)} * {then}", "alert bar")],
-                links=links,
-                overrides=[dashed("alert bar", bar.color)],
-            ),
-            8,
-        ),
-    ]
-
-
 def _rebalances(sc: Scope) -> list[tuple[g.Panel, int]]:
     t = sc.config.rebalance_rate
     value = t.per_hour * seconds(t.window) / 3600
@@ -349,7 +264,7 @@ def build(sc: Scope) -> g.Dashboard:
             "Vitals: consumers and replication",
             (8, [*lag, *urp]),
             "Vitals: producers",
-            (8, [*_produce(sc), *_messages_in(sc)]),
+            (8, [*throughput.produce_vital(sc), *throughput.messages_in_vital(sc)]),
             "Vitals: rebalances, and what is firing",
             (8, [*_rebalances(sc), (_alerts_table(sc), 12)]),
         ],
