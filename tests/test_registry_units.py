@@ -19,6 +19,7 @@ from exporter.configure import ConfigError, load_config
 from exporter.domain import contract
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.payload_samples import wire_schema_id
+from exporter.sources.registry_details import by_subject, schema_rows
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import RegistryError, RegistryReading, SubjectInfo
 
@@ -169,3 +170,28 @@ def test_payload_sampling_is_off_by_default() -> None:
     config = load_config(env={"KAFKA_VITALS_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
                               "KAFKA_VITALS_SCHEMA_REGISTRY_URL": "http://x:1"})  # fmt: skip
     assert config.schema_registry.payload_sampling is False
+
+
+def test_bulk_listing_rows_and_subjects() -> None:
+    """A Confluent `GET /schemas` page: each version with subject, version, id and type (left out
+    for Avro); per subject the versions and the latest one. Apicurio's items (the schema text
+    only) mean no bulk listing; anything else is a bad answer."""
+    page = [
+        {"subject": "a", "version": 1, "id": 1, "schema": "{}"},
+        {"subject": "b", "version": 1, "id": 2, "schemaType": "JSON", "schema": "{}"},
+        {"subject": "a", "version": 3, "id": 5, "schema": "{}"},
+        {"subject": "a", "version": 2, "id": 4, "schemaType": "AVRO", "schema": "{}"},
+    ]
+    rows = schema_rows(page, "/schemas")
+    assert rows is not None
+    subjects = by_subject(rows)
+    assert subjects["a"].versions == (1, 2, 3) and subjects["b"].versions == (1,)
+    a, b = subjects["a"].info, subjects["b"].info
+    assert (a.versions, a.latest_version, a.latest_id, a.schema_type) == (3, 3, 5, "AVRO")
+    assert (b.versions, b.latest_version, b.latest_id, b.schema_type) == (1, 1, 2, "JSON")
+    assert schema_rows([{"schema": "{}"}, {"schema": "{}", "schemaType": "JSON"}], "/s") is None
+    assert schema_rows([], "/s") == []
+    for bad in ({"subject": "a"}, [{"subject": "a", "version": "1", "id": 1}], ["a"]):
+        with pytest.raises(RegistryError, match=r"^GET /s: ") as err:
+            schema_rows(bad, "/s")
+        assert err.value.kind == "bad_answer"

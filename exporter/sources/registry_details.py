@@ -9,8 +9,14 @@ within its budget.
 start), through `cold_read_concurrency` connections of its own: each poll ends by handing it the
 subjects still unread, and the next poll stops it when it begins (a read already running ends, so
 a poll overlaps at most one subject read per connection). Each subject read is complete or not
-kept; each request has the deadline `timeout_seconds`. A failure stops the run (one log line);
-the next successful poll starts it again with what is still unread.
+kept; each request has the deadline `timeout_seconds`, the bulk listing below as a whole too. A
+failure stops the run (one log line); the next successful poll starts it again with what is still
+unread.
+
+A run with at least `BULK_MIN` subjects unread starts with the bulk listing `GET /schemas?offset=
+&limit=` (Confluent's registry: every live version with its subject, version, id and type), which
+leaves one request per subject (its level). A registry whose answer names no subject (Apicurio
+3.3.3 lists the schema text alone) is not asked again: its subjects are read one by one.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,6 +36,11 @@ from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import CompatibilitySource, RegistryError, SubjectInfo
 
 log = logging.getLogger(__name__)
+
+BULK_PAGE = 1000
+"""Versions asked for per `GET /schemas` request of the bulk listing."""
+BULK_MIN = 20
+"""Subjects unread from which a cold-read run starts with the bulk listing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +63,15 @@ def compat(answer: Any, where: str) -> str:
 
 def read_subject(
     http: RegistryHttp, name: str, global_level: str, deadline: float, now: float,
-    kept: Cached | None,
+    kept: Cached | None, listed: bool = False,
 ) -> Cached | None:  # fmt: skip
     """The subject read now, or None when it no longer exists; `kept` is the copy read before
-    (its latest version is reused while the versions are the same)."""
+    (its latest version is reused while the versions are the same), or with `listed` what a bulk
+    listing just gave (its versions are taken as they are: only the level is asked)."""
     q = quote(name, safe="")
-    versions = http.get(f"/subjects/{q}/versions", deadline)
+    versions: Any = list(kept.versions) if listed and kept is not None else None
+    if versions is None:
+        versions = http.get(f"/subjects/{q}/versions", deadline)
     if versions is NOT_FOUND:
         return None
     if (
@@ -106,6 +120,64 @@ def latest_info(name: str, answer: Any, count: int) -> SubjectInfo:
     )
 
 
+def schema_rows(answer: Any, where: str) -> list[tuple[str, int, int, str]] | None:
+    """(subject, version, id, schema type) of each item of a `GET /schemas` page (Confluent);
+    None when the items name no subject, version and id (Apicurio: the schema text only)."""
+    if not isinstance(answer, list):
+        raise RegistryError(f"GET {where}: not a list", "bad_answer")
+    rows: list[tuple[str, int, int, str]] = []
+    for item in answer:
+        if not isinstance(item, dict):
+            raise RegistryError(f"GET {where}: an item is not an object", "bad_answer")
+        subject, version, schema_id = item.get("subject"), item.get("version"), item.get("id")
+        if subject is None and version is None and schema_id is None:
+            return None
+        if (not isinstance(subject, str) or not isinstance(version, int)
+                or not isinstance(schema_id, int)):  # fmt: skip
+            raise RegistryError(f"GET {where}: an item without subject, version and id",
+                                "bad_answer")  # fmt: skip
+        rows.append((subject, version, schema_id, str(item.get("schemaType") or "AVRO")))
+    return rows
+
+
+def by_subject(rows: list[tuple[str, int, int, str]]) -> dict[str, Cached]:
+    """Each subject's versions and latest version (id, type) from the rows of a bulk listing
+    (the level not known yet; `read_at` 0)."""
+    versions: dict[str, set[int]] = {}
+    latest: dict[str, tuple[int, int, str]] = {}
+    for subject, version, schema_id, schema_type in rows:
+        versions.setdefault(subject, set()).add(version)
+        if version >= latest.get(subject, (-1, 0, ""))[0]:
+            latest[subject] = (version, schema_id, schema_type)
+    out: dict[str, Cached] = {}
+    for name, (version, schema_id, schema_type) in latest.items():
+        info = SubjectInfo(name=name, versions=len(versions[name]), latest_version=version,
+                           latest_id=schema_id, schema_type=schema_type, compatibility="",
+                           compatibility_source="global")  # fmt: skip
+        out[name] = Cached(info=info, versions=tuple(sorted(versions[name])), read_at=0.0)
+    return out
+
+
+def bulk_listing(http: RegistryHttp, deadline: float) -> dict[str, Cached] | None:
+    """Every subject's versions from `GET /schemas?offset=&limit=` pages (BULK_PAGE each, until
+    one is short or adds nothing new), or None when the registry lacks such a listing."""
+    rows: list[tuple[str, int, int, str]] = []
+    seen: set[tuple[str, int]] = set()
+    offset = 0
+    while True:
+        where = f"/schemas?offset={offset}&limit={BULK_PAGE}"
+        answer = http.get(where, deadline)
+        page = None if answer is NOT_FOUND else schema_rows(answer, where)
+        if page is None:
+            return None
+        new = [r for r in page if (r[0], r[1]) not in seen]
+        seen.update((r[0], r[1]) for r in new)
+        rows += new
+        if len(page) < BULK_PAGE or not new:
+            return by_subject(rows)
+        offset += len(page)
+
+
 Store = Callable[[str, Cached], bool]
 """Keeps one subject read by the cold read (called from its threads); False: not kept (a poll
 read it meanwhile, or it is no longer listed)."""
@@ -128,6 +200,8 @@ class ColdReader:
         self._running = 0
         self._read = 0
         """Subjects read and kept since `taken()` was last called."""
+        self._bulk: bool | None = None
+        """The registry has a bulk listing of versions (None: not asked yet)."""
 
     def start(self, names: Sequence[str], global_level: str) -> None:
         """Reads `names`, in order, until done, stopped or failed (a run before is stopped)."""
@@ -135,10 +209,40 @@ class ColdReader:
             self._run += 1
             if not self._workers or not names:
                 return
-            run, todo = self._run, deque(names)
-            for _ in range(min(self._workers, len(todo))):
-                self._running += 1
-                self._pool.submit(self._work, run, todo, global_level)
+            self._running += 1
+            self._pool.submit(self._lead, self._run, deque(names), global_level)
+
+    def _lead(self, run: int, todo: deque[str], global_level: str) -> None:
+        """The run's first worker: the bulk listing when the registry has one and enough are
+        unread, then the other workers, then its own share of the reads."""
+        known: dict[str, Cached] = {}
+        try:
+            if self._bulk is not False and len(todo) >= BULK_MIN:
+                try:
+                    listing = bulk_listing(self._http, time.monotonic() + self._timeout)
+                except RegistryError as exc:
+                    self._failed(run, exc, len(todo))
+                    return
+                self._bulk = listing is not None
+                known = listing or {}
+            with self._lock:
+                if run != self._run:
+                    return
+                for _ in range(min(self._workers, len(todo)) - 1):
+                    self._running += 1
+                    self._pool.submit(self._worker, run, todo, global_level, known)
+            self._work(run, todo, global_level, known)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    def _failed(self, run: int, exc: RegistryError, left: int) -> None:
+        with self._lock:
+            stopping = run == self._run
+            if stopping:
+                self._run += 1  # the other workers of this run stop too
+        if stopping:
+            log.warning("registry cold read stopped error=%r left=%d", str(exc), left)
 
     def stop(self) -> None:
         with self._lock:
@@ -156,33 +260,33 @@ class ColdReader:
             read, self._read = self._read, 0
             return read
 
-    def _work(self, run: int, todo: deque[str], global_level: str) -> None:
+    def _worker(self, run: int, todo: deque[str], global_level: str,
+                known: Mapping[str, Cached]) -> None:  # fmt: skip
         try:
-            while True:
-                with self._lock:
-                    if run != self._run or not todo:
-                        return
-                    name = todo.popleft()
-                now = time.monotonic()
-                try:
-                    cached = read_subject(self._http, name, global_level, now + self._timeout,
-                                          now, None)  # fmt: skip
-                except RegistryError as exc:
-                    with self._lock:
-                        stopping = run == self._run
-                        if stopping:
-                            self._run += 1  # the other workers of this run stop too
-                    if stopping:
-                        log.warning("registry cold read stopped error=%r left=%d", str(exc),
-                                    len(todo))  # fmt: skip
-                    return
-                # None: deleted since the listing (the next listing says so)
-                if cached is not None and self._store(name, cached):
-                    with self._lock:
-                        self._read += 1
+            self._work(run, todo, global_level, known)
         finally:
             with self._lock:
                 self._running -= 1
+
+    def _work(self, run: int, todo: deque[str], global_level: str,
+              known: Mapping[str, Cached]) -> None:  # fmt: skip
+        while True:
+            with self._lock:
+                if run != self._run or not todo:
+                    return
+                name = todo.popleft()
+            now = time.monotonic()
+            listed = known.get(name)
+            try:
+                cached = read_subject(self._http, name, global_level, now + self._timeout, now,
+                                      listed, listed is not None)  # fmt: skip
+            except RegistryError as exc:
+                self._failed(run, exc, len(todo))
+                return
+            # None: deleted since the listing (the next listing says so)
+            if cached is not None and self._store(name, cached):
+                with self._lock:
+                    self._read += 1
 
     def close(self) -> None:
         self.stop()
