@@ -47,9 +47,9 @@ REGISTRY_SUBJECTS_UNREAD = Metric(
     "kafka_schema_registry_subjects_unread",
     "gauge",
     "Subjects listed whose details (compatibility, versions, latest version) were not read yet. "
-    "After a start the subjects are read over as many polls as schema_registry."
-    "refresh_budget_seconds allows (the cold read); a subject's series appear, all at once, when "
-    "it is read. 0 once every subject was read.",
+    "After a start the subjects are read between polls (schema_registry.cold_read_concurrency "
+    "connections) and within each poll's refresh_budget_seconds (the cold read); a subject's "
+    "series appear, all at once, when it is read. 0 once every subject was read.",
     (),
     "registry",
 )
