@@ -303,9 +303,10 @@ class SchemaRegistryConfig:
     """Connections that read, between polls, the subjects listed but never read (after a start:
     the cold read, 3 requests a subject), each its own connection besides `concurrency`. A poll
     stops them when it begins (a subject read already running ends) and hands them what is still
-    unread when it ends, so the cold read takes about (3 x subjects x request time /
-    connections) of wall time instead of as many polls as the budget needs; the polls keep to
-    their budget. 0: the cold read only within each poll's `refresh_budget_seconds`."""
+    unread when it ends; they pause 3 s before the next poll is due. The cold read then takes
+    about (3 x subjects x request time / connections) of wall time instead of as many polls as
+    the budget needs, and the polls keep to their budget. 0: the cold read only within each
+    poll's `refresh_budget_seconds`."""
     subject_strategy: SubjectStrategy = "topic"
     """How value subjects are named: `topic` (`<topic>-value`, Confluent's TopicNameStrategy),
     `topic_record` (`<topic>-<record name>`), `record` (`<record name>`: the topic's records come

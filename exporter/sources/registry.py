@@ -40,6 +40,7 @@ but nothing of a failed poll is published.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -70,6 +71,9 @@ ID_PROBES_MAX = 1000
 """New ids probed per poll at most; the rest follow in the next polls."""
 ID_LIMIT = 2**31
 """Schema ids are 32-bit signed integers: the search for the highest stops below."""
+COLD_QUIET_SECONDS = 3.0
+"""The cold read starts no subject read within this long before the next poll is due (the
+shortest of the last intervals between poll starts), so the registry is quiet when it begins."""
 
 
 class SchemaRegistrySource:
@@ -94,6 +98,8 @@ class SchemaRegistrySource:
         self._lock = threading.Lock()
         """Guards `_cache` and `_listed`, which the cold read's threads add to."""
         self._cold = ColdReader(config, self._keep)
+        self._starts: deque[float] = deque(maxlen=4)
+        """When the last polls began (monotonic): their shortest interval is the poll interval."""
 
     def _keep(self, name: str, cached: Cached) -> bool:
         """A subject the cold read read: kept if still listed and not read by a poll since."""
@@ -170,7 +176,10 @@ class SchemaRegistrySource:
             subjects = {n: self._relabel(self._cache[n].info, global_level)
                         for n in listed if n in self._cache}  # fmt: skip
             unread = [n for n in listed if n not in self._cache]
-        self._cold.start(unread, global_level)
+        self._starts.append(t0)
+        gaps = [b - a for a, b in zip(self._starts, list(self._starts)[1:], strict=False)]
+        self._cold.start(unread, global_level,
+                         t0 + min(gaps) - COLD_QUIET_SECONDS if gaps else math.inf)  # fmt: skip
         reading = RegistryReading(
             taken_at=started,
             latency_seconds=latency,

@@ -22,6 +22,7 @@ leaves one request per subject (its level). A registry whose answer names no sub
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -202,15 +203,21 @@ class ColdReader:
         """Subjects read and kept since `taken()` was last called."""
         self._bulk: bool | None = None
         """The registry has a bulk listing of versions (None: not asked yet)."""
+        self._todo: deque[str] = deque()
+        """The current run's subjects not started yet."""
+        self._until = math.inf
 
-    def start(self, names: Sequence[str], global_level: str) -> None:
-        """Reads `names`, in order, until done, stopped or failed (a run before is stopped)."""
+    def start(self, names: Sequence[str], global_level: str, until: float = math.inf) -> None:
+        """Reads `names`, in order, until done, stopped, failed or `until` (monotonic seconds:
+        no subject read is started after it); a run before is stopped."""
         with self._lock:
             self._run += 1
+            self._todo = deque(names)
+            self._until = until
             if not self._workers or not names:
                 return
             self._running += 1
-            self._pool.submit(self._lead, self._run, deque(names), global_level)
+            self._pool.submit(self._lead, self._run, self._todo, global_level)
 
     def _lead(self, run: int, todo: deque[str], global_level: str) -> None:
         """The run's first worker: the bulk listing when the registry has one and enough are
@@ -241,18 +248,21 @@ class ColdReader:
             stopping = run == self._run
             if stopping:
                 self._run += 1  # the other workers of this run stop too
+                self._todo = deque()
         if stopping:
             log.warning("registry cold read stopped error=%r left=%d", str(exc), left)
 
     def stop(self) -> None:
         with self._lock:
             self._run += 1
+            self._todo = deque()
 
     @property
     def busy(self) -> bool:
-        """A run is reading (or a stopped worker is ending its last subject)."""
+        """A run is reading (or a stopped worker is ending its last subject), or has subjects
+        left that it waits for the next poll to start again."""
         with self._lock:
-            return self._running > 0
+            return self._running > 0 or bool(self._todo)
 
     def taken(self) -> int:
         """Subjects read and kept since the last call."""
@@ -272,7 +282,7 @@ class ColdReader:
               known: Mapping[str, Cached]) -> None:  # fmt: skip
         while True:
             with self._lock:
-                if run != self._run or not todo:
+                if run != self._run or not todo or time.monotonic() >= self._until:
                     return
                 name = todo.popleft()
             now = time.monotonic()
