@@ -19,6 +19,7 @@ from exporter.configure import ConfigError, load_config
 from exporter.domain import contract
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.payload_samples import wire_schema_id
+from exporter.sources.registry import ID_LIMIT, highest_id
 from exporter.sources.registry_details import by_subject, schema_rows
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import RegistryError, RegistryReading, SubjectInfo
@@ -195,3 +196,22 @@ def test_bulk_listing_rows_and_subjects() -> None:
         with pytest.raises(RegistryError, match=r"^GET /s: ") as err:
             schema_rows(bad, "/s")
         assert err.value.kind == "bad_answer"
+
+
+@pytest.mark.parametrize("top", [0, 1, 2, 3, 4, 5000, 8191, 65536, ID_LIMIT - 1])
+@pytest.mark.parametrize("width", [1, 4])
+def test_highest_schema_id_found_in_rounds_of_probes(top: int, width: int) -> None:
+    """The search for the highest schema id in use: ids 1..top exist; found exactly, in rounds of
+    `width` probes each, far fewer rounds than ids (5,000 ids, 4 at a time: 9 rounds, where one
+    at a time takes 25)."""
+    rounds: list[list[int]] = []
+
+    def exist(ids: list[int]) -> list[bool]:
+        assert 0 < len(ids) <= width and ids == sorted(set(ids)), ids
+        rounds.append(ids)
+        return [1 <= n <= top for n in ids]
+
+    assert highest_id(exist, width) == top
+    assert len(rounds) <= (64 if width == 1 else 32), rounds
+    if top == 5000:
+        assert len(rounds) == (25 if width == 1 else 9), rounds
