@@ -27,8 +27,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
+T = TypeVar("T")
 Scope = Literal["cluster", "broker", "shard"]
 OFFSETS_TOPIC = "__consumer_offsets"
 LabelFilter = Callable[[tuple[str, ...]], bool]
@@ -147,6 +148,19 @@ class Share:
         if self.scope == "shard":
             return shard_of(topic, self.count) == self.me
         return (topic, partition) in self.partitions
+
+    def partitions_of(
+        self, topic: str, items: Sequence[T], number: Callable[[T], int]
+    ) -> Sequence[T]:
+        """Of one topic's partitions (`number(item)`: the partition id), those whose partition
+        series are this instance's, in order: what `partition` says of each, decided once for
+        the topic where the scope goes by the topic. Collectors use it to skip what is not
+        theirs before they build series (the series filter would drop them after)."""
+        if self.scope == "cluster":
+            return items
+        if self.scope == "shard":
+            return items if shard_of(topic, self.count) == self.me else ()
+        return [item for item in items if (topic, number(item)) in self.partitions]
 
     def series_filter(self, metric: Family) -> LabelFilter | None:
         """Which series of the family to keep: None keeps all, else a test on the label values."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
@@ -12,6 +13,7 @@ from exporter.catalog import own
 from exporter.collectors.base import REGISTRY, Collector, PollHealth, admin_data
 from exporter.config import Config, PollConfig
 from exporter.domain.offset_history import OffsetHistory
+from exporter.ownership import share_of
 from exporter.snapshot import Snapshot, SnapshotBuilder
 from exporter.sources.admin_model import (
     Broker,
@@ -145,6 +147,48 @@ def test_internal_topics_left_out_by_filters_keep_replication_health() -> None:
     # nothing else sees them: no lag, no uncommitted counts
     lag = run("consumer_lag", view)
     assert all(s.labels[1] != "__consumer_offsets" for s in lag.samples(cat.GROUP_LAG))
+
+
+FAMILIES = {m.name: m for m in cat.ALL}
+
+
+def series(snap: Snapshot) -> dict[tuple[str, tuple[str, ...]], float]:
+    return {(m.name, s.labels): s.value for m in snap.columns for s in snap.samples(m)}
+
+
+def test_partitions_of_a_share_are_what_the_series_filter_keeps() -> None:
+    """Broker and shard scope: the collector walks only the share's topics and partitions, and
+    serves exactly what the whole cluster's series keep through the share's series filter."""
+    led = {"orders": (1, 2, 1), "idle": (2,), "x1": (1, -1), "x2": (2, 2)}
+    topics = {
+        name: TopicMeta(name, tuple(PartitionMeta(name, p, leader, (1, 2), (1,))
+                                    for p, leader in enumerate(leaders)), min_insync_replicas=2)
+        for name, leaders in led.items()
+    }  # fmt: skip
+    offsets = {(t, p): Offsets(1, 9) for t, leaders in led.items() for p in range(len(leaders))}
+    view = ClusterView(taken_at=1.0, topics=topics, offsets=offsets)
+    whole = run("partitions", view)
+    leaders = [(t, p, leader) for t, ls in led.items() for p, leader in enumerate(ls)]
+    shares = [share_of("broker", b, 1, (1, 2), leaders) for b in (1, 2)]
+    shares += [share_of("shard", i, 2, (), ()) for i in range(2)]
+    for share in shares:
+        got = series(run("partitions", replace(view, share=share)))
+        want = {
+            key: value
+            for key, value in series(whole).items()
+            if (test := share.series_filter(FAMILIES[key[0]])) is None or test(key[1])
+        }
+        assert got == want and got, share
+    assert sum(len(series(run("partitions", replace(view, share=s)))) for s in shares[2:]) == len(
+        series(whole)
+    )
+
+
+def test_the_view_crosses_a_process_boundary_unchanged() -> None:
+    """The Admin API child pickles the view (its many small records as constructor calls)."""
+    view = replace(VIEW, replication_only={"__consumer_offsets": topic("__consumer_offsets", 2)})
+    again = pickle.loads(pickle.dumps(view, protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == view and type(again.topics["orders"].partitions[0]) is PartitionMeta
 
 
 def test_partitions_without_min_isr_or_offsets() -> None:

@@ -96,6 +96,18 @@ def test_shard_scope_splits_by_hash() -> None:
     assert [s.cluster_wide for s in shares] == [True, False, False]
 
 
+def test_partitions_of_a_topic_as_partition_says() -> None:
+    shares = [
+        share_of("cluster", 0, 1, (), ()),
+        *(share_of("broker", b, 1, (1, 2, 3), LEADERS, (2,)) for b in (1, 2, 3, 4)),
+        *(share_of("shard", i, 3, (), ()) for i in range(3)),
+    ]
+    for share in shares:
+        for name, count in (("t", 3), ("u", 2), ("x3", 4), ("x4", 4)):
+            got = share.partitions_of(name, [(name, p) for p in range(count)], lambda tp: tp[1])
+            assert list(got) == [(name, p) for p in range(count) if share.partition(name, p)]
+
+
 def test_cluster_scope_keeps_everything() -> None:
     share = share_of("cluster", 0, 1, (), ())
     assert share.everything and share.group("g") and share.partition("t", 0) and share.topic("t")

@@ -7,10 +7,15 @@ comes from the cached topic configs; topics whose setting is unknown have no und
 The internal topics that the topic filters leave out (`ClusterView.replication_only`) get the
 replication families all the same, but no offsets: the brokers' JMX counts include them, and a
 metadata count must compare like with like.
+
+In `broker` and `shard` scope only the topics and partitions of this instance's share are walked
+(`Share.topic`, `Share.partitions_of`): the others' series would be dropped by the series filter
+anyway, and building them first cost a shard as much as the whole cluster.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from exporter.catalog import admin as cat
@@ -39,6 +44,10 @@ def under_min_isr(p: PartitionMeta, min_isr: int) -> bool:
     return len(p.isr) < min_isr
 
 
+def _number(p: PartitionMeta) -> int:
+    return p.partition
+
+
 @register
 class PartitionsCollector:
     name: ClassVar[str] = "partitions"
@@ -56,12 +65,17 @@ class PartitionsCollector:
             Rows(m) for m in PER_PARTITION
         )
         health_only = view.replication_only
+        share = view.share if view.share is not None and not view.share.everything else None
         for topic in (*view.topics.values(), *health_only.values()):
-            out.add(cat.TOPIC_PARTITIONS, (topic.name,), len(topic.partitions))
-            min_isr = topic.min_insync_replicas
-            if min_isr is not None:
-                out.add(cat.TOPIC_MIN_INSYNC_REPLICAS, (topic.name,), min_isr)
-            for p in topic.partitions:
+            name, min_isr = topic.name, topic.min_insync_replicas
+            shown: Sequence[PartitionMeta] = topic.partitions
+            if share is None or share.topic(name):
+                out.add(cat.TOPIC_PARTITIONS, (name,), len(shown))
+                if min_isr is not None:
+                    out.add(cat.TOPIC_MIN_INSYNC_REPLICAS, (name,), min_isr)
+            if share is not None:
+                shown = share.partitions_of(name, shown, _number)
+            for p in shown:
                 labels = (topic.name, partition_label(p.partition))
                 leader.add(labels, p.leader if p.leader >= 0 else -1)
                 preferred.add(labels, leader_is_preferred(p))

@@ -1,6 +1,11 @@
 """Plain dataclasses for what one Admin API poll learns about the cluster.
 
 The admin source fills these; collectors read them. Nothing here does I/O or knows Prometheus.
+
+The ones a cycle holds by the thousand (`Broker`, `PartitionMeta`, `TopicMeta`, `Offsets`) pickle
+as their constructor call (`__reduce__`): the Admin API child sends them to the exporter's process
+every cycle, and the dataclass default (`__setstate__` walking `fields()` for every object) takes
+about 2.5 times as long to dump and to load.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ class Broker:
     port: int
     rack: str = ""
 
+    def __reduce__(self) -> tuple[type[Broker], tuple[int, str, int, str]]:
+        return Broker, (self.id, self.host, self.port, self.rack)
+
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
@@ -36,6 +44,11 @@ class PartitionMeta:
     replicas: tuple[int, ...]
     isr: tuple[int, ...]
 
+    def __reduce__(
+        self,
+    ) -> tuple[type[PartitionMeta], tuple[str, int, int, tuple[int, ...], tuple[int, ...]]]:
+        return PartitionMeta, (self.topic, self.partition, self.leader, self.replicas, self.isr)
+
 
 @dataclass(frozen=True, slots=True)
 class TopicMeta:
@@ -45,6 +58,11 @@ class TopicMeta:
     min_insync_replicas: int | None = None
     """From the topic config (cached); None until known."""
 
+    def __reduce__(
+        self,
+    ) -> tuple[type[TopicMeta], tuple[str, tuple[PartitionMeta, ...], bool, int | None]]:
+        return TopicMeta, (self.name, self.partitions, self.internal, self.min_insync_replicas)
+
 
 @dataclass(frozen=True, slots=True)
 class Offsets:
@@ -52,6 +70,9 @@ class Offsets:
 
     start: int
     end: int
+
+    def __reduce__(self) -> tuple[type[Offsets], tuple[int, int]]:
+        return Offsets, (self.start, self.end)
 
 
 @dataclass(frozen=True, slots=True)
