@@ -22,7 +22,9 @@ One cycle:
    `CycleData` (the view and the history) and a fresh `SnapshotBuilder` with the series cap
    (`poll.series_cap` per family); the builders are merged. A collector that raises fails alone
    (stage `collector:<name>`). In `broker` and `shard` scope each builder keeps only the series
-   this instance owns (`exporter.ownership`) before it is merged.
+   this instance owns (`exporter.ownership`) before it is merged; the partitions collector,
+   whose series are most of a cluster's, skips the other instances' partitions before it builds
+   them.
 4. The runners are awaited until `poll.stage_timeout_seconds` (plus a short grace) have passed
    since they started. A runner still busy then fails this cycle with "timed out", and is not
    started again until its earlier call returns. Then the collectors that read their readings
