@@ -315,6 +315,7 @@ def test_old_subjects_are_read_again_only_while_the_refresh_budget_lasts(
         source = SchemaRegistrySource(config)
         try:
             first = source.read()
+            assert not source.cold_reading  # cold_read_concurrency 0: nothing between polls
             for _ in range(200):  # with budget 0: one subject per poll until all are read
                 if first.unread == 0:
                     break

@@ -212,9 +212,9 @@ class ColdReader:
         no subject read is started after it); a run before is stopped."""
         with self._lock:
             self._run += 1
-            self._todo = deque(names)
+            self._todo = deque(names if self._workers else ())
             self._until = until
-            if not self._workers or not names:
+            if not self._todo:
                 return
             self._running += 1
             self._pool.submit(self._lead, self._run, self._todo, global_level)
