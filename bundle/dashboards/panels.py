@@ -2,6 +2,7 @@
 table, state-timeline), every panel and target pointing at the `${datasource}` variable, every
 panel with a description and a unit. `layout` places panels on Grafana's 24-column grid and
 `dashboard` wraps them with the shared variables, a stable uid and the declared schema version.
+`alerts_firing` and `alerts_table` show the firing alerts of every theme at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from typing import Any
 import attr
 from grafanalib import core as g
 
-from bundle.dashboards.common import DATASOURCE, GREEN, SCHEMA_VERSION, Bar, Scope, base_variables
+from bundle.dashboards.common import (
+    DATASOURCE,
+    GREEN,
+    SCHEMA_VERSION,
+    Bar,
+    Scope,
+    base_variables,
+    colors,
+)
 
 
 # --- panels --------------------------------------------------------------------------------------
@@ -170,6 +179,44 @@ def value_names(codes: Mapping[str, tuple[int, str]]) -> list[dict[str, Any]]:
         for i, (name, (code, color)) in enumerate(codes.items())
     }
     return [{"options": options, "type": "value"}]
+
+
+# --- the bundle's own alerts ---------------------------------------------------------------------
+def alerts_firing(sc: Scope) -> g.Panel:
+    """How many alerts of the bundle fire now, for the overview's health row."""
+    return stat(
+        "Alerts firing",
+        "Alerts of this bundle firing now (Prometheus ALERTS). See the table below for "
+        "which, with links to their runbooks.",
+        "short",
+        [Q(f"count({sc.alerts()}) or vector(0)")],
+        colors((None, "green"), (1, "red")),
+    )
+
+
+def alerts_table(sc: Scope) -> g.Panel:
+    """Every alert of the bundle firing now, each linked to its runbook."""
+    base = sc.config.common.runbook_url_base.rstrip("/")
+    link = {
+        "matcher": {"id": "byName", "options": "alertname"},
+        "properties": [
+            {
+                "id": "links",
+                "value": [
+                    {"targetBlank": True, "title": "Runbook", "url": base + "/${__value.raw}.md"}
+                ],
+            }
+        ],
+    }
+    return table(
+        "Firing Kafka alerts",
+        "Every alert of the kafka-vitals bundle firing now (Prometheus ALERTS series, "
+        'alertstate="firing"). Click an alert name for its runbook.',
+        "short",
+        [Q(sc.alerts())],
+        hide=["alertstate", "Value"],
+        overrides=[link],
+    )
 
 
 # --- layout --------------------------------------------------------------------------------------

@@ -299,3 +299,22 @@ def sources(sc: Scope) -> list[tuple[g.Panel, int]]:
             8,
         ),
     ]
+
+
+def sources_up(sc: Scope) -> list[tuple[g.Panel, int]]:
+    """The overview's exporter stat: the share of its sources that answered the last poll."""
+    return [
+        (
+            stat(
+                "Exporter sources up",
+                "Sources of kafka-vitals that answered in the last poll (kafka_vitals_up: the "
+                "Admin API and each JMX target) out of all. A dead or blind exporter looks "
+                "exactly like a quiet, healthy cluster. KafkaVitalsSourceDown fires when one is 0.",
+                "percentunit",
+                [Q(f"avg({sc.sel(own.UP)})")],
+                colors((None, "red"), (0.999, "green")),
+                links=[sc.runbook("KafkaVitalsSourceDown")],
+            ),
+            4,
+        ),
+    ]
