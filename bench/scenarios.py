@@ -53,10 +53,6 @@ class Scenario:
     def group(self, i: int) -> str:
         return f"{GROUP_PREFIX}{i:06d}"
 
-    @property
-    def committed_partitions(self) -> int:
-        return self.groups * self.partitions
-
     def committed_offset(
         self, group: int, partition: int, lagging_fraction: float | None = None
     ) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from jmxquery import JMXConnection, JMXQuery
@@ -47,7 +46,3 @@ def jmx_value(url: str, mbean: str, attribute: str = "Value", timeout: float = 3
         if item.mbean == mbean and item.attribute == attribute and item.value is not None:
             return item.value
     raise HarnessError(f"no numeric {mbean}/{attribute} at {url}")
-
-
-def is_nan(value: float | None) -> bool:
-    return value is not None and math.isnan(value)

@@ -261,11 +261,6 @@ class SecureCluster:
         found = admin.describe_acls(_filter(principal), request_timeout=30).result(timeout=30)
         return sorted((_type_name(b.restype), b.name, b.operation.name) for b in found)
 
-    def remove_acls(self, principal: str) -> None:
-        admin = admin_client(self.admin_bootstrap)
-        for fut in admin.delete_acls([_filter(principal)], request_timeout=30).values():
-            fut.result(timeout=30)
-
     def denied(self, principal: str) -> list[str]:
         """The authorizer's "is Denied" lines for `principal` in the broker log so far."""
         try:

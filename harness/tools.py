@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 GROUP_COMMAND = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
-CONSUMER_PERF = "org.apache.kafka.tools.ConsumerPerformance"
 PRODUCER_PERF = "org.apache.kafka.tools.ProducerPerformance"
 NOOP_FORMATTER = "org.apache.kafka.tools.consumer.NoOpMessageFormatter"
 
@@ -142,27 +141,6 @@ def start_console_consumer(
     if not print_messages:
         args += ["--formatter", NOOP_FORMATTER]
     name, proc, out, port = _start("console-consumer", CONSOLE_CONSUMER, args, jmx)
-    return JavaClient(name, proc, out, port, group, client_id)
-
-
-def start_consumer_perf(
-    bootstrap: str,
-    topic: str,
-    group: str,
-    messages: int,
-    client_id: str | None = None,
-    *,
-    properties: Mapping[str, str] | None = None,
-    idle_timeout_ms: int = 600_000,
-    jmx: bool = True,
-) -> JavaClient:
-    """Start Kafka's consumer performance tool: consume `messages` in `group`, then exit."""
-    client_id = client_id or f"{group}-client"
-    config = _consumer_config(client_id, properties)
-    args = ["--bootstrap-server", bootstrap, "--topic", topic, "--group", group,
-            "--messages", str(messages), "--timeout", str(idle_timeout_ms),
-            "--consumer.config", str(config)]  # fmt: skip
-    name, proc, out, port = _start("consumer-perf", CONSUMER_PERF, args, jmx)
     return JavaClient(name, proc, out, port, group, client_id)
 
 

@@ -25,7 +25,7 @@ NAMED = {
 }  # fmt: skip
 PALETTE = ("#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9",
            "#705DA0", "#508642", "#CCA300")  # fmt: skip
-MAX_LEGEND, MAX_ROWS = 8, 7
+MAX_ROWS = 7
 
 
 @dataclass(frozen=True, slots=True)
