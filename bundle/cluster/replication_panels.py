@@ -14,7 +14,7 @@ from grafanalib import core as g
 from bundle.cluster import signals
 from bundle.cluster.panels import B, Placed, T
 from bundle.config import why
-from bundle.dashboards.common import Scope, colors, query_variable
+from bundle.dashboards.common import Bar, Scope, colors, query_variable
 from bundle.dashboards.panels import Q, stat, table, timeseries
 from exporter.catalog import Metric, admin, jmx
 
@@ -38,52 +38,54 @@ def _flagged(sc: Scope, metric: Metric) -> str:
     return f"sum({signals.flagged_partitions(sc, metric, T)}) or vector(0)"
 
 
+def _like_with_like(
+    sc: Scope, title: str, description: str, metrics: tuple[Metric, Metric], bar: Bar
+) -> tuple[g.Panel, int]:
+    """A stat of partitions counted twice: the leaders' JMX sum plus the partitions without a
+    leader (metadata), beside the metadata's own per-partition flag."""
+    from_jmx, from_metadata = metrics
+    leaderless = f"({_flagged(sc, admin.PARTITION_OFFLINE)})"
+    return (
+        stat(
+            title,
+            description,
+            "short",
+            [
+                Q(f"sum({signals.per_broker(sc, from_jmx, B)}) + {leaderless}", "JMX + leaderless"),
+                Q(_flagged(sc, from_metadata), "metadata"),
+            ],
+            bar.steps(),
+            links=[sc.runbook(bar.alert)],
+        ),
+        4,
+    )
+
+
 def health(sc: Scope) -> Placed:
     urp = sc.bar("KafkaBrokerUnderReplicatedPartitions", 0, step=1)
     mi = sc.bar("KafkaBrokerUnderMinIsrPartitions", 0, step=1)
     off = sc.bar("KafkaOfflinePartitions", 0, step=1)
     ac = sc.bar("KafkaNoActiveController", 1, op="<")
-    leaderless = f"({_flagged(sc, admin.PARTITION_OFFLINE)})"
     return [
-        (
-            stat(
-                "Under-replicated",
-                "Partitions with ISR < replicas, from the metadata and from the brokers. Like "
-                "with like: a broker's JMX counts only the partitions it leads, so the partitions "
-                "without a leader (metadata) are added to the JMX sum; the metadata counts the "
-                "internal topics whatever the topic filters say. The two agree when no topic "
-                "filter is set and every broker is a JMX target.",
-                "short",
-                [
-                    Q(
-                        f"sum({signals.per_broker(sc, jmx.UNDER_REPLICATED, B)}) + {leaderless}",
-                        "JMX + leaderless",
-                    ),
-                    Q(_flagged(sc, admin.PARTITION_UNDER_REPLICATED), "metadata"),
-                ],
-                urp.steps(),
-                links=[sc.runbook(urp.alert)],
-            ),
-            4,
+        _like_with_like(
+            sc,
+            "Under-replicated",
+            "Partitions with ISR < replicas, from the metadata and from the brokers. Like "
+            "with like: a broker's JMX counts only the partitions it leads, so the partitions "
+            "without a leader (metadata) are added to the JMX sum; the metadata counts the "
+            "internal topics whatever the topic filters say. The two agree when no topic "
+            "filter is set and every broker is a JMX target.",
+            (jmx.UNDER_REPLICATED, admin.PARTITION_UNDER_REPLICATED),
+            urp,
         ),
-        (
-            stat(
-                "Under min ISR",
-                "Partitions with ISR < min.insync.replicas: acks=all producers are refused. Like "
-                "with like, as for under-replicated: the partitions without a leader (metadata) "
-                "are added to the leaders' JMX sum.",
-                "short",
-                [
-                    Q(
-                        f"sum({signals.per_broker(sc, jmx.UNDER_MIN_ISR, B)}) + {leaderless}",
-                        "JMX + leaderless",
-                    ),
-                    Q(_flagged(sc, admin.PARTITION_UNDER_MIN_ISR), "metadata"),
-                ],
-                mi.steps(),
-                links=[sc.runbook(mi.alert)],
-            ),
-            4,
+        _like_with_like(
+            sc,
+            "Under min ISR",
+            "Partitions with ISR < min.insync.replicas: acks=all producers are refused. Like "
+            "with like, as for under-replicated: the partitions without a leader (metadata) "
+            "are added to the leaders' JMX sum.",
+            (jmx.UNDER_MIN_ISR, admin.PARTITION_UNDER_MIN_ISR),
+            mi,
         ),
         (
             stat(
