@@ -5,12 +5,15 @@ Starts Apicurio Registry (the test harness's, in memory on loopback), registers 
 Avro subjects (every tenth with a second version, every twentieth with compatibility NONE), then
 times the registry source and the registry collectors with the default settings (budget
 `refresh_budget_seconds` 0.5 s, deadline `timeout_seconds` 10 s, `cold_read_concurrency` 4
-unless `--cold-read-concurrency` says otherwise): the cold polls of a fresh source, one every
-`--interval` seconds as the exporter's cycle (the wait ends early once the cold read between polls
-is idle: the next poll is the one that finds its work), until no listed subject is unread; then
-`--cycles` warm polls back to back, with a few registrations and one compatibility change between
-polls so the new-id probe and the refresh do real work. Prints every poll (its time, requests,
-subjects read in the poll and by the cold read before it, subjects still unread) and writes JSON
+unless `--cold-read-concurrency` says otherwise), the source told the exporter's interval
+(`--interval`): the cold polls of a fresh source, one every `--interval` seconds as the
+exporter's cycle, until no listed subject is unread; then `--cycles` warm polls, each after two
+registrations (a new version, a new subject) and one compatibility change, so the new-id probe,
+the reads in the poll and the refresh between polls do real work. Before each poll the bench
+waits `--interval` seconds from the poll before, ending the wait early once the reader between
+polls is idle (the cold read, then the refresh of `refresh_per_cycle` subjects: the next poll is
+the one that finds its work). Prints every poll (its time, requests, subjects read in the poll
+and between polls before it, subjects still unread) and writes JSON
 (`bench/results/registry.json` by default).
 """
 
@@ -57,8 +60,8 @@ class Poll:
     collect_seconds: float
     requests: int
     refreshed: int
-    cold_read: int
-    """Subjects the cold read read between the poll before and this one."""
+    read_between: int
+    """Subjects read between the poll before and this one (never read, or read again)."""
     subjects: int
     """Subjects listed."""
     unread: int
@@ -90,22 +93,29 @@ def poll(source: SchemaRegistrySource, collectors: list[object], kind: str) -> P
         c.collect(data, SnapshotBuilder())  # type: ignore[attr-defined]
     t2 = time.monotonic()
     return Poll(kind, t2 - t0, t1 - t0, t2 - t1, reading.requests, reading.refreshed,
-                reading.cold_read, len(reading.listed), reading.unread)  # fmt: skip
+                reading.read_between, len(reading.listed), reading.unread)  # fmt: skip
+
+
+def wait_between(source: SchemaRegistrySource, since: float, interval: float) -> float:
+    """Waits until `interval` seconds after `since`, or less once the reader between polls is
+    idle; returns the time waited ends (monotonic)."""
+    end = since + interval
+    while source.reading_between_polls and time.monotonic() < end:
+        time.sleep(0.02)
+    return time.monotonic()
 
 
 def cold_polls(
     source: SchemaRegistrySource, collectors: list[object], n: int, interval: float
 ) -> list[Poll]:
     """Polls until every listed subject is read, as the exporter's first cycles after a start do:
-    one every `interval` seconds, sooner once the cold read between polls is idle (at most
+    one every `interval` seconds, sooner once the reader between polls is idle (at most
     COLD_POLLS_MAX polls; a failed poll is recorded and the next one goes on)."""
     polls: list[Poll] = []
     t0 = time.monotonic()
     while len(polls) < COLD_POLLS_MAX:
         if polls:
-            end = t0 + interval
-            while source.cold_reading and time.monotonic() < end:
-                time.sleep(0.02)
+            wait_between(source, t0, interval)
         t0 = time.monotonic()
         try:
             polls.append(poll(source, collectors, "cold"))
@@ -146,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = SchemaRegistryConfig(url=registry.url,
                                    cold_read_concurrency=args.cold_read_concurrency)  # fmt: skip
         config = Config(schema_registry=cfg)
-        source = SchemaRegistrySource(cfg)
+        source = SchemaRegistrySource(cfg, interval=args.interval)
         collectors: list[object] = [RegistryHealthCollector(config),
                                     RegistrySubjectsCollector(config)]  # fmt: skip
         cold_t0 = time.monotonic()
@@ -158,7 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"({args.subjects} registered) after {len(polls)} polls",
                   file=sys.stderr)  # fmt: skip
             return 1
+        t0 = time.monotonic()
         for c in range(args.cycles):
+            t0 = wait_between(source, t0, args.interval)
             registry.register(f"bench-{c:05d}-value", schema(c, extra=c % 10 != 0))
             registry.register(f"bench-new-{c}", schema(c))
             registry.set_compatibility("FULL", f"bench-{c + 1:05d}-value")
@@ -191,10 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"registry start {registry.start_seconds:.1f} s, {args.subjects} subjects registered "
           f"in {populate_seconds:.1f} s")  # fmt: skip
     print(f"{'poll':<6}{'total s':>9}{'source s':>10}{'collect s':>11}{'requests':>10}"
-          f"{'refreshed':>11}{'cold read':>11}{'subjects':>10}{'unread':>8}")  # fmt: skip
+          f"{'in poll':>9}{'between':>9}{'subjects':>10}{'unread':>8}")  # fmt: skip
     for p in polls:
         print(f"{p.kind:<6}{p.seconds:>9.3f}{p.source_seconds:>10.3f}{p.collect_seconds:>11.3f}"
-              f"{p.requests:>10}{p.refreshed:>11}{p.cold_read:>11}{p.subjects:>10}"
+              f"{p.requests:>10}{p.refreshed:>9}{p.read_between:>9}{p.subjects:>10}"
               f"{p.unread:>8}")  # fmt: skip
     print(f"cold polls: {len(cold)} until none unread ({result['cold_failed']} failed), "
           f"median {statistics.median(cold):.3f} s, max {max(cold):.3f} s, "

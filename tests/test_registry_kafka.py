@@ -297,25 +297,26 @@ def test_bad_answers_give_one_health_error_and_the_cycle_goes_on(
     assert "Traceback" not in caplog.text
 
 
-def test_old_subjects_are_read_again_only_while_the_refresh_budget_lasts(
+def test_without_reads_between_polls_the_poll_reads_while_its_budget_lasts(
     schema_registry: SchemaRegistry, unique_name: Callable[[str], str]
 ) -> None:
-    """A compatibility change alone (no new version) is seen through the refresh of the oldest
-    subjects, which stops when `refresh_budget_seconds` is spent: with 0 only the one read each
-    connection starts whatever the budget goes on (one connection here), with a budget every
-    subject is read again."""
+    """With `cold_read_concurrency` 0 nothing is read between polls: each poll reads the subjects
+    never read and the oldest itself, and stops when `refresh_budget_seconds` is spent. With 0
+    only the one read each connection starts whatever the budget goes on (one connection here);
+    with a budget every subject is read again, so a compatibility change alone is seen."""
     names = [unique_name("budget") for _ in range(6)]
     for name in names:
         schema_registry.register(name, order_schema())
     outcome = {}
-    for budget in (0.0, 60.0):
-        config = SchemaRegistryConfig(url=schema_registry.url, timeout_seconds=60, concurrency=1,
-                                      refresh_budget_seconds=budget,
+    for budget, connections in ((0.0, 1), (60.0, 4)):
+        # a short deadline: a request the loaded registry does not answer fails the test quickly
+        config = SchemaRegistryConfig(url=schema_registry.url, timeout_seconds=10,
+                                      concurrency=connections, refresh_budget_seconds=budget,
                                       cold_read_concurrency=0)  # fmt: skip
         source = SchemaRegistrySource(config)
         try:
             first = source.read()
-            assert not source.cold_reading  # cold_read_concurrency 0: nothing between polls
+            assert not source.reading_between_polls  # nothing between polls
             for _ in range(200):  # with budget 0: one subject per poll until all are read
                 if first.unread == 0:
                     break

@@ -1,5 +1,6 @@
 """Pure parts of the Schema Registry signals: the expected value subject per topic, the count of
-new versions, the config rules, and the HTTP answers judged without a registry."""
+new versions, the config rules, the HTTP answers judged without a registry, and what a poll reads
+itself and what it leaves to the reader between polls."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from exporter.domain import contract
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.payload_samples import wire_schema_id
 from exporter.sources.registry import ID_LIMIT, highest_id
+from exporter.sources.registry_between import plan, quiet_seconds
 from exporter.sources.registry_details import by_subject, schema_rows
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import RegistryError, RegistryReading, SubjectInfo
@@ -215,3 +217,27 @@ def test_highest_schema_id_found_in_rounds_of_probes(top: int, width: int) -> No
     assert len(rounds) <= (64 if width == 1 else 32), rounds
     if top == 5000:
         assert len(rounds) == (25 if width == 1 else 9), rounds
+
+
+def test_a_poll_reads_new_and_changed_subjects_and_leaves_the_rest_between_polls() -> None:
+    """The poll reads the subjects new since the last listing, then those named by a new id; the
+    reader between polls the subjects never read, then the `refresh` read longest ago, oldest
+    first (a subject the poll reads is not refreshed too). Without a reader between polls
+    (`cold_read_concurrency` 0) the poll reads them all, in that order."""
+    listed = ["a", "b", "c", "d", "e", "new", "never"]
+    read_at = {"a": 5.0, "b": 1.0, "c": 3.0, "d": 2.0, "e": 4.0}
+    dirty = {"new", "e"}
+    poll, between = plan(listed, read_at, dirty, 2, between=True)
+    assert (poll, between) == (["new", "e"], ["never", "b", "d"])
+    assert plan(listed, read_at, dirty, 2, between=False) == (["new", "e", "never", "b", "d"], [])
+    assert plan(listed, read_at, dirty, 10, between=True)[1] == ["never", "b", "d", "c", "a"]
+    assert plan(listed, read_at, set(), 0, between=True) == ([], ["new", "never"])
+    assert plan(listed, {}, set(), 3, between=True) == ([], listed)  # after a start
+
+
+@pytest.mark.parametrize(("interval", "quiet"), [(30.0, 3.0), (12.0, 3.0), (10.0, 2.5),
+                                                 (1.0, 0.25), (0.0, 0.0)])  # fmt: skip
+def test_the_reader_between_polls_is_quiet_before_a_poll(interval: float, quiet: float) -> None:
+    """3 s before the next poll is due, or a quarter of the interval when that is shorter, so
+    that at short intervals (tests, demos) the reader still gets most of the interval."""
+    assert quiet_seconds(interval) == quiet

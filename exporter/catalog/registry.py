@@ -22,8 +22,9 @@ REGISTRY_LATENCY = Metric(
 REGISTRY_POLL_REQUESTS = Metric(
     "kafka_schema_registry_poll_requests",
     "gauge",
-    "HTTP requests the last registry poll made (subjects are read again only when new, changed, "
-    "or the longest unread).",
+    "HTTP requests the last registry poll made: the listing and the reads of new and changed "
+    "subjects (the subjects never read and those read longest ago are read between polls, "
+    "not counted here).",
     (),
     "registry",
 )
@@ -48,8 +49,8 @@ REGISTRY_SUBJECTS_UNREAD = Metric(
     "gauge",
     "Subjects listed whose details (compatibility, versions, latest version) were not read yet. "
     "After a start the subjects are read between polls (schema_registry.cold_read_concurrency "
-    "connections) and within each poll's refresh_budget_seconds (the cold read); a subject's "
-    "series appear, all at once, when it is read. 0 once every subject was read.",
+    "connections; with 0, within each poll's refresh_budget_seconds): the cold read. A "
+    "subject's series appear, all at once, when it is read. 0 once every subject was read.",
     (),
     "registry",
 )

@@ -288,25 +288,29 @@ class SchemaRegistryConfig:
     page_size: int = 1000
     """Subjects asked for per `/subjects` request (Apicurio answers at most 1000)."""
     refresh_per_cycle: int = 200
-    """Subjects read longest ago whose compatibility and versions are read again each cycle, after
-    the new and changed subjects and those not read yet, while `refresh_budget_seconds` lasts.
-    With N subjects and R read again per cycle, a change of compatibility alone is seen within
-    N / R cycles."""
+    """Subjects read longest ago whose compatibility and versions are read again each interval,
+    oldest first, between polls (after the subjects never read). With N subjects and R read again
+    per interval, a change of compatibility alone (no new version) is seen within N / R + 1 polls
+    when the reader between polls gets through them; with `cold_read_concurrency` 0 only those the
+    poll's `refresh_budget_seconds` reaches are read."""
     refresh_budget_seconds: float = 0.5
     """Time a registry poll may take from its first request: after the listing (global level,
-    subject pages, new-id probe), subjects are read (new and changed first, then those never read,
-    then the oldest) only until it is spent; the rest wait for the next cycle. A slow registry, or
-    the first read of a large one after a start, is spread over cycles instead of lengthening
-    one. Each poll starts at least `concurrency` subject reads, so a poll can pass the budget by
-    about one subject read (3 requests) or by the listing itself."""
+    subject pages, new-id probe), the subjects new since the last listing and those named by a
+    new schema id are read only until it is spent; the rest are read between polls. Each poll
+    starts at least `concurrency` of those reads, so a poll can pass the budget by about one
+    subject read (3 requests) or by the listing itself. With `cold_read_concurrency` 0 the poll
+    then goes on, within the same budget, with the subjects never read and the oldest."""
     cold_read_concurrency: int = 4
-    """Connections that read, between polls, the subjects listed but never read (after a start:
-    the cold read, 3 requests a subject), each its own connection besides `concurrency`. A poll
-    stops them when it begins (a subject read already running ends) and hands them what is still
-    unread when it ends; they pause 3 s before the next poll is due. The cold read then takes
-    about (3 x subjects x request time / connections) of wall time instead of as many polls as
-    the budget needs, and the polls keep to their budget. 0: the cold read only within each
-    poll's `refresh_budget_seconds`."""
+    """Connections that read between polls, each its own besides `concurrency`: the subjects the
+    poll's budget left, those listed but never read (after a start: the cold read, 3 requests a
+    subject), then the `refresh_per_cycle` read longest ago. A poll stops them when it begins (a
+    subject read already running ends) and hands them their subjects when it ends; they start no
+    subject read within 3 s (or a quarter of `poll.interval_seconds`, if shorter) before the next
+    poll is due, but the first on each connection. The cold read then takes about (3 x subjects x
+    request time / connections) of wall time, and a poll sends only the listing and the reads of
+    new and changed subjects. 0: no reads between polls; each poll reads everything itself
+    (changed, never read, oldest) while its `refresh_budget_seconds` lasts, over as many polls as
+    that takes."""
     subject_strategy: SubjectStrategy = "topic"
     """How value subjects are named: `topic` (`<topic>-value`, Confluent's TopicNameStrategy),
     `topic_record` (`<topic>-<record name>`), `record` (`<record name>`: the topic's records come

@@ -65,7 +65,8 @@ def default_runners(config: Config) -> list[SourceRunner]:
     if config.schema_registry.url:
         from exporter.sources.registry import SchemaRegistrySource
 
-        runners.append(SchemaRegistrySource(config.schema_registry))
+        runners.append(SchemaRegistrySource(config.schema_registry,
+                                            interval=config.poll.interval_seconds))  # fmt: skip
     if config.probe.enabled:
         from exporter.sources.probe import ProbeSource
         from exporter.sources.supervised import SupervisedRunner

@@ -19,17 +19,20 @@ bounded by `refresh_budget_seconds` from its first request:
    A subject read before and missing from the listing is looked for in a second listing (a page
    whose offset moved under a concurrent registration or deletion can miss a name): it is
    dropped only when missing from both.
-2. The details, per subject, only while the budget lasts: `GET /subjects/<s>/versions`,
-   `GET /config/<s>?defaultToGlobal=false`, and when the versions changed
-   `GET /subjects/<s>/versions/latest` (schema type and id), through `concurrency` kept-alive
-   connections at once. First the subjects that are new since the last listing or named by a new
-   id, then those listed but never read (after a start: the cold read), then the
-   `refresh_per_cycle` read longest ago. A subject not started when the budget is spent waits for
-   the next poll (at least `concurrency` are started each poll, so the reads always progress); one
-   already running ends. A poll that ran out of budget is a successful poll.
-3. The cold read between polls (`registry_details.ColdReader`, `cold_read_concurrency`
-   connections of its own): a successful poll ends by handing it the subjects still unread, and
-   the next poll stops it as it begins; what it read is in the next reading.
+2. The details of the subjects that are new since the last listing or named by a new id, only
+   while the budget lasts: `GET /subjects/<s>/versions`, `GET /config/<s>?defaultToGlobal=false`,
+   and when the versions changed `GET /subjects/<s>/versions/latest` (schema type and id),
+   through `concurrency` kept-alive connections at once (at least `concurrency` are started each
+   poll, so the reads always progress; one already running ends). A poll that ran out of budget
+   is a successful poll.
+3. Between polls (`registry_between.BetweenPolls`, `cold_read_concurrency` connections of its
+   own), the same reads: those the poll's budget left, the subjects listed but never read (after
+   a start: the cold read), then the `refresh_per_cycle` read longest ago. A successful poll ends
+   by handing them over; the next poll stops the reader as it begins; what it read is in the next
+   reading. It starts no subject read in the quiet time before the next poll is due
+   (`interval`, `poll.interval_seconds`, handed in by the poller). With `cold_read_concurrency` 0
+   the poll reads all of them itself, in that order, while its budget lasts (`registry_between.
+   plan`).
 
 The reading holds every listed subject name (`listed`: the topics without a value subject are
 judged from it, right from the first poll) and the details of those read so far (`subjects`: a
@@ -52,7 +55,8 @@ from typing import Any
 
 from exporter.config import SchemaRegistryConfig
 from exporter.sources.admin_model import ClusterView
-from exporter.sources.registry_details import Cached, ColdReader, compat, read_subject
+from exporter.sources.registry_between import BetweenPolls, plan, quiet_seconds
+from exporter.sources.registry_details import Cached, compat, read_subject
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import (
     RegistryError,
@@ -72,9 +76,6 @@ ID_PROBES_MAX = 1000
 """New ids probed per poll at most; the rest follow in the next polls."""
 ID_LIMIT = 2**31
 """Schema ids are 32-bit signed integers: the search for the highest stops below."""
-COLD_QUIET_SECONDS = 3.0
-"""The cold read starts no subject read within this long before the next poll is due (the
-shortest of the last intervals between poll starts), so the registry is quiet when it begins."""
 
 
 class SchemaRegistrySource:
@@ -83,37 +84,52 @@ class SchemaRegistrySource:
     name = READING_KEY
     kind: RunnerKind = "schema_registry"
 
-    def __init__(self, config: SchemaRegistryConfig) -> None:
+    def __init__(self, config: SchemaRegistryConfig, interval: float | None = None) -> None:
+        """`interval`: the seconds from one poll's start to the next (`poll.interval_seconds`);
+        None: not known (polls whenever asked), the reader between polls then reads until the
+        next poll stops it."""
         self._config = config
+        self._interval = interval
         self._http = RegistryHttp(config)
         self._pool = ThreadPoolExecutor(max_workers=config.concurrency,
                                         thread_name_prefix="registry")  # fmt: skip
         self._cache: dict[str, Cached] = {}
         self._listed: set[str] = set()
         """The subjects of the last listing."""
-        self._dirty: set[str] = set()
-        """Listed subjects to read first: new since the listing before (not read yet), or read
-        before and named by a new id (changed)."""
+        self._dirty: dict[str, float] = {}
+        """Listed subjects to read first, with when they were marked (monotonic): new since the
+        listing before (not read yet), or read before and named by a new id (changed); a read
+        begun after the mark clears it."""
         self._max_id = -1
         """The highest schema id probed (-1: not searched yet)."""
         self._lock = threading.Lock()
-        """Guards `_cache` and `_listed`, which the cold read's threads add to."""
-        self._cold = ColdReader(config, self._keep)
-        self._starts: deque[float] = deque(maxlen=4)
-        """When the last polls began (monotonic): their shortest interval is the poll interval."""
+        """Guards `_cache`, `_listed` and `_dirty`, which the reader between polls adds to."""
+        self._between = BetweenPolls(config, self._keep, self._kept)
 
     def _keep(self, name: str, cached: Cached) -> bool:
-        """A subject the cold read read: kept if still listed and not read by a poll since."""
+        """A subject read between polls: kept if still listed and not read since."""
         with self._lock:
-            if name not in self._listed or name in self._cache:
-                return False
-            self._cache[name] = cached
-            return True
+            return name in self._listed and self._put(name, cached)
+
+    def _kept(self, name: str) -> Cached | None:
+        with self._lock:
+            return self._cache.get(name)
+
+    def _put(self, name: str, cached: Cached) -> bool:
+        """Keeps a subject read unless a read begun later was kept (under the lock)."""
+        old = self._cache.get(name)
+        if old is not None and old.read_at > cached.read_at:
+            return False
+        self._cache[name] = cached
+        if self._dirty.get(name, math.inf) <= cached.read_at:
+            del self._dirty[name]
+        return True
 
     @property
-    def cold_reading(self) -> bool:
-        """The cold read is reading between polls."""
-        return self._cold.busy
+    def reading_between_polls(self) -> bool:
+        """The reader between polls is reading, or has subjects left for the next poll to hand
+        it again."""
+        return self._between.busy
 
     def poll(
         self, cluster: ClusterView | None = None, timeout: float | None = None
@@ -132,7 +148,7 @@ class SchemaRegistrySource:
         started, t0 = time.time(), time.monotonic()
         budget_end = t0 + self._config.refresh_budget_seconds  # the whole poll's budget
         requests0 = self._http.requests
-        self._cold.stop()
+        self._between.stop()
         # the listing's requests go out at once through the connections: the global level, the
         # pages the last listing needed (and one more), the first new-id probes
         health = self._pool.submit(self._timed, "/config", deadline)
@@ -162,25 +178,24 @@ class SchemaRegistrySource:
                 probes = self._ask_ids(self._max_id, deadline)
             touched = self._new_ids(probes, deadline, budget_end)
         with self._lock:
-            order = self._order(listed, touched)
+            order, after = self._order(listed, touched)
         got, failure = self._details(order, global_level, deadline, budget_end)
         with self._lock:
             for name, cached in got.items():
-                self._dirty.discard(name)
                 if cached is None:  # deleted since the listing
                     listed.pop(name, None)
                     self._cache.pop(name, None)
+                    self._dirty.pop(name, None)
                 else:
-                    self._cache[name] = cached
+                    self._put(name, cached)
             if failure is not None:
                 raise failure
             subjects = {n: self._relabel(self._cache[n].info, global_level)
                         for n in listed if n in self._cache}  # fmt: skip
-            unread = [n for n in listed if n not in self._cache]
-        self._starts.append(t0)
-        gaps = [b - a for a, b in zip(self._starts, list(self._starts)[1:], strict=False)]
-        self._cold.start(unread, global_level,
-                         t0 + min(gaps) - COLD_QUIET_SECONDS if gaps else math.inf)  # fmt: skip
+            never_read = sum(n not in self._cache for n in listed)
+        left = [n for n in order if n not in got] + after
+        until = t0 + self._interval - quiet_seconds(self._interval) if self._interval else math.inf
+        self._between.start(left, global_level, until, never_read)
         reading = RegistryReading(
             taken_at=started,
             latency_seconds=latency,
@@ -191,29 +206,31 @@ class SchemaRegistrySource:
             requests=self._http.requests - requests0,
             refreshed=len(got),
             max_schema_id=max(0, self._max_id),
-            cold_read=self._cold.taken(),
+            read_between=self._between.taken(),
         )
-        log.debug("registry polled subjects=%d unread=%d refreshed=%d cold_read=%d requests=%d "
-                  "seconds=%.3f", len(listed), reading.unread, len(got), reading.cold_read,
+        log.debug("registry polled subjects=%d unread=%d refreshed=%d read_between=%d requests=%d"
+                  " seconds=%.3f", len(listed), reading.unread, len(got), reading.read_between,
                   reading.requests, reading.seconds)  # fmt: skip
         return reading
 
-    def _order(self, listed: dict[str, None], touched: set[str]) -> list[str]:
-        """The subjects to read, in order; forgets those no longer listed (under the lock)."""
+    def _order(self, listed: dict[str, None], touched: set[str]) -> tuple[list[str], list[str]]:
+        """The subjects the poll reads and those left to the reader between polls, in order
+        (`plan`); forgets those no longer listed (under the lock)."""
         for gone in self._cache.keys() - listed.keys():
             del self._cache[gone]
+        now = time.monotonic()
         if self._listed:  # not the first listing: a subject not listed before is new
-            self._dirty.update(n for n in listed if n not in self._listed)
+            for n in listed.keys() - self._listed:
+                self._dirty.setdefault(n, now)
         # a new id names the subjects using it: those read before changed; the others are
         # read anyway (and an id shared by many never-read subjects must not go first)
-        self._dirty = {n for n in self._dirty | (touched & self._cache.keys()) if n in listed}
+        for n in touched & self._cache.keys():
+            self._dirty[n] = now
+        self._dirty = {n: at for n, at in self._dirty.items() if n in listed}
         self._listed = set(listed)
-        order = [n for n in listed if n in self._dirty and n not in self._cache]  # new
-        order += [n for n in listed if n in self._dirty and n in self._cache]  # changed
-        order += [n for n in listed if n not in self._cache and n not in self._dirty]
-        stale = sorted((c.read_at, n) for n, c in self._cache.items() if n not in self._dirty)
-        order += [n for _, n in stale[: self._config.refresh_per_cycle]]
-        return order
+        read_at = {n: c.read_at for n, c in self._cache.items()}
+        return plan(listed, read_at, self._dirty, self._config.refresh_per_cycle,
+                    self._between.workers > 0)  # fmt: skip
 
     def _details(
         self, order: list[str], global_level: str, deadline: float, budget_end: float
@@ -337,7 +354,7 @@ class SchemaRegistrySource:
             probes = self._ask_ids(probes[-1][0], deadline)
 
     def close(self) -> None:
-        self._cold.close()
+        self._between.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
 

@@ -1,47 +1,26 @@
-"""One subject's details from the Schema Registry, and the cold read between polls.
+"""One subject's details from the Schema Registry, and the bulk listing of Confluent's registry.
 
 `read_subject` reads one subject: `GET /subjects/<s>/versions`, `GET /config/<s>?defaultToGlobal=
 false`, and, when the versions changed since the copy kept, `GET /subjects/<s>/versions/latest`
-(schema type and id). The poll (`exporter.sources.registry`) uses it for the subjects it reads
-within its budget.
+(schema type and id). The poll (`exporter.sources.registry`) and the reader between polls
+(`exporter.sources.registry_between`) use it.
 
-`ColdReader` reads, between polls, the subjects listed but never read (the cold read after a
-start), through `cold_read_concurrency` connections of its own: each poll ends by handing it the
-subjects still unread, and the next poll stops it when it begins (a read already running ends, so
-a poll overlaps at most one subject read per connection). Each subject read is complete or not
-kept; each request has the deadline `timeout_seconds`, the bulk listing below as a whole too. A
-failure stops the run (one log line); the next successful poll starts it again with what is still
-unread.
-
-A run with at least `BULK_MIN` subjects unread starts with the bulk listing `GET /schemas?offset=
-&limit=` (Confluent's registry: every live version with its subject, version, id and type), which
-leaves one request per subject (its level). A registry whose answer names no subject (Apicurio
-3.3.3 lists the schema text alone) is not asked again: its subjects are read one by one.
+`bulk_listing` reads `GET /schemas?offset=&limit=` (Confluent's registry: every live version with
+its subject, version, id and type), which leaves one request per subject (its level). A registry
+whose answer names no subject (Apicurio 3.3.3 lists the schema text alone) gives None.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from exporter.config import SchemaRegistryConfig
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_model import CompatibilitySource, RegistryError, SubjectInfo
 
-log = logging.getLogger(__name__)
-
 BULK_PAGE = 1000
 """Versions asked for per `GET /schemas` request of the bulk listing."""
-BULK_MIN = 20
-"""Subjects unread from which a cold-read run starts with the bulk listing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,128 +156,3 @@ def bulk_listing(http: RegistryHttp, deadline: float) -> dict[str, Cached] | Non
         if len(page) < BULK_PAGE or not new:
             return by_subject(rows)
         offset += len(page)
-
-
-Store = Callable[[str, Cached], bool]
-"""Keeps one subject read by the cold read (called from its threads); False: not kept (a poll
-read it meanwhile, or it is no longer listed)."""
-
-
-class ColdReader:
-    """Reads never-read subjects between polls; `start` at a poll's end, `stop` at the next's
-    beginning."""
-
-    def __init__(self, config: SchemaRegistryConfig, store: Store) -> None:
-        self._workers = config.cold_read_concurrency
-        self._timeout = config.timeout_seconds
-        self._store = store
-        self._http = RegistryHttp(config)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, self._workers),
-                                        thread_name_prefix="registry-cold")  # fmt: skip
-        self._lock = threading.Lock()
-        self._run = 0
-        """The current run; a worker of an older run stops before its next subject."""
-        self._running = 0
-        self._read = 0
-        """Subjects read and kept since `taken()` was last called."""
-        self._bulk: bool | None = None
-        """The registry has a bulk listing of versions (None: not asked yet)."""
-        self._todo: deque[str] = deque()
-        """The current run's subjects not started yet."""
-        self._until = math.inf
-
-    def start(self, names: Sequence[str], global_level: str, until: float = math.inf) -> None:
-        """Reads `names`, in order, until done, stopped, failed or `until` (monotonic seconds:
-        no subject read is started after it); a run before is stopped."""
-        with self._lock:
-            self._run += 1
-            self._todo = deque(names if self._workers else ())
-            self._until = until
-            if not self._todo:
-                return
-            self._running += 1
-            self._pool.submit(self._lead, self._run, self._todo, global_level)
-
-    def _lead(self, run: int, todo: deque[str], global_level: str) -> None:
-        """The run's first worker: the bulk listing when the registry has one and enough are
-        unread, then the other workers, then its own share of the reads."""
-        known: dict[str, Cached] = {}
-        try:
-            if self._bulk is not False and len(todo) >= BULK_MIN:
-                try:
-                    listing = bulk_listing(self._http, time.monotonic() + self._timeout)
-                except RegistryError as exc:
-                    self._failed(run, exc, len(todo))
-                    return
-                self._bulk = listing is not None
-                known = listing or {}
-            with self._lock:
-                if run != self._run:
-                    return
-                for _ in range(min(self._workers, len(todo)) - 1):
-                    self._running += 1
-                    self._pool.submit(self._worker, run, todo, global_level, known)
-            self._work(run, todo, global_level, known)
-        finally:
-            with self._lock:
-                self._running -= 1
-
-    def _failed(self, run: int, exc: RegistryError, left: int) -> None:
-        with self._lock:
-            stopping = run == self._run
-            if stopping:
-                self._run += 1  # the other workers of this run stop too
-                self._todo = deque()
-        if stopping:
-            log.warning("registry cold read stopped error=%r left=%d", str(exc), left)
-
-    def stop(self) -> None:
-        with self._lock:
-            self._run += 1
-            self._todo = deque()
-
-    @property
-    def busy(self) -> bool:
-        """A run is reading (or a stopped worker is ending its last subject), or has subjects
-        left that it waits for the next poll to start again."""
-        with self._lock:
-            return self._running > 0 or bool(self._todo)
-
-    def taken(self) -> int:
-        """Subjects read and kept since the last call."""
-        with self._lock:
-            read, self._read = self._read, 0
-            return read
-
-    def _worker(self, run: int, todo: deque[str], global_level: str,
-                known: Mapping[str, Cached]) -> None:  # fmt: skip
-        try:
-            self._work(run, todo, global_level, known)
-        finally:
-            with self._lock:
-                self._running -= 1
-
-    def _work(self, run: int, todo: deque[str], global_level: str,
-              known: Mapping[str, Cached]) -> None:  # fmt: skip
-        while True:
-            with self._lock:
-                if run != self._run or not todo or time.monotonic() >= self._until:
-                    return
-                name = todo.popleft()
-            now = time.monotonic()
-            listed = known.get(name)
-            try:
-                cached = read_subject(self._http, name, global_level, now + self._timeout, now,
-                                      listed, listed is not None)  # fmt: skip
-            except RegistryError as exc:
-                self._failed(run, exc, len(todo))
-                return
-            # None: deleted since the listing (the next listing says so)
-            if cached is not None and self._store(name, cached):
-                with self._lock:
-                    self._read += 1
-
-    def close(self) -> None:
-        self.stop()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._http.close()

@@ -47,12 +47,12 @@ class RegistryReading:
     requests: int = 0
     """HTTP requests this poll made."""
     refreshed: int = 0
-    """Subjects read this poll (the others come from earlier polls, unchanged since)."""
+    """Subjects read within this poll (the others were read by earlier polls or between polls)."""
     max_schema_id: int = 0
     """Highest schema id known to exist: ids up to it were seen, the next one did not exist."""
-    cold_read: int = 0
-    """Subjects the cold read read between the poll before and this one (`cold_read_concurrency`
-    connections; their requests are not in `requests`)."""
+    read_between: int = 0
+    """Subjects read between the poll before and this one (never read before, or read again:
+    `cold_read_concurrency` connections; their requests are not in `requests`)."""
 
     @property
     def unread(self) -> int:
