@@ -10,11 +10,18 @@ the cycle's series. What must be fresh at every scrape (the exporter's own `proc
 `python_*`, a `Fresh`) is formatted and compressed at the scrape and sent after the cycle's body
 (`exporter.render.exposition`); the pieces both formats share are in `exporter.render.text`.
 
-Speed: the text before each value (`name{label="value",...} `) is cached per series between
+Speed: the text before each value (`name{label="value",...} `) is kept per series between
 cycles and only the value is formatted. A family whose series and values are the same as last
 cycle (partition replicas, group info, an idle topic's offsets) is not formatted at all: its lines
 of last cycle are reused. The cache of the next cycle is built from the series of this one, so
 entries of vanished series are dropped and memory stays bounded by one snapshot.
+
+Memory: what is kept of a family between cycles is its lines (the bytes the exposition serves
+anyway) and the keys and values of its series (the snapshot's own columns), no object per
+series. The text before each value is read back from those lines when it is needed: a family
+whose values change gets a template (its lines with a `%r` for each value, one string) made
+once and kept while its series stay the same; a family whose series change gets a map from
+key to text for that render only.
 
 Rules the output keeps whatever the snapshot holds:
 - label values are escaped (backslash, double quote, newline); any other character is kept as
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -75,33 +83,51 @@ def _family_order(metric: Metric) -> tuple[int, str]:
     return (_ORDER.get(metric, len(_ORDER)), metric.name)
 
 
+_VALUE = re.compile(" [^ \n]*\n")
+"""The value at the end of a line (after its last space: a value has none) and its newline."""
+
+
 @dataclass(slots=True)
 class _FamilyCache:
-    """One family's series of the last snapshot: their keys in order (None when that snapshot
-    needed the slow path), their prefixes in the same order, and the prefixes by key; with the
-    values and the lines written from them, reused as they are when the next snapshot holds the
-    same series with the same values."""
+    """One family's series as last written: their keys in order, their lines (`body`), and the
+    values written there (None when not every series of that snapshot was written: the fast
+    paths then never match), reused as they are when the next snapshot holds the same series
+    with the same values. A line is `prefix value`; the prefixes are not kept apart, they are
+    read back from the lines (`template`, `index`)."""
 
-    keys: Sequence[object] | None
-    prefixes: list[str]
-    index: dict[object, str]
+    keys: Sequence[object]
+    body: bytes
+    values: Sequence[float] | None
     _template: str | None = None
-    values: Sequence[float] | None = None
-    body: bytes = b""
 
     @property
     def template(self) -> str:
         """The family's lines with a `%r` where each value goes, `%` in the text escaped: one
-        `template % values` writes the whole family in C."""
+        `template % values` writes the whole family in C. Made from the lines at the first
+        change of values, then kept while the series stay the same."""
         if self._template is None:
-            if not self.prefixes:
-                self._template = ""
-            else:  # whole-string operations: a prefix holds no newline (escaped in label values)
-                text = "\n".join(self.prefixes)
-                if "%" in text:
-                    text = text.replace("%", "%%")
-                self._template = text.replace("\n", "%r\n") + "%r\n"
+            text = self.body.decode("utf-8")
+            if "%" in text:
+                text = text.replace("%", "%%")
+            self._template = _VALUE.sub(" %r\n", text)
         return self._template
+
+    def index(self) -> dict[object, str]:
+        """The prefix of each series by key, read from the lines (made when the series change)."""
+        lines = self.body.decode("utf-8").split("\n")
+        lines.pop()  # the text after the last newline: empty
+        prefixes = [line[: line.rindex(" ") + 1] for line in lines]
+        return dict(zip(self.keys, prefixes, strict=True))
+
+
+def _template_of(prefixes: Sequence[str]) -> str:
+    """The template (see `_FamilyCache.template`) of lines with these prefixes."""
+    if not prefixes:
+        return ""
+    text = "\n".join(prefixes)  # whole-string operations: a prefix holds no newline (escaped)
+    if "%" in text:
+        text = text.replace("%", "%%")
+    return text.replace("\n", "%r\n") + "%r\n"
 
 
 INT_EXACT = 1e16
@@ -147,8 +173,8 @@ class Renderer:
 
     @property
     def cached_series(self) -> int:
-        """Entries in the prefix cache (the series of the last snapshot)."""
-        return sum(len(c.index) for c in self._caches.values())
+        """Series kept in the cache (those written from the last snapshot)."""
+        return sum(len(c.keys) for c in self._caches.values())
 
     def render(self, snapshot: Snapshot) -> Exposition:
         with self._lock:
@@ -170,7 +196,7 @@ class Renderer:
             names_seen.add(metric.name)
             body, cache = self._render_family(metric, family, self._caches.get(metric))
             caches[metric] = cache
-            series += len(cache.index)
+            series += len(cache.keys)
             if metric in self._held_out:
                 held[metric] = body
                 continue
@@ -217,23 +243,30 @@ class Renderer:
         if metric.type in ("summary", "histogram"):
             keys = tuple(zip(family.suffixes or repeat(""), family.labels, strict=False))
         values = family.values
-        if old is not None and keys == old.keys:
+        old_index: dict[object, str] = {}
+        if old is not None and old.values is not None and keys == old.keys:
+            # the cache holds this snapshot's keys from now on, not the equal ones of the
+            # snapshot it was made from (which can then be freed)
+            old.keys = keys
             # equal floats are written alike (0.0 and -0.0 both as 0); NaN never equals itself,
             # so a family holding one is written again
             if values == old.values:
                 return old.body, old
             cache = old
+            template = cache.template
         else:
-            get = (old.index if old is not None else {}).get
+            if old is not None:
+                old_index = old.index()
+            get = old_index.get
             prefixes = [get(k) for k in keys]
-            index = dict(zip(keys, prefixes, strict=True))
-            if len(index) != len(keys) or None in prefixes:
-                return self._render_family_slowly(metric, family, keys, old)
-            cache = _FamilyCache(keys, cast(list[str], prefixes), cast(dict[object, str], index))
+            if None in prefixes or len(set(keys)) != len(keys):
+                return self._render_family_slowly(metric, family, keys, old_index)
+            template = _template_of(cast(list[str], prefixes))
+            cache = _FamilyCache(keys, b"", values, template)
         # every line is `prefix value`; a prefix holds no newline (escaped), so the value tokens
         # can be fixed up on the filled-in text
         cache.values = values
-        cache.body = _format_values(cache.template, values).encode("utf-8")
+        cache.body = _format_values(template, values).encode("utf-8")
         return cache.body, cache
 
     def _render_family_slowly(
@@ -241,9 +274,8 @@ class Renderer:
         metric: Metric,
         family: Family,
         keys: Sequence[object],
-        old: _FamilyCache | None,
+        old_index: dict[object, str],
     ) -> tuple[bytes, _FamilyCache]:
-        old_index = old.index if old is not None else {}
         index: dict[object, str] = {}
         lines: list[str] = []
         duplicates = 0
@@ -264,9 +296,8 @@ class Renderer:
             self._count_duplicates(metric.name, duplicates)
         body = "".join(lines).encode("utf-8")
         if len(index) == len(keys):  # every sample written: next time the fast path can match
-            prefixes = list(index.values())
-            return body, _FamilyCache(keys, prefixes, index, None, family.values, body)
-        return body, _FamilyCache(None, [], index)
+            return body, _FamilyCache(keys, body, family.values)
+        return body, _FamilyCache(list(index), body, None)
 
     @staticmethod
     def _make_prefix(metric: Metric, labels: LabelValues, suffix: str) -> str | None:
