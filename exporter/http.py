@@ -136,9 +136,9 @@ def answer(options: ServerOptions, state: ServingState, request: Request) -> Res
         extra = {"Vary": "Accept, Accept-Encoding"}
         if gz:
             extra["Content-Encoding"] = "gzip"
-        body, tail = exposition.body(openmetrics=om, gzipped=gz)
+        body, *rest = exposition.body(openmetrics=om, gzipped=gz)
         return Response(HTTPStatus.OK, body, Exposition.content_type(openmetrics=om), extra,
-                        head=head, tail=tail)  # fmt: skip
+                        head=head, rest=tuple(rest))  # fmt: skip
     if path == "/healthz":
         return Response(HTTPStatus.OK, b"ok\n", _PLAIN, {}, head=head)
     if path == "/ready":

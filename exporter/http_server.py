@@ -69,9 +69,9 @@ class Response:
     headers: dict[str, str]
     close: bool = False
     head: bool = False
-    tail: bytes = b""
-    """Sent right after `body` (the part of a scrape's answer made at the scrape): the body is
-    never copied to add it."""
+    rest: tuple[bytes, ...] = ()
+    """Sent right after `body`, one after the other (the rest of a scrape's answer: the cycle's
+    family parts, the part made at the scrape): the pieces are never joined into one copy."""
 
 
 Answer = Callable[[Request], Response]
@@ -291,30 +291,32 @@ class EventLoopServer:
             f"Server: {self._server_name}",
             f"Date: {formatdate(usegmt=True)}",
             f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body) + len(response.tail)}",
+            f"Content-Length: {len(response.body) + sum(map(len, response.rest))}",
             *(f"{k}: {v}" for k, v in response.headers.items()),
         ]
         if response.close:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        body = b"" if response.head else response.body
-        tail = b"" if response.head else response.tail
+        pieces = () if response.head else (response.body, *response.rest)
         writer = conn.writer
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._write_timeout):
-            if len(body) <= CHUNK:
-                writer.write(head + body + tail)
+            if sum(map(len, pieces)) <= CHUNK:
+                writer.write(b"".join((head, *pieces)))
                 await writer.drain()
             else:
                 writer.write(head)
-                view = memoryview(body)
-                for start in range(0, len(body), CHUNK):
-                    writer.write(view[start : start + CHUNK])
-                    await writer.drain()
-                    conn.progress = loop.time()
-                if tail:
-                    writer.write(tail)
-                    await writer.drain()
+                pending = 0  # written since the last drain: small pieces go out together
+                for piece in pieces:
+                    view = memoryview(piece)
+                    for start in range(0, len(piece), CHUNK):
+                        writer.write(view[start : start + CHUNK])
+                        pending += min(CHUNK, len(piece) - start)
+                        if pending >= CHUNK:
+                            await writer.drain()
+                            conn.progress = loop.time()
+                            pending = 0
+                await writer.drain()
             if response.close:
                 if writer.can_write_eof():
                     writer.write_eof()

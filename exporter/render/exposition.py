@@ -1,12 +1,15 @@
 """The bytes a scrape gets: the body rendered once per cycle, and a small part made at the scrape.
 
-Each of the four bodies (text or OpenMetrics, plain or gzip) of a snapshot is made once, when first
-asked for. What must be fresh at every scrape (the exporter's own `process_*` and `python_*`
-series, read through prometheus-client's collectors) is written after it: a few hundred bytes
-formatted, and compressed on their own, per scrape. The cycle's body is never copied or
-compressed again for it:
+A plain body (text or OpenMetrics) is the renderer's family parts as they are, sent one after the
+other: both formats share the parts of every family's samples (only the HELP/TYPE headers
+differ), and the renderer keeps them between cycles anyway, so a plain body costs no memory of
+its own (joined, the two would be two more copies of every series' line). Each gzip body is made
+once, when first asked for. What must be fresh at every scrape (the exporter's own `process_*` and
+`python_*` series, read through prometheus-client's collectors) is written after it: a few
+hundred bytes formatted, and compressed on their own, per scrape. The cycle's body is never
+copied or compressed again for it:
 
-- plain: the answer is the body, then the fresh part (OpenMetrics: then `# EOF`);
+- plain: the answer is the family parts, then the fresh part (OpenMetrics: then `# EOF`);
 - gzip: one gzip member. The body's deflate stream ends with a sync flush (byte-aligned, not
   final); the fresh part is a raw deflate stream of its own with the final block, so the two
   concatenated are one valid deflate stream (the second never refers back into the first). The
@@ -67,8 +70,8 @@ class Fresh:
 
 
 class Made(NamedTuple):
-    """One body as made once per cycle: its bytes (gzip: the header and the sync-flushed deflate
-    stream), and for gzip the CRC-32 and length of the plain text it holds."""
+    """One gzip body as made once per cycle: the header and the sync-flushed deflate stream, and
+    the CRC-32 and length of the plain text it holds."""
 
     data: bytes
     crc: int
@@ -78,10 +81,10 @@ class Made(NamedTuple):
 class Exposition:
     """The bytes of one snapshot in both formats, plain and gzip-compressed.
 
-    Each of the four bodies is made once, when first asked for, from the family parts the
-    renderer wrote; the renderer makes at once those that scrapes asked for lately, so a scrape
-    normally only copies bytes, and bodies nobody asks for (a Prometheus asks for one) cost
-    neither time nor memory. Safe to read from many threads.
+    A plain body is the family parts the renderer wrote; each gzip body is made once, when first
+    asked for, from them; the renderer makes at once those that scrapes asked for lately, so a
+    scrape normally only copies bytes, and bodies nobody asks for (a Prometheus asks for one)
+    cost neither time nor memory. Safe to read from many threads.
     """
 
     __slots__ = ("_asked", "_bodies", "_fresh", "_gzip_level", "_held", "_lock", "_parts",
@@ -99,8 +102,9 @@ class Exposition:
         fresh: Fresh | None = None,
         held: Mapping[Metric, bytes] | None = None,
     ) -> None:
-        self._parts = {False: text_parts, True: openmetrics_parts}
-        self._bodies: dict[Variant, Made] = {}
+        self._parts = {False: tuple(text_parts), True: tuple(openmetrics_parts)}
+        self._bodies: dict[bool, Made] = {}
+        """The gzip bodies made, by format (True: OpenMetrics)."""
         self._lock = threading.Lock()
         self._gzip_level = gzip_level
         self._asked = asked
@@ -111,47 +115,50 @@ class Exposition:
         self.taken_at = taken_at
         """When the snapshot was taken (0.0 for the one served before the first poll)."""
 
-    def body(self, *, openmetrics: bool, gzipped: bool) -> tuple[bytes, bytes]:
-        """One body as a scrape asks for it, in two pieces to send one after the other: the
-        cycle's (made once) and the part made now (the ask is remembered for the next renders)."""
+    def body(self, *, openmetrics: bool, gzipped: bool) -> tuple[bytes, ...]:
+        """One body as a scrape asks for it, in pieces to send one after the other: the cycle's
+        (plain: the family parts; gzip: made once) and, last, the part made now (the ask is
+        remembered for the next renders)."""
         variant = (openmetrics, gzipped)
         if self._asked is not None:
             self._asked[variant] = time.monotonic()
         return self._pieces(variant)
 
-    def make(self, variant: Variant) -> Made:
-        """The cycle's part of one body, made now if it was not yet (not counted as an ask)."""
-        got = self._bodies.get(variant)
+    def make(self, variant: Variant) -> None:
+        """The cycle's part of one body made now if it was not yet (not counted as an ask); a
+        plain body needs no making."""
+        if variant[1]:
+            self._gzipped(variant[0])
+
+    def _gzipped(self, openmetrics: bool) -> Made:
+        got = self._bodies.get(openmetrics)
         if got is None:
             with self._lock:
-                got = self._bodies.get(variant)
+                got = self._bodies.get(openmetrics)
                 if got is None:
-                    got = self._bodies[variant] = self._made(*variant)
+                    got = self._bodies[openmetrics] = self._compressed(openmetrics)
         return got
 
-    def _made(self, openmetrics: bool, gzipped: bool) -> Made:
-        parts = self._parts[openmetrics]
-        if not gzipped:
-            return Made(b"".join(parts), 0, 0)
+    def _compressed(self, openmetrics: bool) -> Made:
         # the family parts compressed one by one: no join of the plain body first
         deflate = isal_zlib.compressobj(self._gzip_level, isal_zlib.DEFLATED, RAW_DEFLATE)
         out = [GZIP_HEADER]
         crc = size = 0
-        for part in parts:
+        for part in self._parts[openmetrics]:
             out.append(deflate.compress(part))
             crc = isal_zlib.crc32(part, crc)
             size += len(part)
         out.append(deflate.flush(isal_zlib.Z_SYNC_FLUSH))
         return Made(b"".join(out), crc, size)
 
-    def _pieces(self, variant: Variant) -> tuple[bytes, bytes]:
+    def _pieces(self, variant: Variant) -> tuple[bytes, ...]:
         openmetrics, gzipped = variant
-        made = self.make(variant)
         tail = self.fresh_text(openmetrics=openmetrics)
         if openmetrics:
             tail += EOF
         if not gzipped:
-            return made.data, tail
+            return (*self._parts[openmetrics], tail)
+        made = self._gzipped(openmetrics)
         deflate = isal_zlib.compressobj(self._gzip_level, isal_zlib.DEFLATED, RAW_DEFLATE)
         end = deflate.compress(tail) + deflate.flush()
         trailer = struct.pack(
