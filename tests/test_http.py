@@ -242,6 +242,27 @@ def test_requests_in_flight_are_limited_not_connections(ready: Ready) -> None:
         srv.stop()
 
 
+def test_a_body_of_many_parts_is_sent_whole_in_order(ready: Ready) -> None:
+    """A plain body is the renderer's family parts sent one after the other: small and large
+    ones, across the 256 KiB slices, arrive whole and in order, plain and gzipped."""
+    parts = [bytes([65 + i % 26]) * size for i, size in
+             enumerate((10, 300_000, 3, 0, 262_144, 262_143, 1, 700_000, 50))]  # fmt: skip
+    exposition = Exposition(parts, [b"# om\n", *parts], series=1, taken_at=1.0)
+    srv = MetricsServer(
+        ServerOptions(listen_address="127.0.0.1:0"), ServingState(exposition, ready)
+    )
+    srv.start()
+    try:
+        _, headers, body = _get(srv.port, "/metrics")
+        assert body == b"".join(parts) and int(headers["content-length"]) == len(body)
+        _, _, body = _get(srv.port, "/metrics", Accept_Encoding="gzip")
+        assert gzip.decompress(body) == b"".join(parts)
+        _, _, body = _get(srv.port, "/metrics", Accept=PROMETHEUS_ACCEPT)
+        assert body == b"".join([b"# om\n", *parts, b"# EOF\n"])
+    finally:
+        srv.stop()
+
+
 def test_a_client_that_asks_and_does_not_read_gives_way(ready: Ready) -> None:
     big = Exposition([b"x" * 40_000_000], [b"x" * 40_000_000], series=1, taken_at=1.0)
     state = ServingState(big, ready)
