@@ -4,7 +4,8 @@
 For each mode (`committed_offsets.source: admin`, then `log`) one `kafka-vitals serve` runs
 without JMX against the same broker and data: start-up (process start to the first publication
 with data; with the log, the log's own load time too), then N measured cycles: full cycle time
-(start to publication), the `committed` stage, the exporter's CPU and RSS, and the broker
+(start to publication), the `committed` stage, the exporter's CPU and RSS (every body a scraper
+can ask for asked for after each cycle, so each render makes all four), and the broker
 process's CPU time between two publications (one poll interval: the cycle plus the idle time
 after it, the log reader's fetches included). Prints a table and writes JSON.
 """
@@ -51,6 +52,7 @@ def measure_mode(
         first = exporter.next_cycle(wait)
         startup = time.monotonic() - t0
         load = probe.fetch(exporter.port).value("kafka_vitals_offsets_log_load_seconds")
+        probe.ask_every_body(exporter.port)  # every render makes all four bodies from now on
         measured = []
         broker_cpu = []
         last_cpu = probe.cpu_seconds(proc.pid)
@@ -59,6 +61,7 @@ def measure_mode(
             cpu = probe.cpu_seconds(proc.pid)
             broker_cpu.append(cpu - last_cpu)
             last_cpu = cpu
+            probe.ask_every_body(exporter.port)
             measured.append(cycle)
         rss, hwm = probe.memory_mib(exporter.pid)
     finally:

@@ -6,6 +6,11 @@ they are, as in the Kafka scenarios where no client runs), then runs the exporte
 it with a stand-in admin source, for a warm-up and N cycles, and prints the CPU seconds of every
 collector, of the snapshot build and of the render. This isolates what the exporter adds on top
 of the Admin API calls, and is steady enough to compare code changes on a loaded machine.
+
+Every cycle asks for every body a scraper can ask for (text and OpenMetrics, plain and gzip, as
+the web server does: `--bodies one` asks only for gzipped text, as one Prometheus does), the
+process's free heap is given back after it as the exporter's poller does, and the RSS and peak
+RSS of the process after the last cycle are printed with the bytes per series they make.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import os
 import statistics
 import sys
 import time
@@ -20,10 +26,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from bench.probe import memory_mib
 from bench.scenarios import SCENARIOS, Scenario
 from exporter.config import Config, KafkaConfig, PollConfig
+from exporter.memory import release_free_memory
 from exporter.poller import Poller
-from exporter.render import Renderer
+from exporter.render import Exposition, Renderer
 from exporter.snapshot import Snapshot
 from exporter.sources.admin import AdminResult
 from exporter.sources.admin_model import (
@@ -100,6 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="offsets stay as they are from cycle to cycle (default: all move)",
     )
+    parser.add_argument(
+        "--bodies",
+        choices=sorted(BODIES),
+        default="all",
+        help="the bodies asked for after each render (default: all four)",
+    )
     args = parser.parse_args(argv)
     s = SCENARIOS[args.scenario]
     admin = _StandInAdmin(s, still=args.still)
@@ -107,12 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     poll=PollConfig(interval_seconds=30.0))  # fmt: skip
     renderer = Renderer()
     times: dict[str, list[float]] = defaultdict(list)
+    served: list[Exposition] = []
 
     def publish(snapshot: Snapshot) -> None:  # as the exporter's App does, in the poller thread
         c0 = time.process_time()
         exposition = renderer.render(snapshot)
-        exposition.body(openmetrics=False, gzipped=True)  # as a Prometheus scraping it asks
-        times["render (one body, gzip)"].append(time.process_time() - c0)
+        for openmetrics, gzipped in BODIES[args.bodies]:  # as scrapers ask
+            exposition.body(openmetrics=openmetrics, gzipped=gzipped)
+        served[:] = [exposition]  # held until the next one, as the web server holds it
+        times[f"render ({args.bodies} bodies)"].append(time.process_time() - c0)
 
     poller = Poller(config, runners=[], admin=admin, on_snapshot=publish)  # type: ignore[arg-type]
     for collector in poller._collectors:
@@ -134,7 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             times["garbage collector (in the cycle)"].append(_gc_seconds[0] - gc0)
         else:
             times.clear()
+        release_free_memory()  # as the poller does after each cycle
         _print_cycle(cycle, snapshot)
+    series = snapshot.series_count
+    del snapshot
+    rss, peak = memory_mib(os.getpid())
     poller.stop()
     if profiler is not None:
         profiler.dump_stats(args.profile)
@@ -143,7 +164,17 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({s.name}, {moving}):")  # fmt: skip
     for name, values in sorted(times.items(), key=lambda kv: -statistics.median(kv[1])):
         print(f"  {name:<36} {statistics.median(values):7.3f}  (max {max(values):.3f})")
+    print(f"memory after the last cycle ({args.bodies} bodies, {series:,} series): "
+          f"RSS {rss:.0f} MiB ({rss * 2**20 / series:.0f} bytes per series), "
+          f"peak {peak:.0f} MiB")  # fmt: skip
     return 0
+
+
+BODIES = {
+    "all": ((False, False), (False, True), (True, False), (True, True)),
+    "one": ((False, True),),
+}
+"""(openmetrics, gzipped) of the bodies asked for after each render."""
 
 
 _gc_seconds = [0.0, 0.0]

@@ -108,6 +108,31 @@ def fetch(port: int, path: str = "/metrics", timeout: float = 60.0) -> Expositio
     return Exposition(len(text), len(body), series, own)
 
 
+BODIES: tuple[dict[str, str], ...] = (
+    {},
+    {"Accept-Encoding": "gzip"},
+    {"Accept": "application/openmetrics-text; version=1.0.0"},
+    {"Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"},
+)
+"""The request headers of the four bodies a scraper can ask for: text or OpenMetrics, plain or
+gzip."""
+
+
+def ask_every_body(port: int, path: str = "/metrics", timeout: float = 60.0) -> None:
+    """Scrape once for each body a scraper can ask for (the exporter then makes all four at
+    every render): the memory measured is that of an exporter every kind of scraper reads."""
+    conn = _connection(port, timeout)
+    try:
+        for headers in BODIES:
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"GET {path} {headers}: HTTP {resp.status}")
+    finally:
+        conn.close()
+
+
 # ---- timed scrapes -----------------------------------------------------------------------------
 
 

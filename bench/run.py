@@ -7,7 +7,10 @@ The order inside a run:
    of the floor (the bare Admin API calls), so that both see the same machine load;
 4. scrapes (1 and 10 concurrent scrapers, gzipped and plain) run right after a publication, each
    within the idle time before the next cycle;
-5. RSS and peak RSS of the exporter are read, it is stopped, the broker is stopped gracefully;
+5. RSS and peak RSS of the exporter are read, it is stopped, the broker is stopped gracefully
+   (after the warm-up and after each cycle, every body a scraper can ask for is asked for once,
+   so that every render makes all four and the memory is that of an exporter every kind of
+   scraper reads: text and OpenMetrics, plain and gzip);
 6. the synthetic case: the real renderer and web server serving N series without Kafka.
 """
 
@@ -121,12 +124,14 @@ def measure_cycles(
 ) -> tuple[Cycle, list[Cycle], list[dict[str, Any]]]:
     wait = o.scenario.interval_seconds + 900.0
     warmup = exporter.next_cycle(wait)
+    probe.ask_every_body(exporter.port)
     move = _mover(o, floor_client, moves)
     move(1)
     cycles: list[Cycle] = []
     floors: list[dict[str, Any]] = []
     for i in range(o.cycles):
         cycle = exporter.next_cycle(wait)
+        probe.ask_every_body(exporter.port)
         cycles.append(cycle)
         move(i % 2)
         estimate = floors[-1]["total"] if floors else cycle.stages.get("cycle", 1.0)
