@@ -251,6 +251,18 @@ def test_tracker_judges_each_partition_across_polls() -> None:
     assert result == {("g", "t", 0): "STALL", ("g", "t", 1): "OK"}
 
 
+def test_tracker_keeps_an_unchanged_point_once() -> None:
+    """Polls that see the same offsets (fresh int objects each time, as from a new answer) add
+    the same point object again, not an equal one: an idle partition's window costs one point."""
+    tracker = LagStatusTracker(size=4)
+    for i in range(6):
+        end = int("1000") + (i // 3)  # moves once, after the third poll
+        tracker.update({"g": {("t", 0): int("900")}}, {("t", 0): Offsets(0, end)}, None)
+    window = tracker.windows[("g", "t", 0)]
+    assert window == ((900, 1000), (900, 1001), (900, 1001), (900, 1001))
+    assert len({id(point) for point in window}) == 2
+
+
 def test_tracker_stop_when_no_member_owns_the_partition() -> None:
     tracker = LagStatusTracker(size=2)
     for _ in range(2):

@@ -236,10 +236,17 @@ class LagStatusTracker:
                 point: Point = (offset, end)  # type: ignore[assignment]
                 if not window or end < window[-1][1]:
                     window = (point,)
+                elif window[-1] == point:
+                    # nothing moved since the last poll: the window refers to the same point
+                    # again rather than to an equal one (an idle partition's window holds one
+                    # point object however long it is)
+                    if len(window) < size:
+                        window = (*window, window[-1])
+                    elif window.count(window[0]) != size:
+                        window = (*window[len(window) - max(1, size) + 1 :], window[-1])
+                    # else: a full window of one point stays as it is
                 elif len(window) < size:
                     window = (*window, point)
-                elif window[-1] == point and window.count(window[0]) == size:
-                    pass  # a full window of one point stays as it is (nothing moved)
                 else:
                     window = (*window[len(window) - max(1, size) + 1 :], point)
                 kept[key] = window
