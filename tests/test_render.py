@@ -301,6 +301,24 @@ def _without_duplicate_counts(text: bytes) -> list[bytes]:
     return [line for line in text.split(b"\n") if name not in line]
 
 
+def test_the_cache_keeps_the_last_snapshots_columns_and_no_object_per_series() -> None:
+    """Between cycles a family's cache holds the last snapshot's own label and value columns
+    (not the equal ones of an older snapshot, which are then freed) and its lines: nothing
+    per series."""
+    renderer = Renderer()
+    for cycle in range(3):
+        b = SnapshotBuilder()
+        for p in range(50):  # fresh, equal label tuples every cycle; values change once
+            b.add(admin.GROUP_LAG, ("g", "t", str(p)), p + min(cycle, 1))
+        snapshot = b.build(0.0)
+        renderer.render(snapshot)
+        cache = renderer._caches[admin.GROUP_LAG]
+        family = snapshot.columns[admin.GROUP_LAG]
+        assert cache.keys is family.labels
+        assert cache.values is family.values
+        assert set(cache.__slots__) == {"keys", "body", "values", "_template"}
+
+
 def test_unchanged_families_are_reused_and_changed_ones_written_again() -> None:
     """A family with the same series and values as last time is not formatted again; whatever
     changed (a value, NaN, the order) is. Each render equals a fresh renderer's output."""

@@ -245,12 +245,13 @@ class Renderer:
         values = family.values
         old_index: dict[object, str] = {}
         if old is not None and old.values is not None and keys == old.keys:
-            # the cache holds this snapshot's keys from now on, not the equal ones of the
+            # the cache holds this snapshot's columns from now on, not the equal ones of the
             # snapshot it was made from (which can then be freed)
             old.keys = keys
             # equal floats are written alike (0.0 and -0.0 both as 0); NaN never equals itself,
             # so a family holding one is written again
             if values == old.values:
+                old.values = values
                 return old.body, old
             cache = old
             template = cache.template
