@@ -166,6 +166,9 @@ def test_cold_read_goes_on_between_polls(
     finally:
         source.close()
     assert second.refreshed == 0 and second.read_between >= len(names), second.read_between
+    # the first poll probes no id (nothing read can have changed): the highest id in use is
+    # searched between polls, and the second poll probes upwards from it
+    assert first.max_schema_id == 0 < second.max_schema_id, (first, second)
     assert second.unread == 0 and set(names) <= second.subjects.keys()
     for name in names:
         i, info = int(name.rsplit("-", 1)[1]), second.subjects[name]

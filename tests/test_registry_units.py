@@ -20,10 +20,10 @@ from exporter.configure import ConfigError, load_config
 from exporter.domain import contract
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.payload_samples import wire_schema_id
-from exporter.sources.registry import ID_LIMIT, highest_id
 from exporter.sources.registry_between import plan, quiet_seconds
 from exporter.sources.registry_details import by_subject, schema_rows
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
+from exporter.sources.registry_ids import ID_LIMIT, highest_id
 from exporter.sources.registry_model import RegistryError, RegistryReading, SubjectInfo
 
 SUBJECTS = {"orders-value", "orders-key", "pay-shop.Payment", "pay-key", "shop.Refund"}

@@ -11,11 +11,13 @@ bounded by `refresh_budget_seconds` from its first request:
    new schema ids: `GET /schemas/ids/<n>/versions` from the highest id seen so far upwards, three
    at a time, until three ids in a row do not exist. Each answer names the
    subjects and versions using that id: those subjects are read again. Ids only grow, so this
-   finds every registration of new content in a few requests. At the first poll the probe starts
-   from the highest id in use found by doubling then narrowing (`highest_id`: `concurrency` ids
-   at a time, about 9 rounds for 5,000 ids; ids can have gaps, which the probe's three misses in
-   a row step over). Past its first three
-   requests the probe goes on only while the budget lasts; the rest follow in the next polls.
+   finds every registration of new content in a few requests. The probe starts from the highest
+   id in use, found once by doubling then narrowing (`registry_ids.highest_id`: about 25 probes
+   for 5,000 ids) between the first two polls, before the cold read (nothing read yet can have
+   changed, so the first poll needs no probe); with `cold_read_concurrency` 0, in the first poll,
+   `concurrency` ids a round (about 9 rounds). Ids can have gaps, which the probe's three misses
+   in a row step over. Past its first three requests the probe goes on only while the budget
+   lasts; the rest follow in the next polls.
    A subject read before and missing from the listing is looked for in a second listing (a page
    whose offset moved under a concurrent registration or deletion can miss a name): it is
    dropped only when missing from both.
@@ -48,7 +50,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -58,6 +60,7 @@ from exporter.sources.admin_model import ClusterView
 from exporter.sources.registry_between import BetweenPolls, plan, quiet_seconds
 from exporter.sources.registry_details import Cached, compat, read_subject
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
+from exporter.sources.registry_ids import highest_id, schema_users
 from exporter.sources.registry_model import (
     RegistryError,
     RegistryFailure,
@@ -74,8 +77,6 @@ ID_MISSES = 3
 """Schema ids that must be missing in a row before the probe for new ids stops."""
 ID_PROBES_MAX = 1000
 """New ids probed per poll at most; the rest follow in the next polls."""
-ID_LIMIT = 2**31
-"""Schema ids are 32-bit signed integers: the search for the highest stops below."""
 
 
 class SchemaRegistrySource:
@@ -153,11 +154,12 @@ class SchemaRegistrySource:
         # pages the last listing needed (and one more), the first new-id probes
         health = self._pool.submit(self._timed, "/config", deadline)
         pages = self._ask_pages(0, len(self._listed) // self._config.page_size + 1, deadline)
-        probes = self._ask_ids(self._max_id, deadline) if self._max_id >= 0 else []
+        known = self._max_id >= 0  # else the highest id in use is searched once, below
+        probes = self._ask_ids(self._max_id, deadline) if known else []
         answer, latency = health.result()
         global_level = compat(answer, "/config")
         listed = dict.fromkeys(self._subjects(pages, deadline))
-        with self._lock:  # the cold read's threads add to the cache
+        with self._lock:  # the reader between polls adds to the cache
             missing = [n for n in self._cache if n not in listed]
         if listed and missing:
             # a subject read before is missing: deleted, or missed by a page whose offset moved
@@ -169,14 +171,18 @@ class SchemaRegistrySource:
                 log.info("subjects missed by a paged listing found in a second one count=%d",
                          len(found))  # fmt: skip
             listed.update(dict.fromkeys(found))
+        touched: set[str] = set()
+        search = None
         if not listed:
             self._max_id = -1  # empty (or restarted empty): its ids may start again from 1
-            touched: set[str] = set()
-        else:
-            if self._max_id < 0:
-                self._max_id = self._ceiling(deadline)
-                probes = self._ask_ids(self._max_id, deadline)
+        elif known:
             touched = self._new_ids(probes, deadline, budget_end)
+        elif self._between.workers:
+            # between polls, once: no subject read yet can have changed
+            search = self._search if self._max_id < 0 else None
+        else:
+            self._max_id = self._ceiling(deadline)
+            touched = self._new_ids(self._ask_ids(self._max_id, deadline), deadline, budget_end)
         with self._lock:
             order, after = self._order(listed, touched)
         got, failure = self._details(order, global_level, deadline, budget_end)
@@ -195,7 +201,7 @@ class SchemaRegistrySource:
             never_read = sum(n not in self._cache for n in listed)
         left = [n for n in order if n not in got] + after
         until = t0 + self._interval - quiet_seconds(self._interval) if self._interval else math.inf
-        self._between.start(left, global_level, until, never_read)
+        self._between.start(left, global_level, until, never_read, search)
         reading = RegistryReading(
             taken_at=started,
             latency_seconds=latency,
@@ -309,23 +315,28 @@ class SchemaRegistrySource:
             asked += len(pages)
             pages = self._ask_pages(asked, self._config.concurrency, deadline)
 
-    def _exists(self, schema_id: int, deadline: float) -> list[str] | None:
-        """The subjects using `schema_id`, or None when no schema has it."""
-        answer = self._http.get(f"/schemas/ids/{schema_id}/versions", deadline)
-        return None if answer is NOT_FOUND else list(_subjects_of(answer, schema_id))
-
     def _ceiling(self, deadline: float) -> int:
         """The highest schema id in use (0: none): `highest_id`, its probes sent `concurrency`
         at a time."""
 
         def exist(ids: list[int]) -> list[bool]:
-            asked = [self._pool.submit(self._exists, n, deadline) for n in ids]
+            asked = [self._pool.submit(schema_users, self._http, n, deadline) for n in ids]
             return [fut.result() is not None for fut in asked]
 
         return highest_id(exist, self._config.concurrency)
 
+    def _search(self, http: RegistryHttp) -> None:
+        """The first search for the highest schema id, run between polls by the reader (one
+        probe at a time on its connection); the polls after probe upwards from it."""
+        deadline = time.monotonic() + self._config.timeout_seconds
+        top = highest_id(lambda ids: [schema_users(http, n, deadline) is not None
+                                      for n in ids], 1)  # fmt: skip
+        with self._lock:
+            if self._max_id < 0:
+                self._max_id = top
+
     def _ask_ids(self, after: int, deadline: float) -> list[tuple[int, Future[list[str] | None]]]:
-        return [(n, self._pool.submit(self._exists, n, deadline))
+        return [(n, self._pool.submit(schema_users, self._http, n, deadline))
                 for n in range(after + 1, after + 1 + ID_MISSES)]  # fmt: skip
 
     def _new_ids(
@@ -357,41 +368,3 @@ class SchemaRegistrySource:
         self._between.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._http.close()
-
-
-def highest_id(exist: Callable[[list[int]], list[bool]], width: int, limit: int = ID_LIMIT) -> int:
-    """The highest id for which `exist` says True (0: none), asking `width` ids a round: ids
-    2^k - 1 upwards until one is missing, then between the highest found and that one, each
-    round cutting the gap into width + 1 parts (about log2(ids) / log2(width + 1) rounds each
-    way). A gap in the ids can make it answer lower; the probe for new ids then walks up from
-    there one id at a time (within the budget)."""
-    low, high, n = 0, limit, 1
-    while high == limit and n < limit:
-        ids: list[int] = []
-        while len(ids) < max(1, width) and n < limit:
-            ids.append(n)
-            n = 2 * n + 1
-        low, high = _cut(ids, exist(ids), low, high)
-    while high - low > 1:
-        step = (high - low) / (max(1, width) + 1)
-        ids = sorted({low + max(1, int(step * (k + 1))) for k in range(max(1, width))} - {high})
-        low, high = _cut(ids, exist(ids), low, high)
-    return low
-
-
-def _cut(ids: list[int], found: list[bool], low: int, high: int) -> tuple[int, int]:
-    """(low, high) narrowed by the answers for `ids` (ascending): the last found before the first
-    missing, and that missing one."""
-    for n, ok in zip(ids, found, strict=True):
-        if not ok:
-            return low, n
-        low = n
-    return low, high
-
-
-def _subjects_of(answer: Any, schema_id: int) -> Iterable[str]:
-    if not isinstance(answer, list):
-        raise RegistryError(f"GET /schemas/ids/{schema_id}/versions: not a list", "bad_answer")
-    for item in answer:
-        if isinstance(item, dict) and isinstance(item.get("subject"), str):
-            yield item["subject"]

@@ -75,6 +75,8 @@ def plan(
 Keep = Callable[[str, Cached], bool]
 """Keeps one subject the reader read (called from its threads); False: not kept (a poll read it
 since, or it is no longer listed)."""
+Search = Callable[[RegistryHttp], None]
+"""Requests a run makes before its reads (the first search for the highest schema id)."""
 Kept = Callable[[str], Cached | None]
 """The copy kept of a subject, if any (its latest version is reused while the versions are the
 same)."""
@@ -106,26 +108,33 @@ class BetweenPolls:
         self._until = math.inf
 
     def start(self, names: Sequence[str], global_level: str, until: float = math.inf,
-              never_read: int = 0) -> None:  # fmt: skip
+              never_read: int = 0, search: Search | None = None) -> None:  # fmt: skip
         """Reads `names`, in order, until done, stopped, failed or `until` (monotonic seconds:
         past it only the first read per connection starts); a run before is stopped.
         `never_read`: how many of them were never read (the bulk listing is asked from
-        BULK_MIN)."""
+        BULK_MIN); `search`: to run first, on the reader's connection."""
         with self._lock:
             self._run += 1
             self._todo = deque(names if self.workers else ())
             self._until = until
             self._begun = 0
-            if not self._todo:
+            if not self.workers or (not self._todo and search is None):
                 return
             self._running += 1
-            self._pool.submit(self._lead, self._run, self._todo, global_level, never_read)
+            self._pool.submit(self._lead, self._run, self._todo, global_level, never_read, search)
 
-    def _lead(self, run: int, todo: deque[str], global_level: str, never_read: int) -> None:
-        """The run's first worker: the bulk listing when the registry has one and enough were
-        never read, then the other workers, then its own share of the reads."""
+    def _lead(self, run: int, todo: deque[str], global_level: str, never_read: int,
+              search: Search | None) -> None:  # fmt: skip
+        """The run's first worker: the search, the bulk listing when the registry has one and
+        enough were never read, then the other workers, then its own share of the reads."""
         known: dict[str, Cached] = {}
         try:
+            if search is not None:
+                try:
+                    search(self._http)
+                except RegistryError as exc:
+                    self._failed(run, exc, len(todo))
+                    return
             if self._bulk is not False and never_read >= BULK_MIN:
                 try:
                     listing = bulk_listing(self._http, time.monotonic() + self._timeout)
