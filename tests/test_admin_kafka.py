@@ -10,14 +10,18 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from confluent_kafka import Producer, TopicPartition
 
 from exporter.catalog import admin as cat
 from exporter.catalog import own
 from exporter.config import Config, FiltersConfig, KafkaConfig, PollConfig
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
+from exporter.sources import admin_offsets
 from exporter.sources.admin import AdminSource
-from exporter.sources.admin_model import ClusterView
+from exporter.sources.admin_model import ClusterView, Offsets
+from exporter.sources.admin_offsets import OFFSETS_GROUP_ID
+from exporter.sources.stages import Deadline
 from harness import clients, tools
 from harness.cluster import KafkaCluster
 from harness.procs import wait_for
@@ -174,6 +178,28 @@ def test_lag_equals_consumer_groups_describe_then_groups_and_topics_vanish(
     assert snap.value(cat.GROUP_LAG_SUM, active, orders) is not None
     assert snap.value(own.UP, "admin", "") == 1
     assert not [s for s in snap.samples(own.POLL_ERRORS) if s.value]
+
+    # an open transaction: the log end served is the high watermark (its records count as lag),
+    # not the last stable offset a read_committed reader gets
+    lag_before = snap.value(cat.GROUP_LAG_SUM, active, orders)
+    assert lag_before is not None
+    end = clients.end_offsets(bootstrap, orders)[1]
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"{orders}-tx"})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for _ in range(3):
+        producer.produce(orders, b"open", partition=1)
+    producer.flush(30)
+    try:
+        snap = poller.poll_once()
+        assert clients.end_offsets(bootstrap, orders)[1] == end + 3
+        assert snap.value(cat.PARTITION_CURRENT_OFFSET, orders, "1") == end + 3
+        assert snap.value(cat.GROUP_LAG_SUM, active, orders) == lag_before + 3
+    finally:
+        producer.abort_transaction(30)
+    # the offsets stage's consumer never shows up as a group (librdkafka insists on a group.id)
+    listed = clients.admin_client(bootstrap).list_consumer_groups().result(30)
+    assert OFFSETS_GROUP_ID not in {g.group_id for g in listed.valid}
     clients.delete_topic(bootstrap, orders)
     tools.delete_group(bootstrap, active)
 
@@ -357,3 +383,42 @@ def test_racks_are_asked_again_only_when_the_brokers_change_or_they_expire(
         assert len(asked) == 3
     finally:
         source.close()
+
+
+def test_offsets_reader_reads_in_chunks_carries_the_unread_and_replaces_its_consumers(
+    kafka_single: KafkaCluster, unique_name: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offsets stage's reader itself (in this process: the poller runs it in a child), in
+    lists of 2 partitions: every log end and start equals the broker's; a partition without a
+    leader is not asked and keeps its last offsets; fresh consumers read the same."""
+    bootstrap = kafka_single.bootstrap_servers
+    topic = unique_name("chunks")
+    clients.create_topic(bootstrap, topic, partitions=5)
+    for p in range(5):
+        clients.produce_messages(bootstrap, topic, 3 + p, partition=p)
+    admin = clients.admin_client(bootstrap)
+    deleted = admin.delete_records([TopicPartition(topic, 4, 2)])  # log start of p4: 2
+    deleted[TopicPartition(topic, 4, 2)].result(30)
+    monkeypatch.setattr(admin_offsets, "CHUNK", 2)
+    reader = admin_offsets.OffsetsReader({"bootstrap.servers": bootstrap}, 10.0)
+    try:
+        wanted = [(topic, p) for p in range(5)]
+        leaders = dict.fromkeys(wanted, kafka_single.nodes[0].node_id)
+        got, carried = reader.read(wanted, wanted[3:], leaders, Deadline.after(20))
+        ends = clients.end_offsets(bootstrap, topic)
+        assert got == {
+            (topic, 0): Offsets(-1, ends[0]), (topic, 1): Offsets(-1, ends[1]),
+            (topic, 2): Offsets(-1, ends[2]), (topic, 3): Offsets(0, ends[3]),
+            (topic, 4): Offsets(2, ends[4]),
+        }  # fmt: skip
+        assert carried == frozenset()
+        clients.produce_messages(bootstrap, topic, 2, partition=0)
+        clients.produce_messages(bootstrap, topic, 2, partition=1)
+        reader.replace()
+        got, carried = reader.read(wanted, [], {**leaders, (topic, 1): -1}, Deadline.after(20))
+        assert got[(topic, 0)].end == ends[0] + 2
+        assert got[(topic, 1)] == Offsets(-1, ends[1])  # no leader: not asked, carried
+        assert carried == frozenset({(topic, 1)})
+    finally:
+        reader.close()
+    clients.delete_topic(bootstrap, topic)

@@ -3,9 +3,10 @@ under-replicated, under-min-ISR and offline partitions that match the metadata; 
 clears them. The node stopped is the group coordinator of a group whose lag is exported: the lag
 stays readable through the coordinator move and after the node is back. A group on an RF=1 topic
 keeps its lag sum and maximum while a partition has no leader (its last log end is carried), and
-counts that partition as unread. Throughout, the metadata's under-replicated count equals the
-brokers' JMX counts plus the partitions left without a leader, internal topics included (they are
-served whatever the topic filters say)."""
+counts that partition as unread, while the log ends of its partitions on the live brokers are read
+afresh (a stopped leader costs only its own partitions). Throughout, the metadata's
+under-replicated count equals the brokers' JMX counts plus the partitions left without a leader,
+internal topics included (they are served whatever the topic filters say)."""
 
 from __future__ import annotations
 
@@ -143,6 +144,21 @@ def test_stopped_node_shows_in_replication_families(
                 assert snap.value(cat.GROUP_LAG, group, single, str(p)) == single_lag[p], p
             assert snap.value(cat.GROUP_LAG_SUM, group, single) == lag_sum
             assert snap.value(cat.GROUP_LAG_MAX, group) == lag_max
+            assert snap.value(cat.GROUP_LOG_END_UNREAD_PARTITIONS, group) == len(on_victim)
+            # the stopped leader costs only its partitions: the others' log ends are read afresh
+            alive = [p for p in range(3) if p not in on_victim]
+            for p in alive:
+                clients.produce_messages(bootstrap, single, 5, partition=p)
+            failed = snap.value(own.POLL_ERRORS, "offsets")
+            snap = poller.poll_once()
+            assert snap.value(own.POLL_ERRORS, "offsets") == failed
+            for p in range(3):
+                grown = 5 if p in alive else 0
+                assert snap.value(cat.PARTITION_CURRENT_OFFSET, single, str(p)) == ends[p] + grown
+                assert snap.value(cat.GROUP_LAG, group, single, str(p)) == single_lag[p] + grown
+            assert lag_sum is not None
+            lag_sum += 5 * len(alive)
+            assert snap.value(cat.GROUP_LAG_SUM, group, single) == lag_sum
             assert snap.value(cat.GROUP_LOG_END_UNREAD_PARTITIONS, group) == len(on_victim)
         finally:
             cluster.start(victim)

@@ -22,10 +22,11 @@ each able to fail alone:
    as of this stage, with the same group filter and the same partitions kept.
 4. `offsets`: log-end offsets of every partition the series need and log-start offsets of those
    whose series show it (`ScopePlan.log_starts`: in `broker` and `shard` scope not the partitions
-   needed only for a group's lag), one `list_offsets` call per spec (`OffsetSpec.latest()`,
-   `OffsetSpec.earliest()`), read after the committed offsets so that lag can only be overstated.
-   Offsets that could not be read (no leader, no answer) are carried from the last cycle
-   (`carry_offsets`).
+   needed only for a group's lag), `offsets_for_times` calls per leader and spec, all at once,
+   from consumers beside the AdminClient that never subscribe, are never assigned a partition and
+   never commit (`exporter.sources.admin_offsets`), read after the committed offsets so that lag
+   can only be overstated. Offsets that could not be read (no leader, a leader that does not
+   answer) are carried from the last cycle (`carry_offsets`).
 5. `message_times` (not with `poll.lag_seconds_mode: interpolated`): the messages at lagging
    groups' committed offsets, for exact lag in seconds (`exporter.sources.message_times`). The
    reads of the offsets that lagged already at the last cycle's log ends start in a worker thread
@@ -44,10 +45,11 @@ Topic and group filters apply before any request that depends on them. The sourc
 group, commits, or creates anything: it only reads.
 
 One AdminClient serves every cycle, with one exception: after a cycle in which the cluster was
-unreachable or a request timed out, the client is replaced by a fresh one. librdkafka 2.x keeps
-routing group requests to a broker handle it retired while the broker was away, so after a broker
-restart every describe and committed-offsets request of the old client times out for good (and
-may end in an internal assertion that aborts the process); a fresh client recovers at once.
+unreachable or a request timed out, the client (and the offsets stage's consumer with it) is
+replaced by a fresh one. librdkafka 2.x keeps routing group requests to a broker handle it retired
+while the broker was away, so after a broker restart every describe and committed-offsets request
+of the old client times out for good (and may end in an internal assertion that aborts the
+process); a fresh client recovers at once.
 """
 
 from __future__ import annotations
@@ -55,35 +57,30 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from sys import intern
 from typing import Any, TypeVar
 
-from confluent_kafka import KafkaException, TopicPartition
-from confluent_kafka.admin import (  # type: ignore[attr-defined]
-    AdminClient,
-    OffsetSpec,
-)
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
 from exporter.config import Config
 from exporter.ownership import Share
 from exporter.sources.admin_convert import (
     RdkafkaLog,
     broker_from,
-    carry_offsets,
     client_properties,
-    collect_offsets,
     topics_from,
 )
 from exporter.sources.admin_groups import GroupStages
 from exporter.sources.admin_model import (
     Broker,
     ClusterView,
-    Offsets,
     PartitionMeta,
 )
 from exporter.sources.admin_model import TopicPartition as TP
+from exporter.sources.admin_offsets import OffsetsReader
 from exporter.sources.admin_scope import ScopePlan, followed_offsets_partitions, offsets_leaders
 from exporter.sources.filters import Filters, is_internal_topic
 from exporter.sources.message_times import MessageTimesSource
@@ -107,8 +104,6 @@ _Parts = dict[str, tuple[PartitionMeta, ...]]
 R = TypeVar("R")
 RACKS_TTL_SECONDS = 600.0
 """How long the brokers' racks are reused while the set of brokers stays the same."""
-LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
-EARLIEST = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +142,7 @@ class AdminSource:
         self._props = client_properties(config.kafka)
         self._props["logger"] = RdkafkaLog(logging.getLogger("exporter.librdkafka"))
         self._client = self._new_client()
+        self._offsets_reader = OffsetsReader(self._props, config.kafka.request_timeout_seconds)
         self._replace_client = False
         self._last_racks: Mapping[int, str] = {}
         self._racks_of: frozenset[tuple[int, str, int]] = frozenset()
@@ -164,8 +160,6 @@ class AdminSource:
             PayloadSampler(config, self._props) if sr.url and sr.payload_sampling else None
         )
         self._topic_configs = TopicConfigs(config.poll, config.kafka.request_timeout_seconds)
-        self._last_offsets: dict[TP, Offsets] = {}
-        """The offsets of the last cycle, carried for partitions whose offsets are not read."""
         self._groups = GroupStages(config.poll, self._filters, config.kafka.request_timeout_seconds)
         if self._payloads is not None:  # a topic's payload series need all its partitions
             sampled, dead_letters = self._payloads.checked, whole_topic
@@ -183,6 +177,7 @@ class AdminSource:
         object."""
         with contextlib.suppress(Exception):
             self._client.poll(0)
+        self._offsets_reader.close()
         if self._log is not None:
             self._log.close()
         if self._times is not None:
@@ -214,6 +209,7 @@ class AdminSource:
         """One cycle's stages; `on_stage(name)` is called as each stage begins."""
         if self._replace_client:
             self._client = self._new_client()
+            self._offsets_reader.replace()
             self.clients_created += 1
             self._replace_client = False
             log.info("admin client replaced after an unreachable cluster or a timeout")
@@ -273,7 +269,8 @@ class AdminSource:
                 early = self._times.start_early(committed, self._poll.stage_timeout_seconds)
             wanted = self._plan.offsets(share, partitions, committed)
             starts = self._plan.log_starts(share, wanted)
-            ends = run("offsets", lambda d: self._offsets(wanted, starts, d))
+            ends_reader, leaders = self._offsets_reader, _leaders(partitions)
+            ends = run("offsets", lambda d: ends_reader.read(wanted, starts, leaders, d))
             offsets, carried = ends if ends is not None else (None, frozenset[TP]())
             message_times = None
             if self._times is not None and committed is not None and offsets is not None:
@@ -366,35 +363,7 @@ class AdminSource:
         self._racks_of, self._racks_until = seen, now + RACKS_TTL_SECONDS
         return self._last_racks
 
-    def _offsets(
-        self, partitions: Sequence[TP], log_starts: Sequence[TP], deadline: Deadline
-    ) -> tuple[dict[TP, Offsets], frozenset[TP]]:
-        """Log-end offsets of the partitions this instance's series need, and log-start offsets
-        of those of them whose series show it (`log_starts`); the ones that could not be read
-        carried from the last cycle."""
-        wanted = [TopicPartition(topic, partition) for topic, partition in partitions]
-        if not wanted:
-            self._last_offsets = {}
-            return {}, frozenset()
-        cap = self._kafka.request_timeout_seconds
-        timeout = deadline.request_timeout(cap)
-        ends = self._client.list_offsets({tp: LATEST for tp in wanted}, request_timeout=timeout)
-        early = [TopicPartition(topic, partition) for topic, partition in log_starts]
-        starts = (
-            self._client.list_offsets({tp: EARLIEST for tp in early}, request_timeout=timeout)
-            if early
-            else {}
-        )
-        end = collect_offsets(ends, deadline)
-        start = collect_offsets(starts, deadline)
-        out = {tp: Offsets(start=start.get(tp, -1), end=e) for tp, e in end.items()}
-        missing = len(wanted) - len(out)
-        if missing == len(wanted):
-            raise StageFailed(f"no log-end offset for any of {missing} partitions", None, True)
-        keys = [(p.topic, p.partition) for p in wanted]
-        out, carried = carry_offsets(keys, out, self._last_offsets)
-        if missing:
-            log.info("log-end offset missing partitions=%d of=%d carried=%d",
-                     missing, len(wanted), len(carried))  # fmt: skip
-        self._last_offsets = out
-        return out, carried
+
+def _leaders(partitions: _Parts) -> dict[TP, int]:
+    """The leader of every partition of this cycle's metadata (-1: none)."""
+    return {(p.topic, p.partition): p.leader for ps in partitions.values() for p in ps}

@@ -13,7 +13,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,6 @@ from exporter.sources.admin_model import (
     TopicPartition,
 )
 from exporter.sources.filters import is_internal_topic
-from exporter.sources.stages import Deadline, describe_error
 
 GROUP_STATES: dict[str, str] = {
     "stable": "Stable",
@@ -270,26 +268,6 @@ def topics_from(
         name: TopicMeta(name, ps, is_internal_topic(name), min_isr.get(name))
         for name, ps in sorted(partitions.items())
     }
-
-
-def collect_offsets(
-    futures: Mapping[Any, Future[Any]], deadline: Deadline
-) -> dict[TopicPartition, int]:
-    """The offsets of the `list_offsets` futures answered by the deadline; failures skipped."""
-    wait(list(futures.values()), timeout=deadline.remaining())
-    out: dict[TopicPartition, int] = {}
-    for tp, fut in futures.items():
-        if not fut.done():
-            continue
-        try:
-            result = fut.result(timeout=0)
-        except Exception as exc:
-            log.debug("list_offsets failed topic=%r partition=%d error=%r",
-                      tp.topic, tp.partition, describe_error(exc))  # fmt: skip
-            continue
-        if result.offset >= 0:
-            out[(tp.topic, int(tp.partition))] = int(result.offset)
-    return out
 
 
 def carry_offsets(
