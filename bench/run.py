@@ -103,7 +103,7 @@ def _cycle_dict(c: Cycle) -> dict[str, Any]:
     return d
 
 
-def run_floor(o: Options, client: AdminClient, cache: DescribeCache) -> dict[str, Any]:
+def run_floor(o: Options, client: floor.FloorClient, cache: DescribeCache) -> dict[str, Any]:
     defaults = PollConfig()
     out: dict[str, Any] = floor.measure(
         client,
@@ -118,7 +118,7 @@ def run_floor(o: Options, client: AdminClient, cache: DescribeCache) -> dict[str
 def measure_cycles(
     o: Options,
     exporter: Exporter,
-    floor_client: AdminClient,
+    floor_client: floor.FloorClient,
     floor_cache: DescribeCache,
     moves: list[float],
 ) -> tuple[Cycle, list[Cycle], list[dict[str, Any]]]:

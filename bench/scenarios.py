@@ -107,6 +107,10 @@ def _windowed(
 
 
 def create_topics(admin: AdminClient, s: Scenario, timeout: float = 300.0) -> None:
+    """Create the scenario's missing topics and wait until every broker's own metadata shows all
+    of them with a leader: a broker answers metadata from its own copy, which trails the
+    controller's for a moment, and a producer or a poller bootstrapped from a broker that has not
+    caught up would not see every partition yet."""
     names = [s.topic(i) for i in range(s.topics)]
     existing = set(admin.list_topics(timeout=30).topics)
     missing = [n for n in names if n not in existing]
@@ -120,6 +124,16 @@ def create_topics(admin: AdminClient, s: Scenario, timeout: float = 300.0) -> No
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise RuntimeError(f"create topic {name!r}: {exc}") from exc
     deadline = time.monotonic() + timeout
+    _wait_leaders(admin, names, s, deadline)
+    brokers = admin.list_topics(timeout=30).brokers.values()
+    if len(brokers) > 1:
+        for address in sorted(f"{b.host}:{b.port}" for b in brokers):
+            _wait_leaders(AdminClient({"bootstrap.servers": address}), names, s, deadline)
+
+
+def _wait_leaders(admin: AdminClient, names: list[str], s: Scenario, deadline: float) -> None:
+    """Until the metadata `admin` is given shows every topic of `names` with a leader for each of
+    its partitions; RuntimeError past the deadline."""
     while True:
         md = admin.list_topics(timeout=30)
         ready = sum(
@@ -132,7 +146,7 @@ def create_topics(admin: AdminClient, s: Scenario, timeout: float = 300.0) -> No
         if ready == len(names):
             return
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {ready} of {len(names)} topics have leaders after {timeout}s")
+            raise RuntimeError(f"only {ready} of {len(names)} topics have leaders in time")
         time.sleep(1.0)
 
 

@@ -28,10 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka.admin import AdminClient
-
 from bench import broker as broker_mod
-from bench.scenarios import SCENARIOS, Scenario, create_topics, lay_out
+from bench.scenarios import SCENARIOS, Scenario, lay_out
 from exporter.config import Config, KafkaConfig, PollConfig, ShardConfig
 from exporter.poller import Poller
 from harness.cluster import KafkaCluster
@@ -145,9 +143,7 @@ def requests(cycles: int, scenario: str) -> dict[str, Any]:
     result: dict[str, Any] = {"scenario": scenario}
     try:
         s = SCENARIOS[scenario]
-        for node in cluster.nodes:  # each broker's metadata has every partition before producing
-            create_topics(AdminClient({"bootstrap.servers": node.bootstrap}), s)
-        lay_out(cluster.bootstrap_servers, s)
+        lay_out(cluster.bootstrap_servers, s)  # waits for every broker's metadata of the topics
         layouts = {
             "broker": [config(n.bootstrap, scope="broker") for n in cluster.nodes],
             "cluster": [config(cluster.bootstrap_servers) for _ in cluster.nodes],
