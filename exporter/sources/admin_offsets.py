@@ -161,10 +161,11 @@ class OffsetsReader:
         partition. A list that fails as a whole (the leader down or slow) ends the leader's
         reads for this cycle: the rest would wait as long for nothing.
 
-        A consumer whose call failed is closed: librdkafka refreshes a consumer's metadata of
-        topics it is not assigned only every few minutes, so after a leader change it may keep
-        asking the old leader, or fail at once for a partition it still sees without one. A
-        failure other than a timeout is tried once more on a fresh consumer."""
+        A consumer whose call failed, as a whole or for some partitions, is closed: librdkafka
+        refreshes a consumer's metadata of topics it is not assigned only every few minutes, so
+        after a leader change it may keep asking the old leader (not the leader any more, or
+        down), or fail at once for a partition it still sees without one. A failure other than
+        a timeout is tried once more on a fresh consumer."""
         leader, spec, tps = call
         out: dict[TP, int] = {}
         consumer: Consumer | None = None
@@ -182,7 +183,6 @@ class OffsetsReader:
                         answers = consumer.offsets_for_times(
                             asked, timeout=deadline.request_timeout(self._cap)
                         )
-                        break
                     except (KafkaException, RuntimeError) as exc:
                         with contextlib.suppress(Exception):
                             consumer.close()
@@ -192,9 +192,19 @@ class OffsetsReader:
                                  describe_error(exc))  # fmt: skip
                         if is_timeout(exc) or deadline.expired:
                             return out
+                        continue
+                    out.update(offsets_of(chunk, answers))
+                    failed = sum(1 for a in answers if a.error is not None)
+                    if not failed or attempt == 2 or deadline.expired:
+                        break
+                    with contextlib.suppress(Exception):
+                        consumer.close()
+                    consumer = None
+                    log.info("log offsets partly failed, asked again on a fresh consumer "
+                             "leader=%d spec=%d failed=%d of=%d", leader, spec, failed,
+                             len(chunk))  # fmt: skip
                 else:
                     return out
-                out.update(offsets_of(chunk, answers))
             return out
         finally:
             if consumer is not None:
