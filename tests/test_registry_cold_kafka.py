@@ -34,7 +34,9 @@ SUBJECTS = 200
 """Subjects registered for the cold read (every tenth with two versions, every 40th NONE), read
 through 8 connections, listed in pages of 100."""
 BUDGET = 0.05
-MAX_POLLS = 150
+MAX_POLLS = 300
+"""Polls back to back at most: the reads between polls get only the gaps between them (73 polls
+at load 14 here)."""
 
 
 @pytest.fixture
