@@ -25,7 +25,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -68,16 +68,29 @@ class Poll:
     """Subjects listed whose details were not read yet."""
 
 
+def again(call: Callable[[], object], tries: int = 3) -> None:
+    """`call`, tried again after a second when the registry drops the request (it does, now and
+    then, under load); registering the same schema again is harmless."""
+    for attempt in range(1, tries + 1):
+        try:
+            call()
+            return
+        except HarnessError:
+            if attempt == tries:
+                raise
+            time.sleep(1.0)
+
+
 def populate(registry: SchemaRegistry, n: int, workers: int = 4) -> float:
     t0 = time.monotonic()
 
     def one(i: int) -> None:
         subject = f"bench-{i:05d}-value"
-        registry.register(subject, schema(i))
+        again(lambda: registry.register(subject, schema(i)))
         if i % 10 == 0:
-            registry.register(subject, schema(i, extra=True))
+            again(lambda: registry.register(subject, schema(i, extra=True)))
         if i % 20 == 0:
-            registry.set_compatibility("NONE", subject)
+            again(lambda: registry.set_compatibility("NONE", subject))
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, range(n)))
@@ -151,7 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        populate_seconds = populate(registry, args.subjects)
+        try:
+            populate_seconds = populate(registry, args.subjects)
+        except HarnessError as exc:
+            print(f"error: registering the subjects: {exc}", file=sys.stderr)
+            return 1
         load_start = os.getloadavg()[0]
         cfg = SchemaRegistryConfig(url=registry.url,
                                    cold_read_concurrency=args.cold_read_concurrency)  # fmt: skip
