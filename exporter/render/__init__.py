@@ -236,8 +236,9 @@ class Renderer:
 
         Fast paths, on whole columns: the same series with the same values as last time (a
         family that did not change: its lines are reused as they are), the same series in the
-        same order (the prefixes are reused), or every prefix cached and no duplicates. Anything
-        else (new series, duplicates, bad labels) goes sample by sample.
+        same order (the family's template is reused, made from last cycle's lines the first
+        time), or every series known from last cycle's lines and no duplicates. Anything else
+        (new series, duplicates, bad labels) goes sample by sample.
         """
         keys: Sequence[object] = family.labels
         if metric.type in ("summary", "histogram"):
