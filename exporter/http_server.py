@@ -305,17 +305,24 @@ class EventLoopServer:
                 writer.write(b"".join((head, *pieces)))
                 await writer.drain()
             else:
-                writer.write(head)
-                pending = 0  # written since the last drain: small pieces go out together
+                # slices of CHUNK bytes, small pieces gathered into one write (a write is a
+                # send call when the socket takes it at once), a large piece's slices written
+                # as they are (no copy)
+                batch: list[memoryview] = [memoryview(head)]
+                size = len(head)
                 for piece in pieces:
                     view = memoryview(piece)
-                    for start in range(0, len(piece), CHUNK):
-                        writer.write(view[start : start + CHUNK])
-                        pending += min(CHUNK, len(piece) - start)
-                        if pending >= CHUNK:
+                    for start in range(0, len(view), CHUNK):
+                        batch.append(view[start : start + CHUNK])
+                        size += len(batch[-1])
+                        if size >= CHUNK:
+                            writer.write(batch[0] if len(batch) == 1 else b"".join(batch))
+                            batch.clear()
+                            size = 0
                             await writer.drain()
                             conn.progress = loop.time()
-                            pending = 0
+                if batch:
+                    writer.write(b"".join(batch))
                 await writer.drain()
             if response.close:
                 if writer.can_write_eof():
