@@ -37,9 +37,10 @@ each able to fail alone:
 7. `topic_configs`: `describe_configs` for `min.insync.replicas`, cached for
    `poll.topic_config_ttl_seconds`.
 
-The group stages (2, 3) live in `exporter.sources.admin_groups`, the topic configs (7) in
-`exporter.sources.topic_configs`, each with what it keeps between cycles; this module holds the
-client, the plan of a cycle, and the metadata and offsets stages.
+The group stages (2, 3) live in `exporter.sources.admin_groups`, the log offsets (4) in
+`exporter.sources.admin_offsets`, the topic configs (7) in `exporter.sources.topic_configs`, each
+with what it keeps between cycles; this module holds the client, the plan of a cycle, and the
+metadata stage.
 
 Topic and group filters apply before any request that depends on them. The source never joins a
 group, commits, or creates anything: it only reads.
