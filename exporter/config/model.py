@@ -302,15 +302,13 @@ class SchemaRegistryConfig:
     then goes on, within the same budget, with the subjects never read and the oldest."""
     cold_read_concurrency: int = 4
     """Connections that read between polls, each its own besides `concurrency`: the subjects the
-    poll's budget left, those listed but never read (after a start: the cold read, 3 requests a
-    subject), then the `refresh_per_cycle` read longest ago. A poll stops them when it begins (a
-    subject read already running ends) and hands them their subjects when it ends; they start no
-    subject read within 3 s (or a quarter of `poll.interval_seconds`, if shorter) before the next
-    poll is due, but the first on each connection. The cold read then takes about (3 x subjects x
-    request time / connections) of wall time, and a poll sends only the listing and the reads of
-    new and changed subjects. 0: no reads between polls; each poll reads everything itself
-    (changed, never read, oldest) while its `refresh_budget_seconds` lasts, over as many polls as
-    that takes."""
+    poll's budget left, those never read (after a start: the cold read, 3 requests a subject),
+    then the `refresh_per_cycle` read longest ago. A poll stops them when it begins (a running
+    subject read ends) and hands them their subjects when it ends; within 3 s (or a quarter of
+    `poll.interval_seconds`, if shorter) before the next poll they start no read but the first
+    on each connection. A poll then sends only the listing and the reads of new and changed
+    subjects. 0: no reads between polls; each poll reads everything itself (changed, never
+    read, oldest) while its `refresh_budget_seconds` lasts, over as many polls as that takes."""
     subject_strategy: SubjectStrategy = "topic"
     """How value subjects are named: `topic` (`<topic>-value`, Confluent's TopicNameStrategy),
     `topic_record` (`<topic>-<record name>`), `record` (`<record name>`: the topic's records come
