@@ -1,10 +1,12 @@
 """`python -m bench.scopes`: what sharding and broker scope save, measured in one run.
 
 1. Shards: the scenario's broker (cached, see `bench.broker`), one unsharded poller and three
-   `shard` pollers (index 0..2 of 3) in this process. Each round polls the unsharded instance,
-   then each shard, one after the other (not at the same time: on a small machine the instances
-   would compete for the same cores); every shard's cycle is reported against the unsharded cycle
-   of the same rounds.
+   `shard` pollers (index 0..2 of 3), each in a process of its own as deployed instances are
+   (`--one-process`: all four in this process, where each cycle's garbage collection also walks
+   the other pollers' objects). Each round polls the unsharded instance, then each shard, one
+   after the other (not at the same time: on a small machine the instances would compete for
+   the same cores); every shard's cycle is reported against the unsharded cycle of the same
+   rounds.
 2. Admin API requests: a fresh 3-node cluster with a scenario laid out (`--requests-scenario`,
    medium by default: 1,000 groups, where the per-group requests weigh as they do in a cluster
    worth splitting; small shows the fixed part of each instance), three pollers in
@@ -20,11 +22,14 @@ Prints a table and writes `bench/results/scopes-<scenario>.json`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import multiprocessing
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -70,28 +75,72 @@ def timed(poller: Poller, stages: dict[str, list[float]] | None = None) -> float
     return seconds
 
 
-def shards(s: Scenario, cycles: int) -> dict[str, Any]:
-    broker = broker_mod.start(s)
-    pollers: list[Poller] = []
+Timed = Callable[[dict[str, list[float]] | None], float]
+"""Polls one instance once: the cycle's wall time, each stage's time appended to the dict."""
+
+
+def _serve(conn: Connection, cfg: Config) -> None:
+    """One poller in a process of its own: a cycle each time it is told, answered with its wall
+    time and stage times; stops on None."""
+    poller = Poller(cfg)
     try:
-        whole = Poller(config(broker.bootstrap))
-        pollers.append(whole)
-        parts = [
-            Poller(
-                config(broker.bootstrap, scope="shard", shard=ShardConfig(index=i, count=SHARDS))
-            )
+        while conn.recv() is not None:
+            stages: dict[str, list[float]] = {}
+            conn.send((timed(poller, stages), stages))
+    finally:
+        poller.stop()
+
+
+def _in_process(cfg: Config, stops: list[Callable[[], None]]) -> Timed:
+    poller = Poller(cfg)
+    stops.append(poller.stop)
+    return lambda stages: timed(poller, stages)
+
+
+def _own_process(cfg: Config, stops: list[Callable[[], None]]) -> Timed:
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(there, cfg))  # not daemonic: it has a child
+    proc.start()
+
+    def stop() -> None:
+        with contextlib.suppress(OSError):
+            here.send(None)
+        proc.join(30)
+        if proc.is_alive():
+            proc.terminate()
+
+    def poll(stages: dict[str, list[float]] | None) -> float:
+        here.send(True)
+        seconds, took = here.recv()
+        for stage, values in took.items():
+            if stages is not None:
+                stages.setdefault(stage, []).extend(values)
+        return float(seconds)
+
+    stops.append(stop)
+    return poll
+
+
+def shards(s: Scenario, cycles: int, one_process: bool = False) -> dict[str, Any]:
+    broker = broker_mod.start(s)
+    stops: list[Callable[[], None]] = []
+    start = _in_process if one_process else _own_process
+    try:
+        configs = [config(broker.bootstrap)] + [
+            config(broker.bootstrap, scope="shard", shard=ShardConfig(index=i, count=SHARDS))
             for i in range(SHARDS)
         ]
-        pollers += parts
-        for p in pollers:  # warm-up: connections, metadata, first sight of every offset
-            timed(p)
+        pollers = [start(c, stops) for c in configs]
+        for poll in pollers:  # warm-up: connections, metadata, first sight of every offset
+            poll(None)
         rounds: list[list[float]] = []
         stages: list[dict[str, list[float]]] = [{} for _ in pollers]
         for _ in range(cycles):
-            rounds.append([timed(p, st) for p, st in zip(pollers, stages, strict=True)])
+            rounds.append([poll(st) for poll, st in zip(pollers, stages, strict=True)])
     finally:
-        for p in pollers:
-            p.stop()
+        for stop in stops:
+            stop()
         broker.stop()
     unsharded = statistics.median(r[0] for r in rounds)
 
@@ -166,6 +215,7 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         f"scenario {result['scenario']}, {len(sh['rounds'])} rounds, load "
         f"{result['load_before']} before / {result['load_after']} after",
+        "pollers: " + ("all in one process" if result["one_process"] else "a process each"),
         f"unsharded cycle            {sh['unsharded_seconds']:.3f} s",
     ]
     for s in sh["shards"]:
@@ -196,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cycles", type=int, default=5)
     parser.add_argument("--requests-scenario", choices=sorted(SCENARIOS), default="medium")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--one-process", action="store_true", help="the four pollers in this process (as before)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -203,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--cycles must be >= 1")
     load = Path("/proc/loadavg")
     result: dict[str, Any] = {"scenario": args.scenario, "load_before": load.read_text().split()[0]}
-    result["shards"] = shards(SCENARIOS[args.scenario], args.cycles)
+    result["one_process"] = args.one_process
+    result["shards"] = shards(SCENARIOS[args.scenario], args.cycles, args.one_process)
     print(json.dumps(result["shards"], indent=1), flush=True)  # kept if the second part fails
     result["requests"] = requests(args.cycles, args.requests_scenario)
     result["load_after"] = load.read_text().split()[0]
