@@ -18,6 +18,7 @@ from exporter.config import KafkaConfig, Secret
 from exporter.sources.admin_convert import (
     RdkafkaLog,
     carry_offsets,
+    carry_starts,
     client_properties,
     group_from,
     group_state_name,
@@ -156,3 +157,13 @@ def test_carry_offsets_fills_unread_partitions_from_the_last_cycle() -> None:
     assert out == {("t", 0): Offsets(0, 12), ("t", 1): Offsets(2, 20)}
     assert carried == frozenset({("t", 1)})
     assert carry_offsets(wanted, {("t", 1): Offsets(2, 21)}, {})[1] == frozenset()
+
+
+def test_carry_starts_fills_log_starts_not_read_from_the_last_cycle() -> None:
+    last = {("t", 0): Offsets(3, 10), ("t", 1): Offsets(-1, 20), ("u", 0): Offsets(7, 9)}
+    read = {("t", 0): 4}
+    # t/0 read: kept; t/1 had no log start last: none; t/2 never read; u/0 not wanted: not added
+    carry_starts([("t", 0), ("t", 1), ("t", 2)], read, last)
+    assert read == {("t", 0): 4}
+    carry_starts([("t", 0), ("u", 0)], read := {}, last)
+    assert read == {("t", 0): 3, ("u", 0): 7}

@@ -63,7 +63,6 @@ from dataclasses import dataclass
 from sys import intern
 from typing import Any, TypeVar
 
-from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from exporter.config import Config
@@ -72,6 +71,7 @@ from exporter.sources.admin_convert import (
     RdkafkaLog,
     broker_from,
     client_properties,
+    new_client,
     topics_from,
 )
 from exporter.sources.admin_groups import GroupStages
@@ -168,10 +168,7 @@ class AdminSource:
         self._plan = ScopePlan(config, whole_topic)
 
     def _new_client(self) -> AdminClient:
-        try:
-            return AdminClient(self._props)
-        except (KafkaException, ValueError, TypeError) as exc:
-            raise ValueError(f"kafka: invalid client setting: {describe_error(exc)}") from None
+        return new_client(AdminClient, self._props)
 
     def close(self) -> None:
         """Serve pending log lines and stop the offsets-log reader; the client is freed with the

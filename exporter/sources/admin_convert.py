@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from confluent_kafka import KafkaException
 
 from exporter.config import Config, KafkaConfig, Secret
 from exporter.config.check import Add
@@ -29,6 +31,7 @@ from exporter.sources.admin_model import (
     TopicPartition,
 )
 from exporter.sources.filters import is_internal_topic
+from exporter.sources.stages import describe_error
 
 GROUP_STATES: dict[str, str] = {
     "stable": "Stable",
@@ -286,3 +289,33 @@ def carry_offsets(
     for tp in carried:
         read[tp] = last[tp]
     return read, frozenset(carried)
+
+
+def carry_starts(
+    wanted: Sequence[TopicPartition],
+    read: dict[TopicPartition, int],
+    last: Mapping[TopicPartition, Offsets],
+) -> None:
+    """Log-start offsets of `wanted` partitions not read this cycle (their leader did not answer)
+    carried into `read` from `last`, in place: a log start moves only with retention, so the one
+    read last is a far better answer than none (which would drop the partition's oldest-offset
+    series for a cycle)."""
+    if len(read) >= len(wanted):
+        return
+    for tp in wanted:
+        if tp not in read:
+            offsets = last.get(tp)
+            if offsets is not None and offsets.start >= 0:
+                read[tp] = offsets.start
+
+
+_Client = TypeVar("_Client")
+
+
+def new_client(kind: Callable[[dict[str, Any]], _Client], props: Mapping[str, Any]) -> _Client:
+    """A librdkafka client (`AdminClient`, `Consumer`...) made from `props`; a setting librdkafka
+    refuses is a ValueError naming it, at once (never a KafkaException at the first request)."""
+    try:
+        return kind(dict(props))
+    except (KafkaException, ValueError, TypeError) as exc:
+        raise ValueError(f"kafka: invalid client setting: {describe_error(exc)}") from None

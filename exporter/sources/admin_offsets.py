@@ -22,7 +22,12 @@ partitions with one C call and no future:
   call given the stage's deadline: a call fails as a whole when its leader does not answer, so
   splitting by leader keeps a down or slow broker to its own partitions. Partitions without a
   leader are not asked at all (librdkafka would wait for one until the deadline). What was not
-  read is carried from the last cycle (`carry_offsets`).
+  read is carried from the last cycle (`carry_offsets`), a log start not read (its log end read)
+  likewise;
+- librdkafka refreshes a consumer's metadata of topics it is not assigned only every few minutes,
+  so after a leader change an old consumer may keep asking the old leader (down, or no leader any
+  more) until its call times out. So when any leader differs from the last cycle's, every
+  consumer is replaced before the read, and a fresh one reads the new leaders at once.
 
 The consumers live beside the AdminClient, with the same client settings (security, secrets), are
 replaced when the client is (`replace`) and closed with it.
@@ -39,7 +44,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from exporter.sources.admin_convert import carry_offsets
+from exporter.sources.admin_convert import carry_offsets, carry_starts, new_client
 from exporter.sources.admin_model import Offsets
 from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.stages import Deadline, StageFailed, describe_error, is_timeout
@@ -91,13 +96,11 @@ class OffsetsReader:
         self._free.put(self._new_consumer())
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="offsets")
         self._last: dict[TP, Offsets] = {}
+        self._leaders: dict[TP, int] | None = None
         self._pending: list[Future[Any]] = []
 
     def _new_consumer(self) -> Consumer:
-        try:
-            return Consumer(self._props)
-        except (KafkaException, ValueError, TypeError) as exc:
-            raise ValueError(f"kafka: invalid client setting: {describe_error(exc)}") from None
+        return new_client(Consumer, self._props)
 
     def replace(self) -> None:
         """Fresh consumers, as the AdminClient is replaced after a timeout; the old ones are
@@ -125,6 +128,10 @@ class OffsetsReader:
         if not partitions:
             self._last = {}
             return {}, frozenset()
+        if self._leaders is not None and leaders != self._leaders:
+            log.info("leaders changed since the last cycle: fresh consumers")
+            self.replace()
+        self._leaders = dict(leaders)
         calls: list[_Call] = [
             (leader, spec, tps)
             for spec, asked in ((LOG_END, partitions), (LOG_START, log_starts))
@@ -142,6 +149,7 @@ class OffsetsReader:
                          leader, len(tps))  # fmt: skip
                 continue
             (end if spec == LOG_END else start).update(fut.result())
+        carry_starts(log_starts, start, self._last)
         out = {tp: Offsets(start=start.get(tp, -1), end=e) for tp, e in end.items()}
         missing = len(partitions) - len(out)
         if missing == len(partitions):

@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 
 OVERDUE_KEPT = 100_000
 """Messages past their deadline remembered, to count them late if they still arrive."""
+ASSIGN_RETRY_SECONDS = 0.1
+"""Pause before asking again the log end of a partition whose leader does not serve it yet."""
+_NOT_SERVED_YET = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
 CONSUME_SLICE_SECONDS = 0.005
 """How long one consume call waits: the resolution of the end-to-end latency measured."""
 
@@ -236,16 +239,9 @@ class ProbeSource:
         if wanted:  # the consumer's own metadata must know the partitions (a topic just created)
             self._consumer.list_topics(topic=topic, timeout=max(0.1, until - time.monotonic()))
         for p in wanted:
-            left = until - time.monotonic()
-            try:
-                _, high = self._consumer.get_watermark_offsets(
-                    KafkaTP(topic, p), timeout=max(0.1, left), cached=False
-                )
-            except KafkaException as exc:  # tried again next cycle; not probed meanwhile
-                log.info("probe partition not assigned partition=%d error=%r", p,
-                         describe_error(exc))  # fmt: skip
-                continue
-            new.append(KafkaTP(topic, p, high if high >= 0 else OFFSET_INVALID))
+            high = self._log_end(p, until)
+            if high is not None:
+                new.append(KafkaTP(topic, p, high if high >= 0 else OFFSET_INVALID))
         if new:
             self._consumer.incremental_assign(new)
         for tp in new:
@@ -253,6 +249,26 @@ class ProbeSource:
         for p in list(leaders):
             if p not in self._assigned:
                 del leaders[p]
+
+    def _log_end(self, partition: int, until: float) -> int | None:
+        """The log end of a partition to be assigned; None: tried again next cycle. A partition
+        just created is in the metadata a moment before its leader serves it: asked again until
+        `until`, so a probe that creates its topic measures every partition from its first cycle."""
+        while True:
+            left = until - time.monotonic()
+            try:
+                _, high = self._consumer.get_watermark_offsets(
+                    KafkaTP(self._probe.topic, partition), timeout=max(0.1, left), cached=False
+                )
+                return int(high)
+            except KafkaException as exc:
+                code = exc.args[0].code() if exc.args and hasattr(exc.args[0], "code") else None
+                if code in _NOT_SERVED_YET and until - time.monotonic() > ASSIGN_RETRY_SECONDS:
+                    time.sleep(ASSIGN_RETRY_SECONDS)
+                    continue
+                log.info("probe partition not assigned partition=%d error=%r", partition,
+                         describe_error(exc))  # fmt: skip
+                return None
 
     def _produce(self, leaders: Mapping[int, int]) -> dict[int, int]:
         """Produce this cycle's messages; the number sent per partition."""
