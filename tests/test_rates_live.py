@@ -4,8 +4,8 @@ kafka-vitals twice per poll, reads the true rate of a steady producer within 10 
 The issue this guards: the data changes once per poll, whatever the scrape interval, so a window
 counted in scrape intervals (Grafana's `$__rate_interval`) or `irate()` reads wrong rates. The
 dashboards' window is 4 poll intervals plus one scrape interval (from the bundle config). Scaled
-down 3.75x to keep the test short, with the ratio of the case reported (15 s scrape, 30 s poll):
-poll every 8 s, scrape every 4 s, so the window is 36 s. The producer writes at a steady rate;
+down 5x to keep the test short, with the ratio of the case reported (15 s scrape, 30 s poll):
+poll every 6 s, scrape every 3 s, so the window is 27 s. The producer writes at a steady rate;
 the true rate is counted from its delivery reports. Points are checked from 4 poll intervals after
 the start of production (plus the window) to its end.
 
@@ -38,10 +38,10 @@ from tests.cli_run import clean_env, console_script, get
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 
-POLL, SCRAPE = 8, 4
+POLL, SCRAPE = 6, 3
 RATE = 25.0
 """Messages per second the producer writes."""
-PRODUCE_SECONDS = 100
+PRODUCE_SECONDS = 76
 JOB = "kafka-vitals"
 MESSAGE_RATE_FAMILIES = (
     "kafka_server_brokertopicmetrics_messagesin_total",
