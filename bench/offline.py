@@ -19,11 +19,13 @@ import argparse
 import cProfile
 import gc
 import os
+import pickle
 import statistics
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from bench.probe import memory_mib
@@ -39,13 +41,16 @@ from exporter.sources.admin_model import (
     ClusterView,
     GroupDescription,
     Offsets,
+    OffsetsLogStatus,
     PartitionMeta,
     TopicMeta,
 )
 from exporter.sources.stages import StageOutcome
 
 
-def view(s: Scenario, cycle: int, now: float, *, still: bool = False) -> ClusterView:
+def view(
+    s: Scenario, cycle: int, now: float, *, still: bool = False, from_log: bool = False
+) -> ClusterView:
     topics = {}
     for t in range(s.topics):
         name = s.topic(t)
@@ -53,6 +58,7 @@ def view(s: Scenario, cycle: int, now: float, *, still: bool = False) -> Cluster
         topics[name] = TopicMeta(name, parts, False, 1)
     groups: dict[str, GroupDescription] = {}
     committed: dict[str, dict[tuple[str, int], int]] = {}
+    commit_times: dict[str, dict[tuple[str, int], float]] = {}
     grow = 0 if still else 10 * cycle
     for g in range(s.groups):
         gid = s.group(g)
@@ -61,6 +67,8 @@ def view(s: Scenario, cycle: int, now: float, *, still: bool = False) -> Cluster
         committed[gid] = {
             (topic, p): s.committed_offset(g, p) + grow // 2 for p in range(s.partitions)
         }
+        if from_log:  # each commit's time comes with it; a moving offset was committed anew
+            commit_times[gid] = {tp: _LOG_START + grow for tp in committed[gid]}
     offsets = {
         (name, p.partition): Offsets(0, s.messages + grow)
         for name, meta in topics.items()
@@ -74,25 +82,48 @@ def view(s: Scenario, cycle: int, now: float, *, still: bool = False) -> Cluster
         groups=groups,
         committed=committed,
         offsets=offsets,
+        committed_source="log" if from_log else "admin",
+        commit_times=commit_times if from_log else None,
+        offsets_log=OffsetsLogStatus(True, False, 0, {}, 0, 50) if from_log else None,
     )
+
+
+_LOG_START = 1.7e9
+"""The commit time of the first cycle's committed offsets (`--log`)."""
 
 
 class _StandInAdmin:
     """Hands the poller prepared views, one per cycle."""
 
-    def __init__(self, s: Scenario, *, still: bool = False) -> None:
+    def __init__(self, s: Scenario, *, still: bool = False, from_log: bool = False) -> None:
         self._s = s
         self._still = still
+        self._from_log = from_log
         self.cycle = 0
+        self.times: dict[str, list[float]] | None = None
+        """Where the view's trip from the child process is timed (`--transfer`)."""
         self.next_view: ClusterView | None = None
+        self._sent = b""
 
     def prepare(self) -> None:
-        self.next_view = view(self._s, self.cycle, time.time(), still=self._still)
+        self.next_view = view(
+            self._s, self.cycle, time.time(), still=self._still, from_log=self._from_log
+        )
         self.cycle += 1
+        if self.times is not None:  # the child's end of the trip, outside the cycle's CPU
+            c0 = time.process_time()
+            result = AdminResult(self.next_view, (StageOutcome("metadata", 0.0),))
+            self._sent = bytes(ForkingPickler.dumps(result))
+            self.times["transfer: pickled in the child"].append(time.process_time() - c0)
 
     def fetch(self, on_stage: Any = None) -> AdminResult:
         assert self.next_view is not None
-        return AdminResult(self.next_view, (StageOutcome("metadata", 0.0),))
+        if self.times is None:
+            return AdminResult(self.next_view, (StageOutcome("metadata", 0.0),))
+        c0 = time.process_time()  # the trip from the Admin API's child, as its pipe makes it
+        received: AdminResult = pickle.loads(self._sent)
+        self.times["transfer: unpickled (in the cycle)"].append(time.process_time() - c0)
+        return received
 
     def close(self) -> None:
         pass
@@ -109,18 +140,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="offsets stay as they are from cycle to cycle (default: all move)",
     )
     parser.add_argument(
+        "--log",
+        action="store_true",
+        help="committed offsets as from the offsets log: with each commit's time (default: as "
+        "from the Admin API)",
+    )
+    parser.add_argument(
         "--bodies",
         choices=sorted(BODIES),
         default="all",
         help="the bodies asked for after each render (default: all four)",
     )
+    parser.add_argument(
+        "--transfer",
+        action="store_true",
+        help="send each cycle's view through pickle as from the Admin API's child process, "
+        "and time both ends (the child's end is outside the cycle's CPU)",
+    )
     args = parser.parse_args(argv)
     s = SCENARIOS[args.scenario]
-    admin = _StandInAdmin(s, still=args.still)
+    admin = _StandInAdmin(s, still=args.still, from_log=args.log)
     config = Config(kafka=KafkaConfig(bootstrap_servers="127.0.0.1:9"),
                     poll=PollConfig(interval_seconds=30.0))  # fmt: skip
     renderer = Renderer()
     times: dict[str, list[float]] = defaultdict(list)
+    if args.transfer:
+        admin.times = times
     served: list[Exposition] = []
 
     def publish(snapshot: Snapshot) -> None:  # as the exporter's App does, in the poller thread
@@ -160,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if profiler is not None:
         profiler.dump_stats(args.profile)
     moving = "offsets still" if args.still else "offsets moving"
+    if args.log:
+        moving += ", committed offsets from the log"
     print(f"CPU seconds, median of {args.cycles} cycles after {warm_up} of warm-up "
           f"({s.name}, {moving}):")  # fmt: skip
     for name, values in sorted(times.items(), key=lambda kv: -statistics.median(kv[1])):
