@@ -97,8 +97,10 @@ def time_at_offset(history: History, committed: int, max_extrapolation: float) -
     if len(history) < 2:
         return None
     span_offsets = newest.offset - oldest.offset
+    if span_offsets <= 0:  # an idle topic: no rate to go back at (and no plateaus to sum)
+        return oldest.time
     span_time = moving_time(history)
-    if span_offsets <= 0 or span_time <= 0:
+    if span_time <= 0:
         return oldest.time
     back = (oldest.offset - committed) * span_time / span_offsets
     return oldest.time - min(back, max(0.0, max_extrapolation))
