@@ -157,8 +157,11 @@ class GroupStages:
                 for tp, offset in entries.items():
                     topic = known.get(tp[0])
                     if topic is not None and 0 <= tp[1] < topic[1]:
-                        mine[(topic[0], tp[1])] = offset
-                        at[(topic[0], tp[1])] = commit_times[tp]
+                        # one key object in both maps: the view pickles (and the exporter's
+                        # process unpickles) it once
+                        key = (topic[0], tp[1])
+                        mine[key] = offset
+                        at[key] = commit_times[tp]
                 if mine:
                     committed[gid] = mine
                     times[gid] = at
