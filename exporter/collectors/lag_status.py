@@ -15,7 +15,7 @@ from exporter.catalog import lessons as cat
 from exporter.collectors.base import CycleData, Input, register
 from exporter.domain import headroom as hr
 from exporter.domain import lag_status as ls
-from exporter.snapshot import SnapshotBuilder, partition_label
+from exporter.snapshot import PARTITION_LABELS, SnapshotBuilder, partition_label
 from exporter.sources.admin_model import ClusterView, TopicPartition
 
 if TYPE_CHECKING:
@@ -48,7 +48,9 @@ class LagStatusCollector:
         statuses = data.history.lag_statuses(owners(view))
         # statuses come in (group, topic, partition) order
         if self._per_partition:
-            labels = [(g, t, partition_label(p), s) for (g, t, p), s in statuses.items()]
+            known = len(PARTITION_LABELS)
+            labels = [(g, t, PARTITION_LABELS[p] if 0 <= p < known else partition_label(p), s)
+                      for (g, t, p), s in statuses.items()]  # fmt: skip
             out.add_rows(cat.PARTITION_STATUS, labels, [1.0] * len(labels))
         groups = ls.group_statuses(statuses)
         out.add_rows(cat.GROUP_STATUS, list(groups.items()), [1.0] * len(groups))

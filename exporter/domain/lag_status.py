@@ -223,7 +223,7 @@ class LagStatusTracker:
         for group in sorted(committed):
             owned_parts = None if owners is None else owners.get(group)
             for tp, offset in sorted(committed[group].items()):
-                key = (group, *tp)
+                key = (group, tp[0], tp[1])
                 window = last.get(key, ())
                 off = offsets.get(tp)
                 if off is None or off.end < 0 or offset < 0:
