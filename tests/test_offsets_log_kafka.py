@@ -196,6 +196,15 @@ def test_admin_source_in_log_mode_matches_admin_mode(
         assert b.commit_times is not None and b.committed is not None
         assert set(b.commit_times) == set(b.committed)
         assert b.offsets_log is not None and b.offsets_log.ready
+        # the groups stage runs beside the committed and offsets stages in log mode: its
+        # outcome keeps its place, its event comes first, its groups are the Admin API mode's
+        started: list[str] = []
+        result = by_log.fetch(started.append)
+        order = ["metadata", "groups", "committed", "offsets"]
+        assert [o.stage for o in result.stages][:4] == order and started[:4] == order
+        assert all(o.ok for o in result.stages), result.stages
+        assert result.view is not None and result.view.groups is not None and a.groups is not None
+        assert set(result.view.groups) == set(a.groups) and a.groups
     finally:
         by_admin.close()
         by_log.close()

@@ -13,7 +13,8 @@ each able to fail alone:
    `describe_consumer_groups` in batches of `poll.describe_batch_size`. Simple groups (no members,
    committed offsets only) are listed and described like the others. An Empty group that stays
    Empty reuses its last description for up to `poll.empty_group_describe_seconds` (see
-   `group_cache`).
+   `group_cache`). With the committed offsets from the offsets log (which need no group) the
+   stage runs in a thread beside stages 3-6, and is waited for before stage 7.
 3. `committed`: `list_consumer_group_offsets`, one group per request (librdkafka takes one), through
    a window of `poll.offsets_in_flight` requests in flight. Only offsets >= 0 on partitions that
    exist in this cycle's metadata are kept, so offsets left on a deleted topic are ignored.
@@ -57,11 +58,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from sys import intern
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from confluent_kafka.admin import AdminClient
 
@@ -75,11 +77,7 @@ from exporter.sources.admin_convert import (
     topics_from,
 )
 from exporter.sources.admin_groups import GroupStages
-from exporter.sources.admin_model import (
-    Broker,
-    ClusterView,
-    PartitionMeta,
-)
+from exporter.sources.admin_model import Broker, ClusterView, GroupDescription, PartitionMeta
 from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.admin_offsets import OffsetsReader
 from exporter.sources.admin_scope import ScopePlan, followed_offsets_partitions, offsets_leaders
@@ -214,28 +212,50 @@ class AdminSource:
         outcomes: list[StageOutcome] = []
         started = time.time()
 
-        def run(stage: str, fn: Callable[[Deadline], R]) -> R | None:
-            if on_stage is not None:
-                on_stage(stage)
+        def timed(stage: str, fn: Callable[[Deadline], R]) -> tuple[R | None, StageOutcome, bool]:
+            """(value or a failed stage's partial one, outcome, whether to renew the client)"""
             t0 = time.monotonic()
-            error = ""
-            value: Any = None
+            error, value, replace = "", cast(Any, None), False
             try:
                 value = fn(Deadline.after(self._poll.stage_timeout_seconds))
             except StageFailed as exc:
-                error, value = str(exc), exc.partial
-                self._replace_client |= exc.timed_out
+                error, value, replace = str(exc), exc.partial, exc.timed_out
             except Exception as exc:
                 error = describe_error(exc)
-                self._replace_client |= is_timeout(exc) or stage == "metadata"
+                replace = is_timeout(exc) or stage == "metadata"
             seconds = time.monotonic() - t0
             if error:
                 log.warning("admin stage failed stage=%s seconds=%.3f error=%r", stage, seconds,
                             error)  # fmt: skip
             else:
                 log.debug("admin stage done stage=%s seconds=%.3f", stage, seconds)
-            outcomes.append(StageOutcome(stage, seconds, error))
-            return value  # type: ignore[no-any-return]
+            return value, StageOutcome(stage, seconds, error), replace
+
+        def run(stage: str, fn: Callable[[Deadline], R]) -> R | None:
+            if on_stage is not None:
+                on_stage(stage)
+            value, outcome, replace = timed(stage, fn)
+            self._replace_client |= replace
+            outcomes.append(outcome)
+            return value
+
+        def beside(stage: str, fn: Callable[[Deadline], R]) -> Callable[[], R | None]:
+            """`run` in a thread beside the stages that follow; the call returned waits for it
+            (its outcome keeps its place). `on_stage` is called here: it may write to a pipe."""
+            if on_stage is not None:
+                on_stage(stage)
+            at, box = len(outcomes), []
+            thread = threading.Thread(target=lambda: box.append(timed(stage, fn)), daemon=True)
+            thread.start()
+
+            def result() -> R | None:
+                thread.join()
+                value, outcome, replace = box[0]
+                self._replace_client |= replace
+                outcomes.insert(at, outcome)
+                return value
+
+            return result
 
         try:
             meta = run("metadata", self._metadata)
@@ -246,10 +266,19 @@ class AdminSource:
                 self._follow = followed_offsets_partitions(share)
             broker_ids = frozenset(b.id for b in brokers)
             stages, client = self._groups, self._client
-            listed = run("groups", lambda d: stages.list_and_describe(client, broker_ids, share, d))
-            group_ids, groups = listed if listed is not None else (None, None)
-            committed = times = None
             from_log = self.committed_from_log
+
+            def describe(d: Deadline) -> tuple[list[str], dict[str, GroupDescription]]:
+                return stages.list_and_describe(client, broker_ids, share, d)
+
+            group_ids: list[str] | None = None
+            if from_log:  # the log's committed offsets need no group: described meanwhile
+                listed_later = beside("groups", describe)
+            else:
+                listed = run("groups", describe)
+                group_ids = listed[0] if listed is not None else None
+                listed_later = lambda: listed  # noqa: E731
+            committed = times = None
             if from_log:
                 offsets_log = self._log
                 assert offsets_log is not None
@@ -280,6 +309,8 @@ class AdminSource:
                 sampler = self._payloads
                 payloads = run("payload_samples",
                                lambda d: sampler.fetch(offsets, share, d.remaining()))  # fmt: skip
+            listed = listed_later()
+            groups = listed[1] if listed is not None else None
             every = {**internal, **partitions}
             configs = self._topic_configs
             min_isr = run("topic_configs", lambda d: configs.min_isr(client, every, d))
@@ -342,9 +373,8 @@ class AdminSource:
         return brokers, int(md.controller_id), partitions, share, internal
 
     def _racks(self, md: Any, deadline: Deadline) -> Mapping[int, str]:
-        """The brokers' racks (`describe_cluster`, one more Metadata request), asked again only
-        when the set of brokers (id, host, port) changes or RACKS_TTL_SECONDS have passed: a rack
-        is static broker configuration, changed only with a restart."""
+        """The brokers' racks (`describe_cluster`), asked again only when the set of brokers
+        changes or RACKS_TTL_SECONDS have passed: a rack is static, changed only by a restart."""
         seen = frozenset((int(b.id), str(b.host), int(b.port)) for b in md.brokers.values())
         now = time.monotonic()
         if seen == self._racks_of and now < self._racks_until:
