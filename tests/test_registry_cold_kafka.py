@@ -21,6 +21,7 @@ from exporter.catalog import registry as cat
 from exporter.config import SchemaRegistryConfig
 from exporter.poller import Poller
 from exporter.sources.registry import SchemaRegistrySource
+from exporter.sources.registry_ids import ID_PROBE_WINDOW
 from exporter.sources.registry_model import RegistryReading
 from harness import clients
 from harness.cluster import KafkaCluster
@@ -216,7 +217,8 @@ def test_a_warm_poll_reads_what_changed_and_the_oldest_are_read_between_polls(
         assert cold.unread == 0 and cold.refreshed == 0, (cold.unread, cold.refreshed)
         idle = between_polls()
         assert (idle.refreshed, idle.read_between) == (0, refresh)
-        assert idle.requests == 1 + 1 + 3  # the global level, one page, three id probes
+        # the global level, one page, the highest id known and the window of ids after it
+        assert idle.requests == 1 + 1 + 1 + ID_PROBE_WINDOW
         wait_for(lambda: not source.reading_between_polls, 30, "the reads between polls",
                  interval=0.02)  # fmt: skip
         # a new version (new content: a new id), a new subject, compatibility changes alone
@@ -229,12 +231,14 @@ def test_a_warm_poll_reads_what_changed_and_the_oldest_are_read_between_polls(
         for name in level_only:
             schema_registry.set_compatibility("FULL", name)
         warm = source.read()
-        # read in the poll: the new subject and, when the id probe found the new id (Apicurio's
-        # ids have gaps, which can hide it: then the refresh below reads it), the changed one,
-        # 3 requests each; the probe's three more requests for a new id
+        # read in the poll: the new subject and, when the id probe found the new id (the
+        # fixture's registrations of held content used up more ids than its window can step
+        # over: then the refresh below reads it), the changed one, 3 requests each; for a new id
+        # found, the probe asks on until ID_PROBE_WINDOW ids in a row past it are missing
         found = warm.max_schema_id > idle.max_schema_id
         assert warm.refreshed == 1 + found, (found, warm)
-        assert warm.requests == idle.requests + 3 * found + 3 * warm.refreshed, (found, warm)
+        more = warm.max_schema_id - idle.max_schema_id
+        assert warm.requests == idle.requests + more + 3 * warm.refreshed, (found, warm)
         assert fresh in warm.subjects and warm.subjects[changed].versions == 1 + found
         assert all(warm.subjects[n].compatibility == "BACKWARD" for n in level_only)
         # the level changes, through the refresh between polls
@@ -252,3 +256,47 @@ def test_a_warm_poll_reads_what_changed_and_the_oldest_are_read_between_polls(
           f"{len(warm.listed)} subjects")  # fmt: skip
     assert all(later.subjects[n].compatibility == "FULL" for n in level_only), (polls, bound)
     assert later.subjects[changed].versions == 2, (polls, bound)
+
+
+def test_a_new_version_past_used_up_ids_shows_in_the_next_poll(
+    schema_registry: SchemaRegistry, unique_name: Callable[[str], str]
+) -> None:
+    """Apicurio uses up a schema id for each registration of content it holds already (here: a
+    subject's content registered under ID_PROBE_WINDOW - 1 other subjects), so the next new
+    content's id comes after a gap; a new version of a subject read before is still found by the
+    next poll's id probe and read in that poll (no refresh between polls here). The highest id
+    known is at least the latest id of every subject read, whatever the search found."""
+    name, other = unique_name("gap"), unique_name("gapcopy")
+    copies = [f"{other}-{i}" for i in range(ID_PROBE_WINDOW - 1)]
+    field = {"name": unique_name("f").replace("-", "_"), "type": "int", "default": 0}
+    schema_registry.register(name, order_schema(field))
+    config = SchemaRegistryConfig(url=schema_registry.url, timeout_seconds=5, concurrency=2,
+                                  refresh_budget_seconds=5.0, cold_read_concurrency=2,
+                                  refresh_per_cycle=0)  # fmt: skip
+    source = SchemaRegistrySource(config)
+
+    def idle() -> None:
+        wait_for(lambda: not source.reading_between_polls, 30, "the reads between polls",
+                 interval=0.02)  # fmt: skip
+
+    try:
+        source.read()
+        idle()  # the search for the highest id, then the cold read
+        before = source.read()
+        assert name in before.subjects and before.unread == 0, before.unread
+        assert before.max_schema_id >= max(s.latest_id for s in before.subjects.values())
+        idle()
+        for copy in copies:
+            schema_registry.register(copy, order_schema(field))  # an id used up each
+        extra = {**field, "name": field["name"] + "_2"}
+        new_id = schema_registry.register(name, order_schema(field, extra))
+        after = source.read()
+    finally:
+        source.close()
+        for subject in (name, *copies):
+            schema_registry.request("DELETE", f"/subjects/{quote(subject, safe='')}")
+    assert new_id >= before.max_schema_id + ID_PROBE_WINDOW, (new_id, before.max_schema_id)
+    assert after.max_schema_id == new_id and after.read_between == 0, after
+    info = after.subjects[name]
+    assert (info.versions, info.latest_id) == (2, new_id), info
+    assert after.refreshed == len(copies) + 1  # the subjects new since, and this one

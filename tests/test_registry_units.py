@@ -23,7 +23,13 @@ from exporter.sources.payload_samples import wire_schema_id
 from exporter.sources.registry_between import plan, quiet_seconds
 from exporter.sources.registry_details import by_subject, schema_rows
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
-from exporter.sources.registry_ids import ID_LIMIT, highest_id
+from exporter.sources.registry_ids import (
+    ID_LIMIT,
+    ID_PROBE_WINDOW,
+    IdProbe,
+    changed_since_read,
+    highest_id,
+)
 from exporter.sources.registry_model import RegistryError, RegistryReading, SubjectInfo
 
 SUBJECTS = {"orders-value", "orders-key", "pay-shop.Payment", "pay-key", "shop.Refund"}
@@ -217,6 +223,69 @@ def test_highest_schema_id_found_in_rounds_of_probes(top: int, width: int) -> No
     assert len(rounds) <= (64 if width == 1 else 32), rounds
     if top == 5000:
         assert len(rounds) == (25 if width == 1 else 9), rounds
+
+
+def _probe(probe: IdProbe, existing: set[int]) -> list[list[int]]:
+    """Runs `probe` against a registry holding `existing` ids; returns its rounds."""
+    rounds = [probe.first()]
+    while rounds[-1]:
+        rounds.append(probe.answer({n: n in existing for n in rounds[-1]}))
+    return rounds[:-1]
+
+
+W = ID_PROBE_WINDOW
+
+
+def test_the_id_probe_steps_over_a_gap_of_used_up_ids_within_its_window() -> None:
+    """Ids 11 to 10 + W - 1 used up (content registered again under other subjects), then a new
+    one: found past the gap; a quiet registry costs the highest known and the window after it."""
+    quiet = IdProbe(10)
+    assert _probe(quiet, set(range(1, 11))) == [list(range(10, 11 + W))]
+    assert (quiet.highest, quiet.touched_ids, quiet.lost) == (10, [], False)
+    new = 10 + W
+    probe = IdProbe(10)
+    rounds = _probe(probe, set(range(1, 11)) | {new})
+    assert (probe.highest, probe.touched_ids) == (new, [new])
+    assert rounds[1:] == [list(range(11 + W, new + W + 1))]  # then W in a row missing past it
+    far = IdProbe(10)  # a gap of W used-up ids: beyond the window
+    _probe(far, set(range(1, 11)) | {new + 1})
+    assert (far.highest, far.touched_ids) == (10, [])
+
+
+def test_the_highest_id_read_covers_a_search_that_stopped_in_a_gap() -> None:
+    """The search answered 1 (2-4 used up, 5 existing); the subjects read showed 5000: the
+    probe asks the window after 1 and the window after 5000, and finds a new id past a gap there;
+    the highest known is then 5000 or above, never stuck at 1."""
+    existing = {1} | set(range(5, 5001)) | {5003}
+    probe = IdProbe(1, seen=5000)
+    rounds = _probe(probe, existing)
+    assert rounds[0] == [1, *range(2, 2 + W), *range(5001, 5001 + W)]
+    assert probe.highest == 5003 and 5003 in probe.touched_ids
+    assert sum(len(r) for r in rounds) <= 1 + 3 * W
+    idle = IdProbe(5003, seen=5003)  # the next poll: one window again
+    assert _probe(idle, existing) == [list(range(5003, 5004 + W))] and idle.highest == 5003
+    near = IdProbe(10, seen=10 + W)  # a read id within the window: no second window
+    assert near.first() == list(range(10, 11 + W))
+
+
+def test_an_id_names_a_change_only_for_a_version_not_read_yet() -> None:
+    """Ids found past a search that stopped in a gap are new to the probe, not to the subjects
+    read since: only a subject read without the version that uses the id changed."""
+    read = {"a": (1, 2), "b": (1,)}.get
+    uses = [("a", 2), ("b", 2), ("never", 1), ("a", None)]
+    assert changed_since_read(uses, read) == {"a", "b"}
+    assert changed_since_read([("a", 1), ("a", 2), ("b", 1)], read) == set()
+
+
+def test_the_highest_id_gone_is_searched_again() -> None:
+    """A registry restarted in memory gives ids from 1 again: the highest known (5000) is gone,
+    so the probe says so (the source searches again and forgets the ids read), not stuck above
+    every new id."""
+    probe = IdProbe(5000, seen=5000)
+    assert _probe(probe, {1, 2}) == [[5000, *range(5001, 5001 + W)]]
+    assert probe.lost and probe.touched_ids == []
+    fresh = IdProbe(0)  # nothing known yet: the window from 1
+    assert _probe(fresh, {1, 2})[0] == list(range(1, 1 + W)) and fresh.highest == 2
 
 
 def test_a_poll_reads_new_and_changed_subjects_and_leaves_the_rest_between_polls() -> None:

@@ -8,15 +8,18 @@ bounded by `refresh_budget_seconds` from its first request:
    (the global compatibility level; its duration is the health latency), the subject pages
    `GET /subjects?offset=&limit=` (Apicurio answers at most 1000 per request: as many pages as
    the last listing needed and one more, then more while the last is full), and the probe for
-   new schema ids: `GET /schemas/ids/<n>/versions` from the highest id seen so far upwards, three
-   at a time, until three ids in a row do not exist. Each answer names the
-   subjects and versions using that id: those subjects are read again. Ids only grow, so this
-   finds every registration of new content in a few requests. The probe starts from the highest
-   id in use, found once by doubling then narrowing (`registry_ids.highest_id`: about 25 probes
-   for 5,000 ids) between the first two polls, before the cold read (nothing read yet can have
-   changed, so the first poll needs no probe); with `cold_read_concurrency` 0, in the first poll,
-   `concurrency` ids a round (about 9 rounds). Ids can have gaps, which the probe's three misses
-   in a row step over. Past its first three requests the probe goes on only while the budget
+   new schema ids (`registry_ids.IdProbe`): `GET /schemas/ids/<n>/versions` for the highest id
+   known (gone: the registry restarted with fewer ids, and the highest is searched again) and
+   the ID_PROBE_WINDOW (8) ids after it, then on past each id found until that many in a row do
+   not exist. Each answer names the subjects and versions using that id: those subjects are read
+   again. Ids only grow, so this finds every registration of new content in a few requests. The
+   highest known is the largest of: the highest id in use, found once by doubling then
+   narrowing (`registry_ids.highest_id`: about 25 probes for 5,000 ids) between the first two
+   polls, before the cold read (nothing read yet can have changed, so the first poll needs no
+   probe; with `cold_read_concurrency` 0, in the first poll, `concurrency` ids a round); the ids
+   the probe found; and the latest ids of the subject versions read (in the poll or between
+   polls), which the search can miss when it stops in a gap of used-up ids (the probe then also
+   asks the window after that id). Past its first round the probe goes on only while the budget
    lasts; the rest follow in the next polls.
    A subject read before and missing from the listing is looked for in a second listing (a page
    whose offset moved under a concurrent registration or deletion can miss a name): it is
@@ -60,7 +63,13 @@ from exporter.sources.admin_model import ClusterView
 from exporter.sources.registry_between import BetweenPolls, plan, quiet_seconds
 from exporter.sources.registry_details import Cached, compat, read_subject
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
-from exporter.sources.registry_ids import highest_id, schema_users
+from exporter.sources.registry_ids import (
+    IdProbe,
+    Use,
+    changed_since_read,
+    highest_id,
+    schema_users,
+)
 from exporter.sources.registry_model import (
     RegistryError,
     RegistryFailure,
@@ -73,8 +82,8 @@ log = logging.getLogger(__name__)
 
 READING_KEY = "schema_registry"
 """The key of the `RegistryReading` in what the runner's `poll` returns."""
-ID_MISSES = 3
-"""Schema ids that must be missing in a row before the probe for new ids stops."""
+Users = list[Use] | None
+"""The subject versions using a schema id (None: no schema has it)."""
 ID_PROBES_MAX = 1000
 """New ids probed per poll at most; the rest follow in the next polls."""
 
@@ -102,7 +111,10 @@ class SchemaRegistrySource:
         listing before (not read yet), or read before and named by a new id (changed); a read
         begun after the mark clears it."""
         self._max_id = -1
-        """The highest schema id probed (-1: not searched yet)."""
+        """The highest schema id known to exist, where the probe starts (-1: not searched yet)."""
+        self._seen_id = 0
+        """The highest latest-version id of the subjects read (`IdProbe`: a gap in the ids
+        cannot hide it)."""
         self._lock = threading.Lock()
         """Guards `_cache`, `_listed` and `_dirty`, which the reader between polls adds to."""
         self._between = BetweenPolls(config, self._keep, self._kept)
@@ -121,6 +133,8 @@ class SchemaRegistrySource:
         old = self._cache.get(name)
         if old is not None and old.read_at > cached.read_at:
             return False
+        if old is None or old.versions != cached.versions:  # its latest version read just now
+            self._seen_id = max(self._seen_id, cached.info.latest_id)
         self._cache[name] = cached
         if self._dirty.get(name, math.inf) <= cached.read_at:
             del self._dirty[name]
@@ -154,8 +168,9 @@ class SchemaRegistrySource:
         # pages the last listing needed (and one more), the first new-id probes
         health = self._pool.submit(self._timed, "/config", deadline)
         pages = self._ask_pages(0, len(self._listed) // self._config.page_size + 1, deadline)
-        known = self._max_id >= 0  # else the highest id in use is searched once, below
-        probes = self._ask_ids(self._max_id, deadline) if known else []
+        with self._lock:  # else the highest id in use is searched once, below
+            probe = IdProbe(self._max_id, self._seen_id) if self._max_id >= 0 else None
+        asked = self._ask_ids(probe.first(), deadline) if probe else []
         answer, latency = health.result()
         global_level = compat(answer, "/config")
         listed = dict.fromkeys(self._subjects(pages, deadline))
@@ -171,18 +186,20 @@ class SchemaRegistrySource:
                 log.info("subjects missed by a paged listing found in a second one count=%d",
                          len(found))  # fmt: skip
             listed.update(dict.fromkeys(found))
-        touched: set[str] = set()
+        touched: set[Use] = set()
         search = None
         if not listed:
-            self._max_id = -1  # empty (or restarted empty): its ids may start again from 1
-        elif known:
-            touched = self._new_ids(probes, deadline, budget_end)
-        elif self._between.workers:
-            # between polls, once: no subject read yet can have changed
-            search = self._search if self._max_id < 0 else None
-        else:
+            self._forget_ids()  # empty (or restarted empty): its ids may start again from 1
+        elif probe is not None:
+            touched = self._new_ids(probe, asked, deadline, budget_end)
+        if listed and self._max_id < 0 and self._between.workers:
+            search = self._search  # between polls: no subject read before it can have changed
+        elif listed and self._max_id < 0:
             self._max_id = self._ceiling(deadline)
-            touched = self._new_ids(self._ask_ids(self._max_id, deadline), deadline, budget_end)
+            with self._lock:
+                probe = IdProbe(self._max_id, self._seen_id)
+            asked = self._ask_ids(probe.first(), deadline)
+            touched |= self._new_ids(probe, asked, deadline, budget_end)
         with self._lock:
             order, after = self._order(listed, touched)
         got, failure = self._details(order, global_level, deadline, budget_end)
@@ -219,7 +236,7 @@ class SchemaRegistrySource:
                   reading.requests, reading.seconds)  # fmt: skip
         return reading
 
-    def _order(self, listed: dict[str, None], touched: set[str]) -> tuple[list[str], list[str]]:
+    def _order(self, listed: dict[str, None], touched: set[Use]) -> tuple[list[str], list[str]]:
         """The subjects the poll reads and those left to the reader between polls, in order
         (`plan`); forgets those no longer listed (under the lock)."""
         for gone in self._cache.keys() - listed.keys():
@@ -228,9 +245,11 @@ class SchemaRegistrySource:
         if self._listed:  # not the first listing: a subject not listed before is new
             for n in listed.keys() - self._listed:
                 self._dirty.setdefault(n, now)
-        # a new id names the subjects using it: those read before changed; the others are
-        # read anyway (and an id shared by many never-read subjects must not go first)
-        for n in touched & self._cache.keys():
+        # a new id names the subject versions using it: a subject read without that version
+        # changed since; the others are read anyway (and an id shared by many never-read
+        # subjects must not go first)
+        kept = self._cache.get
+        for n in changed_since_read(touched, lambda n: c.versions if (c := kept(n)) else None):
             self._dirty[n] = now
         self._dirty = {n: at for n, at in self._dirty.items() if n in listed}
         self._listed = set(listed)
@@ -335,34 +354,42 @@ class SchemaRegistrySource:
             if self._max_id < 0:
                 self._max_id = top
 
-    def _ask_ids(self, after: int, deadline: float) -> list[tuple[int, Future[list[str] | None]]]:
-        return [(n, self._pool.submit(schema_users, self._http, n, deadline))
-                for n in range(after + 1, after + 1 + ID_MISSES)]  # fmt: skip
+    def _ask_ids(self, ids: list[int], deadline: float) -> list[tuple[int, Future[Users]]]:
+        return [(n, self._pool.submit(schema_users, self._http, n, deadline)) for n in ids]
+
+    def _forget_ids(self) -> None:
+        """The highest id is searched again; the ids read before no longer count."""
+        self._max_id = -1
+        with self._lock:
+            self._seen_id = 0
 
     def _new_ids(
-        self, probes: list[tuple[int, Future[list[str] | None]]], deadline: float,
+        self, probe: IdProbe, asked: list[tuple[int, Future[Users]]], deadline: float,
         budget_end: float,
-    ) -> set[str]:  # fmt: skip
-        """Subjects that use schema ids above the highest seen so far: ids probed ID_MISSES at
-        a time (the first of them asked already) until ID_MISSES in a row are missing, at most
-        ID_PROBES_MAX, and past the first ID_MISSES only while the budget lasts (the rest follow
-        in the next polls)."""
-        touched: set[str] = set()
-        misses, probed = 0, 0
-        while True:
-            for n, fut in probes:
-                users = fut.result()
-                if users is None:
-                    misses += 1
-                else:
-                    misses = 0
-                    self._max_id = max(self._max_id, n)
-                    touched.update(users)
-            probed += len(probes)
-            if (misses >= ID_MISSES or probed >= ID_PROBES_MAX
-                    or time.monotonic() >= budget_end):  # fmt: skip
-                return touched
-            probes = self._ask_ids(probes[-1][0], deadline)
+    ) -> set[Use]:  # fmt: skip
+        """The subject versions using schema ids above the highest known: the rounds of `probe` (the
+        first asked already), at most ID_PROBES_MAX ids, past the first round only while the
+        budget lasts (the rest follow in the next polls). The highest known gone: searched
+        again (the registry restarted with fewer ids)."""
+        users: dict[int, list[Use]] = {}
+        probed = 0
+        while asked:
+            for n, fut in asked:
+                answer = fut.result()
+                if answer is not None:
+                    users[n] = answer
+            probed += len(asked)
+            ids = probe.answer({n: n in users for n, _ in asked})
+            if probed >= ID_PROBES_MAX or time.monotonic() >= budget_end:
+                break
+            asked = self._ask_ids(ids, deadline)
+        if probe.lost:
+            log.info("registry schema id gone, the highest is searched again id=%d",
+                     self._max_id)  # fmt: skip
+            self._forget_ids()
+            return set()
+        self._max_id = max(self._max_id, probe.highest)
+        return {use for n in probe.touched_ids for use in users[n]}
 
     def close(self) -> None:
         self._between.close()
