@@ -268,7 +268,8 @@ def test_a_new_version_past_used_up_ids_shows_in_the_next_poll(
     known is at least the latest id of every subject read, whatever the search found."""
     name, other = unique_name("gap"), unique_name("gapcopy")
     copies = [f"{other}-{i}" for i in range(ID_PROBE_WINDOW - 1)]
-    field = {"name": unique_name("f").replace("-", "_"), "type": "int", "default": 0}
+    field_name = unique_name("f").replace("-", "_")
+    field: dict[str, object] = {"name": field_name, "type": "int", "default": 0}
     schema_registry.register(name, order_schema(field))
     config = SchemaRegistryConfig(url=schema_registry.url, timeout_seconds=5, concurrency=2,
                                   refresh_budget_seconds=5.0, cold_read_concurrency=2,
@@ -288,7 +289,7 @@ def test_a_new_version_past_used_up_ids_shows_in_the_next_poll(
         idle()
         for copy in copies:
             schema_registry.register(copy, order_schema(field))  # an id used up each
-        extra = {**field, "name": field["name"] + "_2"}
+        extra = {**field, "name": f"{field_name}_2"}
         new_id = schema_registry.register(name, order_schema(field, extra))
         after = source.read()
     finally:
