@@ -1,4 +1,5 @@
-"""The offsets stage's pure parts: partitions split by leader, a call's answers read back."""
+"""The offsets stage's pure parts: partitions split by leader, a call's answers read back, when
+the consumers are replaced."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, TopicPartition
 
-from exporter.sources.admin_offsets import by_leader, offsets_of
+from exporter.sources.admin_offsets import by_leader, leaders_moved, offsets_of
 
 
 @dataclass(frozen=True)
@@ -41,3 +42,13 @@ def test_answers_are_keyed_by_the_partitions_asked_without_errors_or_missing_off
     # answers in another order (librdkafka keeps the order asked; should it not): matched by name
     shuffled = [TopicPartition("b", 1, 7), TopicPartition("a", 0, 3), TopicPartition("x", 9, 1)]
     assert offsets_of(asked[:1] + asked[3:], shuffled) == {("a", 0): 3, ("b", 1): 7}
+
+
+def test_consumers_are_replaced_when_a_known_partition_changed_leader_only() -> None:
+    last = {("a", 0): 1, ("a", 1): 2, ("b", 0): -1}
+    assert not leaders_moved(last, dict(last))
+    assert not leaders_moved(last, {**last, ("new", 0): 3})  # a new topic
+    assert not leaders_moved(last, {("a", 0): 1})  # partitions gone
+    assert leaders_moved(last, {**last, ("a", 1): 3})  # moved
+    assert leaders_moved(last, {**last, ("a", 0): -1})  # lost its leader
+    assert leaders_moved(last, {**last, ("b", 0): 2})  # has one again

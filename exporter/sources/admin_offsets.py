@@ -26,8 +26,8 @@ partitions with one C call and no future:
   likewise;
 - librdkafka refreshes a consumer's metadata of topics it is not assigned only every few minutes,
   so after a leader change an old consumer may keep asking the old leader (down, or no leader any
-  more) until its call times out. So when any leader differs from the last cycle's, every
-  consumer is replaced before the read, and a fresh one reads the new leaders at once.
+  more) until its call times out. So when a partition's leader differs from the last cycle's,
+  every consumer is replaced before the read, and a fresh one reads the new leaders at once.
 
 The consumers live beside the AdminClient, with the same client settings (security, secrets), are
 replaced when the client is (`replace`) and closed with it.
@@ -84,6 +84,12 @@ def by_leader(partitions: Iterable[TP], leaders: Mapping[TP, int]) -> dict[int, 
     return out
 
 
+def leaders_moved(last: Mapping[TP, int], now: Mapping[TP, int]) -> bool:
+    """Whether a partition known last cycle has another leader now (or none, or one again). A new
+    partition is no reason to replace the consumers: they ask the metadata of a topic never seen."""
+    return any(last.get(tp, leader) != leader for tp, leader in now.items())
+
+
 class OffsetsReader:
     """Reads log-end and log-start offsets per leader; keeps the last cycle's for carrying."""
 
@@ -128,7 +134,7 @@ class OffsetsReader:
         if not partitions:
             self._last = {}
             return {}, frozenset()
-        if self._leaders is not None and leaders != self._leaders:
+        if self._leaders is not None and leaders_moved(self._leaders, leaders):
             log.info("leaders changed since the last cycle: fresh consumers")
             self.replace()
         self._leaders = dict(leaders)
