@@ -208,13 +208,20 @@ def test_registry_stopped_and_started(
     request: pytest.FixtureRequest,
 ) -> None:
     topic = unique_name("t")
+    value = f"{topic}-value"
     clients.create_topic(kafka_single.bootstrap_servers, topic, partitions=2)
-    schema_registry.register(f"{topic}-value", order_schema())
-    for _ in range(3):  # new content: ids the restarted registry will not have
-        field = unique_name("f").replace("-", "_")
-        schema_registry.register(unique_name("s"), order_schema({"name": field, "type": "int",
-                                                                 "default": 0}))  # fmt: skip
-    # a source of its own, besides the poller's: the highest schema id it knows must come down
+
+    def new_content() -> dict[str, object]:  # an id of its own (not held under another subject)
+        return order_schema({"name": unique_name("f").replace("-", "_"), "type": "int",
+                             "default": 0})  # fmt: skip
+
+    for _ in range(6):  # new content: ids the restarted registry will not reach in this test
+        schema_registry.register(unique_name("s"), new_content())
+    poller = poller_for(schema_registry.url, [topic])
+    poller.poll_once()  # a listing without the subject: the next poll reads it as new, itself
+    old_id = schema_registry.register(value, new_content())
+    # a source of its own, besides the poller's, never polled while the registry is down: the
+    # highest schema id it knows must come down, and the ids reset alone must make it read again
     config = SchemaRegistryConfig(url=schema_registry.url, timeout_seconds=5, refresh_per_cycle=0)
     source = SchemaRegistrySource(config)
     request.addfinalizer(source.close)
@@ -225,11 +232,14 @@ def test_registry_stopped_and_started(
         return source.read()
 
     source.read()
-    high = polled_after_reads_between().max_schema_id
-    assert high >= 3, high
-    poller = poller_for(schema_registry.url, [topic])
+    read = polled_after_reads_between()
+    high = read.max_schema_id
+    assert high >= old_id >= 7 and read.subjects[value].latest_id == old_id, (high, old_id)
     before = poller.poll_once()
     assert before.value(own.UP, "schema_registry", "") == 1
+    assert by_labels(before, cat.SUBJECT_LATEST_ID)[(value,)] == old_id
+    counted = by_labels(before, cat.SUBJECT_REGISTRATIONS)[(value,)]
+    assert counted == 1  # new since the first listing: all of its versions
     kafka_families = {m.name for m in before.families if m.source == "admin"}
     schema_registry.stop()
     try:
@@ -245,20 +255,42 @@ def test_registry_stopped_and_started(
     assert not [
         m.name for m in down.families if m.source == "registry" and m is not cat.REGISTRY_ERRORS
     ]  # fmt: skip  (no stale series)
-    # started again (empty: it keeps its state in memory) and answering within one cycle
+    # started again (empty: it keeps its state in memory); the subject registered again, with
+    # the same version number, other content and another id (ids start from 1 again)
+    schema_registry.register(unique_name("filler"), new_content())
+    new_id = schema_registry.register(value, new_content())
+    assert new_id < old_id
+    # answering within one cycle, and that cycle reads the subject again itself (a restart
+    # seen: the poll before found nothing answering, and the highest id known is gone), not
+    # reusing its latest version read before because the version numbers are the same
     up = poller.poll_once()
     assert up.value(own.UP, "schema_registry", "") == 1
-    assert up.value(cat.REGISTRY_SUBJECTS) == 0
-    assert by_labels(up, cat.TOPIC_VALUE_SUBJECT) == {(topic, f"{topic}-value"): 0}
-    # its ids start from 1 again: the highest known is gone, searched again, and a new version
-    # of a subject read since is found by the next poll's probe, not hidden below the old highest
+    assert up.value(cat.REGISTRY_SUBJECTS) == 2
+    assert by_labels(up, cat.TOPIC_VALUE_SUBJECT) == {(topic, value): 1}
+    assert by_labels(up, cat.SUBJECT_LATEST_ID)[(value,)] == new_id
+    assert by_labels(up, cat.SUBJECT_VERSIONS)[(value,)] == 1
+    assert by_labels(up, cat.SUBJECT_REGISTRATIONS)[(value,)] == counted  # back, not new
+    # a version that truly is new (past the latest number read before the restart) counts
+    schema_registry.register(value, new_content())
+
+    def grown() -> Snapshot | None:
+        snap = poller.poll_once()
+        return snap if by_labels(snap, cat.SUBJECT_VERSIONS).get((value,)) == 2 else None
+
+    snap = wait_for(grown, 20, "the new version polled", interval=0.05)
+    assert by_labels(snap, cat.SUBJECT_REGISTRATIONS)[(value,)] == counted + 1
+    # the source not polled while down: the ids reset alone makes it read the subject again
     again = unique_name("again")
     schema_registry.register(again, order_schema())
-    assert again in source.read().subjects
-    new_id = schema_registry.register(again, order_schema({"name": "x", "type": "int",
-                                                           "default": 0}))  # fmt: skip
+    read = source.read()
+    assert again in read.subjects and read.subjects[value].latest_id != old_id
+    assert read.subjects[value].versions == 2
+    # its ids start from 1 again: the highest known is gone, searched again, and a new version
+    # of a subject read since is found by the next poll's probe, not hidden below the old highest
+    again_id = schema_registry.register(again, order_schema({"name": "x", "type": "int",
+                                                             "default": 0}))  # fmt: skip
     after = polled_after_reads_between()
-    assert after.max_schema_id == new_id < high, (after.max_schema_id, new_id, high)
+    assert after.max_schema_id == again_id < high, (after.max_schema_id, again_id, high)
     assert after.subjects[again].versions == 2
 
 

@@ -21,7 +21,7 @@ from exporter.domain import contract
 from exporter.snapshot import SnapshotBuilder
 from exporter.sources.payload_samples import wire_schema_id
 from exporter.sources.registry_between import plan, quiet_seconds
-from exporter.sources.registry_details import by_subject, schema_rows
+from exporter.sources.registry_details import Cached, by_subject, schema_rows
 from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
 from exporter.sources.registry_ids import (
     ID_LIMIT,
@@ -31,6 +31,7 @@ from exporter.sources.registry_ids import (
     highest_id,
 )
 from exporter.sources.registry_model import RegistryError, RegistryReading, SubjectInfo
+from exporter.sources.registry_restart import restart_sign, reusable, stale_marks
 
 SUBJECTS = {"orders-value", "orders-key", "pay-shop.Payment", "pay-key", "shop.Refund"}
 
@@ -302,6 +303,29 @@ def test_a_poll_reads_new_and_changed_subjects_and_leaves_the_rest_between_polls
     assert plan(listed, read_at, dirty, 10, between=True)[1] == ["never", "b", "d", "c", "a"]
     assert plan(listed, read_at, set(), 0, between=True) == ([], ["new", "never"])
     assert plan(listed, {}, set(), 3, between=True) == ([], listed)  # after a start
+
+
+def test_after_a_restart_every_subject_read_before_is_read_again_first_and_in_full() -> None:
+    """The ids reset, or a poll that found nothing answering, is a restart; a timeout or a bad
+    answer is not. The subjects read before are then read before those never read and the
+    oldest-first refresh, and none reuses its latest version read before (same version numbers
+    after a restart need not be the same schema), while a reading taken since may."""
+    assert restart_sign(None, ids_lost=True) == "ids_reset"
+    assert restart_sign("unreachable", ids_lost=False) == "unreachable"
+    assert restart_sign("http_503", ids_lost=False) == "http_503"
+    for kind in (None, "timeout", "bad_answer", "http_401", "redirect", "http_500"):
+        assert restart_sign(kind, ids_lost=False) is None, kind
+    read_at = {"a": 5.0, "b": 1.0, "c": 3.0}
+    dirty = stale_marks(read_at, 10.0)
+    assert dirty == {"a": 10.0, "b": 10.0, "c": 10.0}
+    listed = ["new", "a", "b", "c", "never"]
+    assert plan(listed, read_at, {**dirty, "new": 10.0}, 2, between=True) == (
+        ["new", "a", "b", "c"], ["never"])  # fmt: skip
+    info = SubjectInfo("a", 1, 1, 7, "AVRO", "BACKWARD", "unknown")
+    assert reusable(Cached(info, (1,), read_at=5.0), stale_before=10.0) is None
+    since = Cached(info, (1,), read_at=10.0)
+    assert reusable(since, stale_before=10.0) is since
+    assert reusable(None, stale_before=-1.0) is None
 
 
 @pytest.mark.parametrize(("interval", "quiet"), [(30.0, 3.0), (12.0, 3.0), (10.0, 2.5),

@@ -16,7 +16,8 @@ bounded by `refresh_budget_seconds` from its first request:
    highest known is the largest of: the highest id in use, found once by doubling then
    narrowing (`registry_ids.highest_id`: about 25 probes for 5,000 ids) between the first two
    polls, before the cold read (nothing read yet can have changed, so the first poll needs no
-   probe; with `cold_read_concurrency` 0, in the first poll, `concurrency` ids a round); the ids
+   probe; with `cold_read_concurrency` 0, or searched again with subjects read, in the poll,
+   before its reads, `concurrency` ids a round); the ids
    the probe found; and the latest ids of the subject versions read (in the poll or between
    polls), which the search can miss when it stops in a gap of used-up ids (the probe then also
    asks the window after that id). Past its first round the probe goes on only while the budget
@@ -38,6 +39,9 @@ bounded by `refresh_budget_seconds` from its first request:
    (`interval`, `poll.interval_seconds`, handed in by the poller). With `cold_read_concurrency` 0
    the poll reads all of them itself, in that order, while its budget lasts (`registry_between.
    plan`).
+4. A restart seen (the ids reset, or the poll before found nothing answering: `registry_restart`)
+   makes every subject read before stale: each is read in full again, first (by this poll while
+   its budget lasts, then between polls), its old reading serving until then.
 
 The reading holds every listed subject name (`listed`: the topics without a value subject are
 judged from it, right from the first poll) and the details of those read so far (`subjects`: a
@@ -55,27 +59,16 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 from exporter.config import SchemaRegistryConfig
 from exporter.sources.admin_model import ClusterView
 from exporter.sources.registry_between import BetweenPolls, plan, quiet_seconds
-from exporter.sources.registry_details import Cached, compat, read_subject
-from exporter.sources.registry_http import NOT_FOUND, RegistryHttp
-from exporter.sources.registry_ids import (
-    IdProbe,
-    Use,
-    changed_since_read,
-    highest_id,
-    schema_users,
-)
-from exporter.sources.registry_model import (
-    RegistryError,
-    RegistryFailure,
-    RegistryReading,
-    SubjectInfo,
-)
+from exporter.sources.registry_details import Cached, compat, read_subject, relabel, subject_page
+from exporter.sources.registry_http import RegistryHttp
+from exporter.sources.registry_ids import IdProbe, Use, changed_since_read, highest_id, schema_users
+from exporter.sources.registry_model import RegistryError, RegistryFailure, RegistryReading
+from exporter.sources.registry_restart import restart_sign, reusable, stale_marks, went_away
 from exporter.sources.stages import RunnerKind, SourceFailed
 
 log = logging.getLogger(__name__)
@@ -115,6 +108,10 @@ class SchemaRegistrySource:
         self._seen_id = 0
         """The highest latest-version id of the subjects read (`IdProbe`: a gap in the ids
         cannot hide it)."""
+        self._stale_before = -math.inf
+        """Readings taken before (monotonic) are stale: the last restart seen."""
+        self._failed: str | None = None
+        """The kind of failure since the last successful poll (a restart sign kept first)."""
         self._lock = threading.Lock()
         """Guards `_cache`, `_listed` and `_dirty`, which the reader between polls adds to."""
         self._between = BetweenPolls(config, self._keep, self._kept)
@@ -125,15 +122,17 @@ class SchemaRegistrySource:
             return name in self._listed and self._put(name, cached)
 
     def _kept(self, name: str) -> Cached | None:
+        """The reading of `name` a read may reuse (none taken before a restart)."""
         with self._lock:
-            return self._cache.get(name)
+            return reusable(self._cache.get(name), self._stale_before)
 
     def _put(self, name: str, cached: Cached) -> bool:
         """Keeps a subject read unless a read begun later was kept (under the lock)."""
         old = self._cache.get(name)
         if old is not None and old.read_at > cached.read_at:
             return False
-        if old is None or old.versions != cached.versions:  # its latest version read just now
+        if old is None or old.versions != cached.versions or old.read_at < self._stale_before:
+            # its latest version read just now
             self._seen_id = max(self._seen_id, cached.info.latest_id)
         self._cache[name] = cached
         if self._dirty.get(name, math.inf) <= cached.read_at:
@@ -158,6 +157,15 @@ class SchemaRegistrySource:
             raise SourceFailed(str(exc), {READING_KEY: failure}) from exc
 
     def read(self, timeout: float | None = None) -> RegistryReading:
+        try:
+            reading = self._read(timeout)
+        except RegistryError as exc:
+            self._failed = exc.kind if went_away(exc.kind) else (self._failed or exc.kind)
+            raise
+        self._failed = None
+        return reading
+
+    def _read(self, timeout: float | None) -> RegistryReading:
         limit = self._config.timeout_seconds
         deadline = time.monotonic() + (min(limit, timeout) if timeout else limit)
         started, t0 = time.time(), time.monotonic()
@@ -192,7 +200,10 @@ class SchemaRegistrySource:
             self._forget_ids()  # empty (or restarted empty): its ids may start again from 1
         elif probe is not None:
             touched = self._new_ids(probe, asked, deadline, budget_end)
-        if listed and self._max_id < 0 and self._between.workers:
+        restarted = restart_sign(self._failed, probe is not None and probe.lost)
+        with self._lock:  # searched again with subjects read: in the poll, before its reads
+            cold = not self._cache  # (a version registered during a search would go unseen)
+        if listed and self._max_id < 0 and self._between.workers and cold:
             search = self._search  # between polls: no subject read before it can have changed
         elif listed and self._max_id < 0:
             self._max_id = self._ceiling(deadline)
@@ -201,6 +212,11 @@ class SchemaRegistrySource:
             asked = self._ask_ids(probe.first(), deadline)
             touched |= self._new_ids(probe, asked, deadline, budget_end)
         with self._lock:
+            if restarted:  # the readings taken before the restart are read again first
+                log.info("registry restarted, every subject read again sign=%s subjects=%d",
+                         restarted, len(self._cache))  # fmt: skip
+                self._stale_before = t0
+                self._dirty.update(stale_marks(self._cache, t0))
             order, after = self._order(listed, touched)
         got, failure = self._details(order, global_level, deadline, budget_end)
         with self._lock:
@@ -213,7 +229,7 @@ class SchemaRegistrySource:
                     self._put(name, cached)
             if failure is not None:
                 raise failure
-            subjects = {n: self._relabel(self._cache[n].info, global_level)
+            subjects = {n: relabel(self._cache[n].info, global_level)
                         for n in listed if n in self._cache}  # fmt: skip
             never_read = sum(n not in self._cache for n in listed)
         left = [n for n in order if n not in got] + after
@@ -282,7 +298,7 @@ class SchemaRegistrySource:
                     begun += 1
                 try:
                     cached = read_subject(self._http, name, global_level, deadline, now,
-                                          self._cache.get(name))  # fmt: skip
+                                          self._kept(name))  # fmt: skip
                 except RegistryError as exc:
                     with lock:
                         failures.append(exc)
@@ -295,30 +311,15 @@ class SchemaRegistrySource:
             worker.result()
         return got, (failures[0] if failures else None)
 
-    @staticmethod
-    def _relabel(info: SubjectInfo, global_level: str) -> SubjectInfo:
-        """A subject that inherits follows the global level as it is now."""
-        if info.compatibility_source == "global" and info.compatibility != global_level:
-            return replace(info, compatibility=global_level)
-        return info
-
     def _timed(self, path: str, deadline: float) -> tuple[Any, float]:
         t0 = time.monotonic()
         answer = self._http.get(path, deadline)
         return answer, time.monotonic() - t0
 
-    def _page(self, offset: int, deadline: float) -> list[str]:
-        size = self._config.page_size
-        page = self._http.get(f"/subjects?offset={offset}&limit={size}", deadline)
-        if page is NOT_FOUND or not isinstance(page, list):
-            raise RegistryError("GET /subjects: not a list of subjects", "bad_answer")
-        if not all(isinstance(n, str) for n in page):
-            raise RegistryError("GET /subjects: a subject name is not a string", "bad_answer")
-        return page
-
     def _ask_pages(self, first: int, count: int, deadline: float) -> list[Future[list[str]]]:
         size = self._config.page_size
-        return [self._pool.submit(self._page, (first + i) * size, deadline) for i in range(count)]
+        return [self._pool.submit(subject_page, self._http, (first + i) * size, size, deadline)
+                for i in range(count)]  # fmt: skip
 
     def _subjects(self, pages: list[Future[list[str]]], deadline: float) -> list[str]:
         """Every subject name, from the pages asked and, while the last is full, the next ones

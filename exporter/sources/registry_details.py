@@ -80,6 +80,23 @@ def read_subject(
     return Cached(info=info, versions=key, read_at=now)
 
 
+def subject_page(http: RegistryHttp, offset: int, size: int, deadline: float) -> list[str]:
+    """One page of the subject listing: `GET /subjects?offset=&limit=`."""
+    page = http.get(f"/subjects?offset={offset}&limit={size}", deadline)
+    if page is NOT_FOUND or not isinstance(page, list):
+        raise RegistryError("GET /subjects: not a list of subjects", "bad_answer")
+    if not all(isinstance(n, str) for n in page):
+        raise RegistryError("GET /subjects: a subject name is not a string", "bad_answer")
+    return page
+
+
+def relabel(info: SubjectInfo, global_level: str) -> SubjectInfo:
+    """A subject that inherits follows the global level as it is now."""
+    if info.compatibility_source == "global" and info.compatibility != global_level:
+        return replace(info, compatibility=global_level)
+    return info
+
+
 def latest_info(name: str, answer: Any, count: int) -> SubjectInfo:
     """A subject from its `/versions/latest` answer and its number of versions."""
     where = f"GET /subjects/{name}/versions/latest"
