@@ -31,7 +31,12 @@ from exporter.sources.registry_ids import (
     highest_id,
 )
 from exporter.sources.registry_model import RegistryError, RegistryReading, SubjectInfo
-from exporter.sources.registry_restart import restart_sign, reusable, stale_marks
+from exporter.sources.registry_restart import (
+    restart_sign,
+    reusable,
+    stale_marks,
+    versions_replaced,
+)
 
 SUBJECTS = {"orders-value", "orders-key", "pay-shop.Payment", "pay-key", "shop.Refund"}
 
@@ -311,6 +316,7 @@ def test_after_a_restart_every_subject_read_before_is_read_again_first_and_in_fu
     oldest-first refresh, and none reuses its latest version read before (same version numbers
     after a restart need not be the same schema), while a reading taken since may."""
     assert restart_sign(None, ids_lost=True) == "ids_reset"
+    assert restart_sign(None, ids_lost=False, replaced=True) == "versions_replaced"
     assert restart_sign("unreachable", ids_lost=False) == "unreachable"
     assert restart_sign("http_503", ids_lost=False) == "http_503"
     for kind in (None, "timeout", "bad_answer", "http_401", "redirect", "http_500"):
@@ -326,6 +332,17 @@ def test_after_a_restart_every_subject_read_before_is_read_again_first_and_in_fu
     since = Cached(info, (1,), read_at=10.0)
     assert reusable(since, stale_before=10.0) is since
     assert reusable(None, stale_before=-1.0) is None
+
+
+def test_a_new_id_naming_a_version_read_with_another_id_is_a_restart() -> None:
+    """A version's id never changes: a new id naming the latest version of a subject as read
+    (version 1, read with id 7) means its versions were registered again. A new version, a
+    subject never read, or the same id (an id only new to the probe) is no sign."""
+    read = {"a": Cached(SubjectInfo("a", 1, 1, 7, "AVRO", "BACKWARD", "unknown"), (1,), 5.0)}
+    assert versions_replaced({12: [("a", 1)]}, read.get)
+    assert not versions_replaced({12: [("a", 2)], 13: [("b", 1)], 7: [("a", 1)]}, read.get)
+    assert not versions_replaced({12: [("a", None)]}, read.get)
+    assert not versions_replaced({}, read.get)
 
 
 @pytest.mark.parametrize(("interval", "quiet"), [(30.0, 3.0), (12.0, 3.0), (10.0, 2.5),

@@ -59,7 +59,6 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 from exporter.config import SchemaRegistryConfig
 from exporter.sources.admin_model import ClusterView
@@ -68,7 +67,13 @@ from exporter.sources.registry_details import Cached, compat, read_subject, rela
 from exporter.sources.registry_http import RegistryHttp
 from exporter.sources.registry_ids import IdProbe, Use, changed_since_read, highest_id, schema_users
 from exporter.sources.registry_model import RegistryError, RegistryFailure, RegistryReading
-from exporter.sources.registry_restart import restart_sign, reusable, stale_marks, went_away
+from exporter.sources.registry_restart import (
+    restart_sign,
+    reusable,
+    stale_marks,
+    versions_replaced,
+    went_away,
+)
 from exporter.sources.stages import RunnerKind, SourceFailed
 
 log = logging.getLogger(__name__)
@@ -174,7 +179,7 @@ class SchemaRegistrySource:
         self._between.stop()
         # the listing's requests go out at once through the connections: the global level, the
         # pages the last listing needed (and one more), the first new-id probes
-        health = self._pool.submit(self._timed, "/config", deadline)
+        health = self._pool.submit(self._http.timed, "/config", deadline)
         pages = self._ask_pages(0, len(self._listed) // self._config.page_size + 1, deadline)
         with self._lock:  # else the highest id in use is searched once, below
             probe = IdProbe(self._max_id, self._seen_id) if self._max_id >= 0 else None
@@ -194,15 +199,16 @@ class SchemaRegistrySource:
                 log.info("subjects missed by a paged listing found in a second one count=%d",
                          len(found))  # fmt: skip
             listed.update(dict.fromkeys(found))
-        touched: set[Use] = set()
+        new_ids: dict[int, list[Use]] = {}
         search = None
         if not listed:
             self._forget_ids()  # empty (or restarted empty): its ids may start again from 1
         elif probe is not None:
-            touched = self._new_ids(probe, asked, deadline, budget_end)
-        restarted = restart_sign(self._failed, probe is not None and probe.lost)
+            new_ids = self._new_ids(probe, asked, deadline, budget_end)
         with self._lock:  # searched again with subjects read: in the poll, before its reads
             cold = not self._cache  # (a version registered during a search would go unseen)
+            replaced = versions_replaced(new_ids, self._cache.get)
+        restarted = restart_sign(self._failed, probe is not None and probe.lost, replaced)
         if listed and self._max_id < 0 and self._between.workers and cold:
             search = self._search  # between polls: no subject read before it can have changed
         elif listed and self._max_id < 0:
@@ -210,14 +216,14 @@ class SchemaRegistrySource:
             with self._lock:
                 probe = IdProbe(self._max_id, self._seen_id)
             asked = self._ask_ids(probe.first(), deadline)
-            touched |= self._new_ids(probe, asked, deadline, budget_end)
+            new_ids |= self._new_ids(probe, asked, deadline, budget_end)
         with self._lock:
             if restarted:  # the readings taken before the restart are read again first
                 log.info("registry restarted, every subject read again sign=%s subjects=%d",
                          restarted, len(self._cache))  # fmt: skip
                 self._stale_before = t0
                 self._dirty.update(stale_marks(self._cache, t0))
-            order, after = self._order(listed, touched)
+            order, after = self._order(listed, {u for us in new_ids.values() for u in us})
         got, failure = self._details(order, global_level, deadline, budget_end)
         with self._lock:
             for name, cached in got.items():
@@ -311,11 +317,6 @@ class SchemaRegistrySource:
             worker.result()
         return got, (failures[0] if failures else None)
 
-    def _timed(self, path: str, deadline: float) -> tuple[Any, float]:
-        t0 = time.monotonic()
-        answer = self._http.get(path, deadline)
-        return answer, time.monotonic() - t0
-
     def _ask_pages(self, first: int, count: int, deadline: float) -> list[Future[list[str]]]:
         size = self._config.page_size
         return [self._pool.submit(subject_page, self._http, (first + i) * size, size, deadline)
@@ -367,11 +368,11 @@ class SchemaRegistrySource:
     def _new_ids(
         self, probe: IdProbe, asked: list[tuple[int, Future[Users]]], deadline: float,
         budget_end: float,
-    ) -> set[Use]:  # fmt: skip
-        """The subject versions using schema ids above the highest known: the rounds of `probe` (the
-        first asked already), at most ID_PROBES_MAX ids, past the first round only while the
-        budget lasts (the rest follow in the next polls). The highest known gone: searched
-        again (the registry restarted with fewer ids)."""
+    ) -> dict[int, list[Use]]:  # fmt: skip
+        """The new ids above the highest known, each with the subject versions using it: the
+        rounds of `probe` (the first asked already), at most ID_PROBES_MAX ids, past the first
+        round only while the budget lasts (the rest follow in the next polls). The highest known
+        gone: none, the highest searched again (the registry restarted with fewer ids)."""
         users: dict[int, list[Use]] = {}
         probed = 0
         while asked:
@@ -388,9 +389,9 @@ class SchemaRegistrySource:
             log.info("registry schema id gone, the highest is searched again id=%d",
                      self._max_id)  # fmt: skip
             self._forget_ids()
-            return set()
+            return {}
         self._max_id = max(self._max_id, probe.highest)
-        return {use for n in probe.touched_ids for use in users[n]}
+        return {n: users[n] for n in probe.touched_ids}
 
     def close(self) -> None:
         self._between.close()

@@ -131,6 +131,12 @@ class RegistryHttp:
             raise RegistryError(f"GET {path}: HTTP {status}{text}", f"http_{status}")
         return decoded
 
+    def timed(self, path: str, deadline: float) -> tuple[Any, float]:
+        """`get`, and how long it took (seconds)."""
+        t0 = time.monotonic()
+        answer = self.get(path, deadline)
+        return answer, time.monotonic() - t0
+
     def close(self) -> None:
         with self._lock:
             conns, self._all = self._all, []
