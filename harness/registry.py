@@ -187,14 +187,23 @@ class SchemaRegistry:
         req.add_header("Accept", "application/json")
         if data is not None:
             req.add_header("Content-Type", SCHEMA_CONTENT_TYPE)
-        try:
-            with urllib.request.urlopen(req, timeout=timeout or self.request_timeout) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")[:500]
-            raise HarnessError(f"HTTP {exc.code} from {method} {path}: {detail}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise HarnessError(f"cannot reach the registry at {self.url}: {exc}") from exc
+        for attempt in (1, 2, 3):  # under load Apicurio may close a connection unanswered
+            try:
+                with urllib.request.urlopen(req, timeout=timeout or self.request_timeout) as resp:
+                    raw = resp.read()
+                break
+            except ConnectionResetError:  # http.client.RemoteDisconnected too
+                if attempt == 3:
+                    raise HarnessError(
+                        f"cannot reach the registry at {self.url}: {method} {path} closed "
+                        "unanswered 3 times"
+                    ) from None
+                time.sleep(0.2)
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode(errors="replace")[:500]
+                raise HarnessError(f"HTTP {exc.code} from {method} {path}: {detail}") from exc
+            except (urllib.error.URLError, OSError) as exc:
+                raise HarnessError(f"cannot reach the registry at {self.url}: {exc}") from exc
         return json.loads(raw) if raw.strip() else None
 
     def get(self, path: str) -> Any:

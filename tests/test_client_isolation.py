@@ -126,19 +126,23 @@ def test_the_admin_client_killed_mid_cycle_or_hung_costs_one_cycle(
     assert cli_run.get(server.port, "/metrics")[0] == 200  # the server's worker thread is up
     fds, threads = _fds(), threading.active_count()
     pids = {admin.client.pid}
-    errors = 0
+    lost_in: dict[str, int] = {}
     with Scraper(server.port) as scraper:
         for n, sig in enumerate((signal.SIGABRT, signal.SIGSEGV, signal.SIGSTOP), start=1):
             admin.armed = sig
             lost = poller.poll_once()
-            errors += 1
             assert lost.value(own.UP, "admin", "") == 0, sig.name
-            assert lost.value(own.POLL_ERRORS, "groups") == errors, sig.name
             assert lost.value(own.CLIENT_RESTARTS, "admin") == n
             assert lost.value(cat.GROUP_LAG, group, topic, "0") is None  # nothing carried over
             failed = [s for s in poller.last_stages if not s.ok]
             how = f"killed by {sig.name}" if sig != signal.SIGSTOP else "hung for 12 s"
-            assert [s.stage for s in failed] == ["groups"] and how in failed[0].error, failed
+            # the signal is sent when the child reports `groups`; on a fast cycle the child may
+            # have reported the next stage before it lands: that stage is the one lost
+            assert len(failed) == 1 and how in failed[0].error, failed
+            assert failed[0].stage in ("groups", "committed", "offsets"), failed
+            lost_in[failed[0].stage] = lost_in.get(failed[0].stage, 0) + 1
+            for stage, count in lost_in.items():
+                assert lost.value(own.POLL_ERRORS, stage) == count, (sig.name, stage)
             # the next cycle is complete again and current
             clients.produce_messages(kafka_single.bootstrap_servers, topic, 1)
             again = poller.poll_once()
