@@ -15,6 +15,7 @@ from exporter.sources.stages import (
     Deadline,
     StageOutcome,
     describe_error,
+    error_code,
     gather_windowed,
     is_timeout,
 )
@@ -134,7 +135,7 @@ def test_a_request_rejected_before_sending() -> None:
     assert got.errors == {"a": "ValueError: bad a", "b": "ValueError: bad b"}
 
 
-def test_is_timeout_and_describe_error() -> None:
+def test_is_timeout_error_code_and_describe_error() -> None:
     timed_out = KafkaException(KafkaError(KafkaError._TIMED_OUT))
     assert is_timeout(timed_out) and is_timeout(TimeoutError())
     assert not is_timeout(KafkaException(KafkaError(KafkaError._TRANSPORT)))
@@ -145,6 +146,9 @@ def test_is_timeout_and_describe_error() -> None:
     assert describe_error(RuntimeError()) == "RuntimeError"
     # list_consumer_groups() lists its errors as bare KafkaError objects, not exceptions
     assert describe_error(KafkaError(KafkaError._TIMED_OUT)) == "_TIMED_OUT: Local: Timed out"
+    assert error_code(KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))) == 6
+    assert error_code(timed_out) == KafkaError._TIMED_OUT
+    assert error_code(ValueError("x")) is None and error_code(KafkaException()) is None
 
 
 def test_deadline_and_outcome() -> None:

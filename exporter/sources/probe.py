@@ -54,7 +54,7 @@ from exporter.sources.probe_model import (
     decode,
     encode,
 )
-from exporter.sources.stages import RunnerKind, SourceFailed, describe_error
+from exporter.sources.stages import RunnerKind, SourceFailed, describe_error, error_code
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +262,8 @@ class ProbeSource:
                 )
                 return int(high)
             except KafkaException as exc:
-                code = exc.args[0].code() if exc.args and hasattr(exc.args[0], "code") else None
-                if code in _NOT_SERVED_YET and until - time.monotonic() > ASSIGN_RETRY_SECONDS:
+                left = until - time.monotonic()
+                if error_code(exc) in _NOT_SERVED_YET and left > ASSIGN_RETRY_SECONDS:
                     time.sleep(ASSIGN_RETRY_SECONDS)
                     continue
                 log.info("probe partition not assigned partition=%d error=%r", partition,

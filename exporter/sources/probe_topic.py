@@ -23,7 +23,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 
 from exporter.config import ProbeConfig
 from exporter.sources.probe_model import TopicShape, topic_problem
-from exporter.sources.stages import describe_error
+from exporter.sources.stages import describe_error, error_code
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,7 @@ def create(admin: AdminClient, config: ProbeConfig, brokers: int, timeout: float
     try:
         futures[config.topic].result(timeout=max(0.1, timeout))
     except KafkaException as exc:
-        if (
-            exc.args
-            and getattr(exc.args[0], "code", lambda: None)() == KafkaError.TOPIC_ALREADY_EXISTS
-        ):
+        if error_code(exc) == KafkaError.TOPIC_ALREADY_EXISTS:
             return
         raise
     log.info("probe topic created topic=%s partitions=%d replication_factor=%d min_isr=%d",

@@ -68,15 +68,18 @@ TIMED_OUT = -185
 """librdkafka's local timeout error code (RD_KAFKA_RESP_ERR__TIMED_OUT)."""
 
 
-def is_timeout(exc: BaseException) -> bool:
-    """A deadline passed: a client-library timeout error, or a TimeoutError."""
-    if isinstance(exc, TimeoutError):
-        return True
+def error_code(exc: BaseException) -> int | None:
+    """The client library's error code an exception carries (its `KafkaError`), or None."""
     err = exc.args[0] if exc.args else None
     try:
-        return bool(err is not None and hasattr(err, "code") and err.code() == TIMED_OUT)
+        return int(err.code()) if err is not None and hasattr(err, "code") else None
     except Exception:  # pragma: no cover - a KafkaError-like object that misbehaves
-        return False
+        return None
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """A deadline passed: a client-library timeout error, or a TimeoutError."""
+    return isinstance(exc, TimeoutError) or error_code(exc) == TIMED_OUT
 
 
 class SourceFailed(Exception):
