@@ -39,9 +39,10 @@ bounded by `refresh_budget_seconds` from its first request:
    (`interval`, `poll.interval_seconds`, handed in by the poller). With `cold_read_concurrency` 0
    the poll reads all of them itself, in that order, while its budget lasts (`registry_between.
    plan`).
-4. A restart seen (the ids reset, or the poll before found nothing answering: `registry_restart`)
-   makes every subject read before stale: each is read in full again, first (by this poll while
-   its budget lasts, then between polls), its old reading serving until then.
+4. A restart seen (the ids reset, a new id naming a version read with another id, or the poll
+   before found nothing answering: `registry_restart`) makes every subject read before stale:
+   each is read in full again, first (by this poll while its budget lasts, then between polls),
+   its old reading serving until then.
 
 The reading holds every listed subject name (`listed`: the topics without a value subject are
 judged from it, right from the first poll) and the details of those read so far (`subjects`: a
