@@ -1,11 +1,14 @@
 """The probe's pure parts without a broker: its settings' rules (through the config loader), the
-topic check, the message format, and the collector's cumulative histograms and counters."""
+topic check, the message format, the collector's cumulative histograms and counters, and how a
+partition not served yet is asked again."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from exporter.catalog import own
 from exporter.catalog import probe as cat
@@ -14,6 +17,7 @@ from exporter.collectors.probe import Histogram, ProbeCollector
 from exporter.config import Config, ProbeConfig
 from exporter.configure import ConfigError, load_config
 from exporter.snapshot import SnapshotBuilder
+from exporter.sources.probe import ProbeSource
 from exporter.sources.probe_model import (
     CommitProbe,
     PartitionProbe,
@@ -138,3 +142,42 @@ def test_collector_accumulates_per_leader_broker_and_says_when_the_probe_failed(
     off = SnapshotBuilder()
     ProbeCollector(Config()).collect(CycleData(now=0.0), off)
     assert off.build(0.0).series_count == 0
+
+
+class _Unserved:
+    """A consumer whose metadata and partition leader catch up with a topic just created only
+    after some asks: `errors` are raised in turn, then the log end is answered."""
+
+    def __init__(self, errors: list[int]) -> None:
+        self.errors = list(errors)
+        self.metadata_asks = 0
+
+    def get_watermark_offsets(self, tp: object, timeout: float, cached: bool) -> tuple[int, int]:
+        if self.errors:
+            raise KafkaException(KafkaError(self.errors.pop(0)))
+        return 0, 7
+
+    def list_topics(self, topic: str, timeout: float) -> None:
+        self.metadata_asks += 1
+
+
+def _log_end(consumer: _Unserved, seconds: float) -> int | None:
+    """`ProbeSource._log_end` on `consumer`, with `seconds` to the assignment's deadline."""
+    source = ProbeSource.__new__(ProbeSource)
+    source._consumer = consumer  # type: ignore[assignment]
+    source._probe = ProbeConfig(enabled=True, topic="probe")
+    return source._log_end(0, time.monotonic() + seconds)
+
+
+def test_a_partition_not_served_yet_is_asked_again_until_the_deadline() -> None:
+    # what a topic just created answers on three brokers: unknown to the consumer's metadata,
+    # then unknown to its leader, then no leader yet; the consumer's metadata is asked again
+    # only when it is the one that does not know the partition
+    unserved = [KafkaError._UNKNOWN_PARTITION, KafkaError.UNKNOWN_TOPIC_OR_PART,
+                KafkaError.LEADER_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION]  # fmt: skip
+    consumer = _Unserved(unserved)
+    assert _log_end(consumer, 5.0) == 7
+    assert consumer.errors == [] and consumer.metadata_asks == 1
+    # past the deadline, or another error: left for the next cycle at once
+    assert _log_end(_Unserved([KafkaError.UNKNOWN_TOPIC_OR_PART] * 100), 0.05) is None
+    assert _log_end(_Unserved([KafkaError.TOPIC_AUTHORIZATION_FAILED, 0]), 5.0) is None

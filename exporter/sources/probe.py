@@ -29,6 +29,7 @@ Admin API view says which broker that is); in `shard` scope shard 0 probes them 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
@@ -62,7 +63,14 @@ OVERDUE_KEPT = 100_000
 """Messages past their deadline remembered, to count them late if they still arrive."""
 ASSIGN_RETRY_SECONDS = 0.1
 """Pause before asking again the log end of a partition whose leader does not serve it yet."""
-_NOT_SERVED_YET = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
+_NOT_SERVED_YET = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,  # the leader's own metadata has not caught up yet
+    KafkaError._UNKNOWN_PARTITION,  # the consumer's metadata has not caught up yet
+}
+"""Errors of a partition the producer's metadata names but that is not served to the consumer yet
+(a topic just created): its log end is asked again until the assignment's deadline."""
 CONSUME_SLICE_SECONDS = 0.005
 """How long one consume call waits: the resolution of the end-to-end latency measured."""
 
@@ -237,7 +245,7 @@ class ProbeSource:
         new = []
         wanted = sorted(set(leaders) - set(self._assigned))
         if wanted:  # the consumer's own metadata must know the partitions (a topic just created)
-            self._consumer.list_topics(topic=topic, timeout=max(0.1, until - time.monotonic()))
+            self._refresh(until)
         for p in wanted:
             high = self._log_end(p, until)
             if high is not None:
@@ -252,8 +260,9 @@ class ProbeSource:
 
     def _log_end(self, partition: int, until: float) -> int | None:
         """The log end of a partition to be assigned; None: tried again next cycle. A partition
-        just created is in the metadata a moment before its leader serves it: asked again until
-        `until`, so a probe that creates its topic measures every partition from its first cycle."""
+        just created is in the producer's metadata a moment before the consumer's metadata and its
+        leader know it: asked again until `until`, so a probe that creates its topic measures every
+        partition from its first cycle."""
         while True:
             left = until - time.monotonic()
             try:
@@ -263,12 +272,24 @@ class ProbeSource:
                 return int(high)
             except KafkaException as exc:
                 left = until - time.monotonic()
-                if error_code(exc) in _NOT_SERVED_YET and left > ASSIGN_RETRY_SECONDS:
+                code = error_code(exc)
+                if code in _NOT_SERVED_YET and left > ASSIGN_RETRY_SECONDS:
                     time.sleep(ASSIGN_RETRY_SECONDS)
+                    if code == KafkaError._UNKNOWN_PARTITION:
+                        # the consumer's metadata asked again; if that fails, the next ask of the
+                        # log end says what is wrong, or the deadline ends the retries
+                        with contextlib.suppress(KafkaException):
+                            self._refresh(until)
                     continue
                 log.info("probe partition not assigned partition=%d error=%r", partition,
                          describe_error(exc))  # fmt: skip
                 return None
+
+    def _refresh(self, until: float) -> None:
+        """The consumer's metadata of the probe topic asked again, by `until`."""
+        self._consumer.list_topics(
+            topic=self._probe.topic, timeout=max(0.1, until - time.monotonic())
+        )
 
     def _produce(self, leaders: Mapping[int, int]) -> dict[int, int]:
         """Produce this cycle's messages; the number sent per partition."""
