@@ -17,7 +17,7 @@ from exporter.collectors.probe import Histogram, ProbeCollector
 from exporter.config import Config, ProbeConfig
 from exporter.configure import ConfigError, load_config
 from exporter.snapshot import SnapshotBuilder
-from exporter.sources.probe import ProbeSource
+from exporter.sources import probe_assign
 from exporter.sources.probe_model import (
     CommitProbe,
     PartitionProbe,
@@ -162,11 +162,8 @@ class _Unserved:
 
 
 def _log_end(consumer: _Unserved, seconds: float) -> int | None:
-    """`ProbeSource._log_end` on `consumer`, with `seconds` to the assignment's deadline."""
-    source = ProbeSource.__new__(ProbeSource)
-    source._consumer = consumer  # type: ignore[assignment]
-    source._probe = ProbeConfig(enabled=True, topic="probe")
-    return source._log_end(0, time.monotonic() + seconds)
+    """`probe_assign.log_end` on `consumer`, with `seconds` to the assignment's deadline."""
+    return probe_assign.log_end(consumer, "probe", 0, time.monotonic() + seconds)  # type: ignore[arg-type]
 
 
 def test_a_partition_not_served_yet_is_asked_again_until_the_deadline() -> None:

@@ -29,7 +29,6 @@ Admin API view says which broker that is); in `shard` scope shard 0 probes them 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import random
@@ -38,12 +37,12 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import TopicPartition as KafkaTP
 from confluent_kafka.admin import AdminClient
 
 from exporter.config import Config
-from exporter.sources import probe_topic
+from exporter.sources import probe_assign, probe_topic
 from exporter.sources.admin_convert import client_properties
 from exporter.sources.admin_model import ClusterView
 from exporter.sources.probe_model import (
@@ -55,22 +54,12 @@ from exporter.sources.probe_model import (
     decode,
     encode,
 )
-from exporter.sources.stages import RunnerKind, SourceFailed, describe_error, error_code
+from exporter.sources.stages import RunnerKind, SourceFailed, describe_error
 
 log = logging.getLogger(__name__)
 
 OVERDUE_KEPT = 100_000
 """Messages past their deadline remembered, to count them late if they still arrive."""
-ASSIGN_RETRY_SECONDS = 0.1
-"""Pause before asking again the log end of a partition whose leader does not serve it yet."""
-_NOT_SERVED_YET = {
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.UNKNOWN_TOPIC_OR_PART,  # the leader's own metadata has not caught up yet
-    KafkaError._UNKNOWN_PARTITION,  # the consumer's metadata has not caught up yet
-}
-"""Errors of a partition the producer's metadata names but that is not served to the consumer yet
-(a topic just created): its log end is asked again until the assignment's deadline."""
 CONSUME_SLICE_SECONDS = 0.005
 """How long one consume call waits: the resolution of the end-to-end latency measured."""
 
@@ -234,62 +223,8 @@ class ProbeSource:
         return leaders
 
     def _assign(self, leaders: dict[int, int], until: float) -> None:
-        """Assign new partitions at their log end (read before anything is produced), drop
-        partitions no longer probed; a partition that could not be assigned leaves `leaders`."""
-        topic = self._probe.topic
-        gone = [p for p in self._assigned if p not in leaders]
-        if gone:
-            self._consumer.incremental_unassign([KafkaTP(topic, p) for p in gone])
-            for p in gone:
-                del self._assigned[p]
-        new = []
-        wanted = sorted(set(leaders) - set(self._assigned))
-        if wanted:  # the consumer's own metadata must know the partitions (a topic just created)
-            self._refresh(until)
-        for p in wanted:
-            high = self._log_end(p, until)
-            if high is not None:
-                new.append(KafkaTP(topic, p, high if high >= 0 else OFFSET_INVALID))
-        if new:
-            self._consumer.incremental_assign(new)
-        for tp in new:
-            self._assigned[tp.partition] = leaders[tp.partition]
-        for p in list(leaders):
-            if p not in self._assigned:
-                del leaders[p]
-
-    def _log_end(self, partition: int, until: float) -> int | None:
-        """The log end of a partition to be assigned; None: tried again next cycle. A partition
-        just created is in the producer's metadata a moment before the consumer's metadata and its
-        leader know it: asked again until `until`, so a probe that creates its topic measures every
-        partition from its first cycle."""
-        while True:
-            left = until - time.monotonic()
-            try:
-                _, high = self._consumer.get_watermark_offsets(
-                    KafkaTP(self._probe.topic, partition), timeout=max(0.1, left), cached=False
-                )
-                return int(high)
-            except KafkaException as exc:
-                left = until - time.monotonic()
-                code = error_code(exc)
-                if code in _NOT_SERVED_YET and left > ASSIGN_RETRY_SECONDS:
-                    time.sleep(ASSIGN_RETRY_SECONDS)
-                    if code == KafkaError._UNKNOWN_PARTITION:
-                        # the consumer's metadata asked again; if that fails, the next ask of the
-                        # log end says what is wrong, or the deadline ends the retries
-                        with contextlib.suppress(KafkaException):
-                            self._refresh(until)
-                    continue
-                log.info("probe partition not assigned partition=%d error=%r", partition,
-                         describe_error(exc))  # fmt: skip
-                return None
-
-    def _refresh(self, until: float) -> None:
-        """The consumer's metadata of the probe topic asked again, by `until`."""
-        self._consumer.list_topics(
-            topic=self._probe.topic, timeout=max(0.1, until - time.monotonic())
-        )
+        """See `probe_assign.assign`."""
+        probe_assign.assign(self._consumer, self._probe.topic, self._assigned, leaders, until)
 
     def _produce(self, leaders: Mapping[int, int]) -> dict[int, int]:
         """Produce this cycle's messages; the number sent per partition."""
