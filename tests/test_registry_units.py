@@ -70,8 +70,9 @@ def test_key_subjects_do_not_register_a_topic_record_topic() -> None:
 @pytest.mark.parametrize(
     ("topic", "excluded"),
     [("_schemas", True), ("__consumer_offsets", True), ("_confluent-monitoring", True),
-     ("kafkasql-journal", True), ("connect-offsets", True), ("app-store-changelog", True),
-     ("app-x-repartition", True), ("orders", False), ("connect-orders", False)],
+     ("kafkasql-journal", True), ("kafkasql-snapshots", True), ("registry-events", True),
+     ("connect-offsets", True), ("app-store-changelog", True), ("app-x-repartition", True),
+     ("orders", False), ("connect-orders", False), ("registry-events-audit", False)],
 )  # fmt: skip
 def test_tool_topics_are_excluded_by_default(topic: str, excluded: bool) -> None:
     patterns = [re.compile(p) for p in REGISTRY_EXCLUDED_TOPICS]

@@ -251,13 +251,13 @@ class LessonsConfig:
 
 REGISTRY_EXCLUDED_TOPICS: tuple[str, ...] = (
     "_.*",
-    "kafkasql-journal.*",
+    "kafkasql-.*|registry-events",
     "connect-(configs|offsets|status)",
     ".*-(changelog|repartition)",
 )
 """Topics never expected to carry registered payloads: internal and tool topics (`_schemas`,
-`__consumer_offsets`, `_confluent-*`), Apicurio's journal, Kafka Connect's state topics and Kafka
-Streams' changelog and repartition topics."""
+`__consumer_offsets`, `_confluent-*`), Apicurio's KafkaSQL storage (journal, snapshots, events),
+Kafka Connect's state and Kafka Streams' changelog and repartition topics."""
 
 
 @dataclass(frozen=True, slots=True)
