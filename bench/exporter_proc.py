@@ -23,6 +23,8 @@ from harness import procs
 
 POLL_DURATION = "kafka_vitals_poll_duration_seconds"
 LAST_POLL = "kafka_vitals_last_poll_timestamp_seconds"
+SERIES = "kafka_vitals_series"
+LAG_FAMILY = "kafka_consumergroup_lag"
 
 
 def console_script() -> str:
@@ -47,6 +49,8 @@ class Cycle:
     """Exporter CPU since the previous publication (None-like 0.0 for the first)."""
     rss_mib: float
     load: tuple[float, float, float]
+    lag_series: int = 0
+    """Series of `kafka_consumergroup_lag` in the publication (`kafka_vitals_series`)."""
 
     @property
     def full_seconds(self) -> float:
@@ -132,6 +136,7 @@ class Exporter:
                 cpu_seconds=cpu_delta,
                 rss_mib=rss,
                 load=probe.load_average(),
+                lag_series=int(exposition.value(SERIES, family=LAG_FAMILY) or 0),
             )
         return None
 
