@@ -7,8 +7,15 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import ConsumerGroupState, ConsumerGroupType
 
-from exporter.sources.admin_model import GroupDescription, Member
-from exporter.sources.group_cache import DescribeCache, Listed, listed_from, refresh_fraction
+from exporter.ownership import offsets_partition
+from exporter.sources.admin_model import GroupDescription, Member, PartitionMeta
+from exporter.sources.group_cache import (
+    DescribeCache,
+    Listed,
+    leaders_of,
+    listed_from,
+    refresh_fraction,
+)
 
 BROKERS = frozenset({1, 2, 3})
 TTL = 300.0
@@ -73,6 +80,31 @@ def test_any_change_or_a_group_with_members_is_described(
 def test_a_coordinator_that_left_the_cluster_is_described_again() -> None:
     cache = cache_with(desc("a", coordinator=3))
     assert cache.plan([listed("a")], frozenset({1, 2}), 1.0) == (["a"], {})
+
+
+def test_a_group_whose_offsets_partition_changed_leader_is_described_again() -> None:
+    # 50 offsets partitions, each led by broker 1, 2 or 3 in turn
+    leaders = tuple(1 + p % 3 for p in range(50))
+    part = offsets_partition("a", 50)
+    cache = cache_with(desc("a", coordinator=leaders[part]))
+    assert cache.plan([listed("a")], BROKERS, 1.0, leaders) == (
+        [],
+        {"a": desc("a", coordinator=leaders[part])},
+    )
+    # its partition moved to another live broker: the description names the old coordinator
+    moved = tuple(1 + (leaders[p] % 3) if p == part else leaders[p] for p in range(50))
+    assert cache.plan([listed("a")], BROKERS, 1.0, moved) == (["a"], {})
+    # without a leader for it (or without the topic), a live coordinator is kept as before
+    leaderless = tuple(-1 if p == part else leaders[p] for p in range(50))
+    assert cache.plan([listed("a")], BROKERS, 1.0, leaderless)[0] == []
+    assert cache.plan([listed("a")], BROKERS, 1.0, ())[0] == []
+
+
+def test_leaders_of_a_topic_in_partition_order() -> None:
+    parts = [PartitionMeta("__consumer_offsets", p, leader, (leader,), (leader,))
+             for p, leader in ((2, 3), (0, 1))]  # fmt: skip
+    assert leaders_of(parts) == (1, -1, 3)
+    assert leaders_of(()) == leaders_of(None) == ()
 
 
 def test_zero_describes_every_group_every_cycle() -> None:

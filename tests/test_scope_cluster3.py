@@ -36,6 +36,7 @@ from exporter.config import (
 from exporter.ownership import offsets_partition
 from exporter.poller import Poller
 from exporter.snapshot import Snapshot
+from exporter.sources.admin import AdminSource
 from harness import clients, procs, tools
 from harness.cluster import KafkaCluster
 from harness.procs import wait_for
@@ -197,6 +198,24 @@ def test_union_of_broker_and_shard_instances_is_the_central_instance(setup: Setu
     finally:
         for p in (central, *sidecars, *shards):
             p.stop()
+
+
+def test_empty_groups_on_three_coordinators_reuse_their_descriptions(setup: Setup) -> None:
+    """The describe cache checks an Empty group's coordinator against the leader of its offsets
+    partition every cycle: on several coordinators, Kafka's own descriptions agree with that
+    rule, so the second cycle describes only the groups with members."""
+    source = AdminSource(config(setup))
+    try:
+        first = source.fetch().view
+        assert first is not None and first.groups is not None
+        empty = {g for g, d in first.groups.items() if d.state == "Empty"}
+        assert len({first.groups[g].coordinator for g in empty}) >= 2, first.groups
+        second = source.fetch().view
+        assert second is not None and second.groups is not None
+        assert {g: second.groups[g] for g in empty} == {g: first.groups[g] for g in empty}
+        assert set(source.described) == set(setup.groups) - empty
+    finally:
+        source.close()
 
 
 def test_stopped_broker_share_moves_within_two_cycles(setup: Setup) -> None:

@@ -108,10 +108,10 @@ class PollConfig:
     """Committed-offset requests in flight at once (one group per request)."""
     describe_batch_size: int = 200
     """Groups per describe request."""
-    empty_group_describe_seconds: float = 300.0
-    """An Empty group that the listing still shows Empty reuses its last description (no members;
-    its assignor and coordinator) for between half and all of this time, then is described again.
-    Any change of state is described at once. 0: describe every group every cycle."""
+    empty_group_describe_seconds: float = 3600.0
+    """An Empty group that the listing still shows Empty, on the coordinator the metadata names,
+    reuses its last description for between half and all of this time, then is described again.
+    Any change of state or coordinator is described at once. 0: describe every group every cycle."""
     topic_config_ttl_seconds: float = 600.0
     """How long topic configs (min.insync.replicas) are cached."""
     lag_granularity: LagGranularity = "partition"

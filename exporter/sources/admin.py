@@ -68,7 +68,7 @@ from typing import Any, TypeVar, cast
 from confluent_kafka.admin import AdminClient
 
 from exporter.config import Config
-from exporter.ownership import Share
+from exporter.ownership import OFFSETS_TOPIC, Share
 from exporter.sources.admin_convert import (
     RdkafkaLog,
     broker_from,
@@ -82,6 +82,7 @@ from exporter.sources.admin_model import TopicPartition as TP
 from exporter.sources.admin_offsets import OffsetsReader
 from exporter.sources.admin_scope import ScopePlan, followed_offsets_partitions, offsets_leaders
 from exporter.sources.filters import Filters, is_internal_topic
+from exporter.sources.group_cache import leaders_of
 from exporter.sources.message_times import MessageTimesSource
 from exporter.sources.offsets_log import OffsetsLogSource
 from exporter.sources.payload_samples import PayloadSampler
@@ -265,11 +266,12 @@ class AdminSource:
             if share.scope == "broker":
                 self._follow = followed_offsets_partitions(share)
             broker_ids = frozenset(b.id for b in brokers)
+            coordinators = leaders_of(internal.get(OFFSETS_TOPIC) or partitions.get(OFFSETS_TOPIC))
             stages, client = self._groups, self._client
             from_log = self.committed_from_log
 
             def describe(d: Deadline) -> tuple[list[str], dict[str, GroupDescription]]:
-                return stages.list_and_describe(client, broker_ids, share, d)
+                return stages.list_and_describe(client, broker_ids, share, d, coordinators)
 
             group_ids: list[str] | None = None
             if from_log:  # the log's committed offsets need no group: described meanwhile

@@ -58,8 +58,11 @@ class GroupStages:
         broker_ids: frozenset[int],
         share: Share,
         deadline: Deadline,
+        offsets_leaders: Sequence[int] = (),
     ) -> tuple[list[str], dict[str, GroupDescription]]:
-        """The ids of this instance's groups and their descriptions."""
+        """The ids of this instance's groups and their descriptions; `offsets_leaders`, the
+        leader of each `__consumer_offsets` partition, says which reused descriptions still
+        name the group's coordinator (`group_cache`)."""
         cap = self._cap
         listing = client.list_consumer_groups(request_timeout=deadline.request_timeout(cap)).result(
             timeout=deadline.remaining()
@@ -71,7 +74,7 @@ class GroupStages:
         ids = [g.group_id for g in listed]
         problems = [describe_error(e) for e in listing.errors or ()]
         now = time.monotonic()
-        to_describe, reused = self._describe_cache.plan(listed, broker_ids, now)
+        to_describe, reused = self._describe_cache.plan(listed, broker_ids, now, offsets_leaders)
         self.described = tuple(to_describe)
         gathered = gather_windowed(
             batches(to_describe, self._poll.describe_batch_size),
